@@ -1,0 +1,7 @@
+"""Bank Synchronization settings."""
+
+from crm.platform.settings import PlatformSettings
+
+
+class BankSyncSettings(PlatformSettings):
+    pass

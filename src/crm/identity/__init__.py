@@ -1,0 +1,1 @@
+"""Identity: users, passwords and the tokens every service accepts."""

@@ -1,0 +1,60 @@
+"""Routes: tokens and users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Request
+from sqlalchemy import func, select
+
+from crm.identity.users import service
+from crm.identity.users.models import User
+from crm.identity.users.schemas import Me, Token, UserCreate, UserRead
+from crm.platform.auth import Access, Caller, Role, SecureRouter
+from crm.platform.db import Session
+from crm.platform.schemas import Page, Paging
+
+router = SecureRouter(prefix="/api/auth", tags=["auth"])
+ADMIN = Access.of(Role.ADMIN)
+ANY_USER = Access.of(*Role)
+
+
+@router.post("/token", access=Access.anyone(), response_model=Token)
+async def issue_token(
+    request: Request,
+    session: Session,
+    username: Annotated[str, Form(min_length=1, max_length=64)],
+    password: Annotated[str, Form(min_length=1, max_length=256)],
+    grant_type: Annotated[str, Form(pattern="^password$")] = "password",
+) -> Token:
+    """Exchange a username and password for a bearer token (OAuth2 password grant)."""
+    user = await service.authenticate(session, username, password)
+    token, ttl = request.app.state.tokens.issue(user.username, user.roles, agent_id=user.agent_id)
+    return Token(access_token=token, expires_in=ttl)
+
+
+@router.post("/users", access=ADMIN, status_code=201, response_model=UserRead)
+async def create_user(body: UserCreate, session: Session, caller: Caller) -> User:
+    """Create a login user with roles (and the agent it acts as)."""
+    return await service.create_user(
+        session, username=body.username, password=body.password, roles=[r.value for r in body.roles],
+        agent_id=body.agent_id, created_by=caller.subject,
+    )
+
+
+@router.get("/users", access=ADMIN, response_model=Page[UserRead])
+async def list_users(session: Session, paging: Paging) -> Page[UserRead]:
+    """List login users."""
+    total = await session.scalar(select(func.count()).select_from(User)) or 0
+    rows = (
+        await session.scalars(select(User).order_by(User.username).offset(paging.offset).limit(paging.page_size))
+    ).all()
+    return Page[UserRead](
+        items=[UserRead.model_validate(u) for u in rows], page=paging.page, page_size=paging.page_size, total=total
+    )
+
+
+@router.get("/me", access=ANY_USER, response_model=Me)
+async def me(caller: Caller) -> Me:
+    """Who the bearer of this token is."""
+    return Me(username=caller.subject, roles=sorted(caller.roles), agent_id=caller.agent_id)

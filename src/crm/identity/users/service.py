@@ -1,0 +1,67 @@
+"""Users: creation, password checks, the bootstrap admin and demo users."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.identity.users.models import User
+from crm.platform.errors import Conflict, Unauthorized
+
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so an unknown name costs as much as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _verify(hash_: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(_hasher.verify, hash_, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> User:
+    """The active user with this name and password, or 401 (the same answer for either mistake)."""
+    user = await session.scalar(select(User).where(User.username == username))
+    ok = await _verify(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok or not user.is_active:
+        raise Unauthorized("Wrong username or password.")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(password)
+    return user
+
+
+async def create_user(
+    session: AsyncSession, *, username: str, password: str, roles: Iterable[str],
+    agent_id: str | None, created_by: str,
+) -> User:
+    """Create a user; 409 if the name is taken."""
+    if await session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"A user named {username!r} already exists.")
+    user = User(
+        username=username, password_hash=await hash_password(password), roles=sorted(set(roles)),
+        agent_id=agent_id, created_by=created_by,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def ensure_user(
+    session: AsyncSession, *, username: str, password: str, roles: Iterable[str], agent_id: str | None = None,
+) -> bool:
+    """Create the user if missing (bootstrap and demo); True when it was created."""
+    if await session.scalar(select(User.id).where(User.username == username)) is not None:
+        return False
+    await create_user(session, username=username, password=password, roles=roles, agent_id=agent_id,
+                      created_by="SYSTEM")
+    return True

@@ -1,0 +1,1 @@
+"""Payment Processing: real-time notifications, recording, reconciliation, receipts."""

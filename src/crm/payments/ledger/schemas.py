@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field, field_validator
+
+from crm.platform.schemas import ApiModel, Money
+
+
+class PaymentChannel(StrEnum):
+    BANK_TRANSFER = "BANK_TRANSFER"
+    CASH = "CASH"
+    CARD = "CARD"
+    ONLINE = "ONLINE"
+    AUTO_DEBIT = "AUTO_DEBIT"
+    MOBILE_APP = "MOBILE_APP"
+    OTHER = "OTHER"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    REVERSED = "REVERSED"
+
+
+class PaymentSource(StrEnum):
+    T24 = "T24"
+    W4 = "W4"
+    OTHER = "OTHER"
+    CRM = "CRM"
+
+
+class PaymentCreate(ApiModel):
+    reference_number: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/:-]+$")
+    loan_account_number: str = Field(min_length=1, max_length=64)
+    cif: str = Field(min_length=1, max_length=64)
+    amount: Money = Field(gt=0)
+    currency: str = Field(default="VND", pattern=r"^[A-Z]{3}$")
+    payment_date: AwareDatetime
+    payment_channel: PaymentChannel
+    status: PaymentStatus = PaymentStatus.COMPLETED
+    status_reason: str | None = Field(default=None, max_length=500)
+    source_system: PaymentSource = PaymentSource.CRM
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _no_float(cls, value: object) -> object:
+        if isinstance(value, float):
+            raise ValueError("send money as a decimal string such as \"1250000.00\", not a number")
+        return value
+
+
+class PaymentRead(ApiModel):
+    id: uuid.UUID
+    reference_number: str
+    loan_account_number: str
+    cif: str
+    amount: Money
+    currency: str
+    payment_date: datetime
+    payment_channel: PaymentChannel
+    status: PaymentStatus
+    status_reason: str | None
+    source_system: PaymentSource
+    created_by: str
+    updated_by: str
+    created_at: datetime
+    updated_at: datetime
+    is_editable: bool
+    last_synced_at: datetime | None

@@ -1,0 +1,107 @@
+"""Recording payments: one row per reference number, one event per recorded payment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.payments.ledger.models import Payment
+from crm.payments.ledger.schemas import PaymentCreate, PaymentStatus
+from crm.payments.models import platform_tables
+from crm.platform.audit import record_change
+from crm.platform.errors import Conflict, NotFound
+from crm.platform.events import PaymentEvent
+from crm.platform.outbox import Outbox
+
+EVENT_TYPE = {
+    PaymentStatus.COMPLETED: "PAYMENT_RECEIVED",
+    PaymentStatus.FAILED: "PAYMENT_FAILED",
+    PaymentStatus.REVERSED: "PAYMENT_REVERSED",
+}
+_CONTENT_FIELDS = (
+    "loan_account_number", "cif", "amount", "currency", "payment_date", "payment_channel", "status",
+    "status_reason", "source_system",
+)
+
+
+def _same_content(stored: Payment, incoming: dict[str, Any]) -> bool:
+    return all(getattr(stored, f) == incoming[f] for f in _CONTENT_FIELDS)
+
+
+def payment_event(payment: Payment) -> PaymentEvent | None:
+    event_type = EVENT_TYPE.get(PaymentStatus(payment.status))
+    if event_type is None:
+        return None
+    return PaymentEvent(
+        type=event_type, payment_reference_number=payment.reference_number,
+        loan_account_number=payment.loan_account_number, cif=payment.cif, amount=payment.amount,
+        currency=payment.currency, status=payment.status, payment_date=payment.payment_date,
+    )
+
+
+async def record_payment(
+    session: AsyncSession, outbox: Outbox, data: PaymentCreate, *, actor: str
+) -> tuple[Payment, bool]:
+    """Store a payment once. Returns (payment, created); a repeat with other content is a 409.
+
+    The unique reference number decides between concurrent requests: ``ON CONFLICT DO NOTHING``
+    lets exactly one insert win, and only the winner publishes an event.
+    """
+    values = data.model_dump()
+    values["status"] = data.status.value
+    values["payment_channel"] = data.payment_channel.value
+    values["source_system"] = data.source_system.value
+    inserted_id = await session.scalar(
+        insert(Payment)
+        .values(**values, created_by=actor, updated_by=actor, is_editable=data.source_system == "CRM")
+        .on_conflict_do_nothing(index_elements=[Payment.reference_number])
+        .returning(Payment.id)
+    )
+    if inserted_id is None:
+        stored = await get_payment(session, data.reference_number)
+        if not _same_content(stored, values):
+            raise Conflict(
+                f"Payment {data.reference_number} already exists with different content."
+            )
+        return stored, False
+    payment = await session.get_one(Payment, inserted_id)
+    event = payment_event(payment)
+    if event is not None:
+        await outbox.add(session, event)
+    await record_change(
+        session, platform_tables, action="CREATE", entity_type="Payment",
+        entity_key=payment.reference_number, before=None, after=values,
+    )
+    return payment, True
+
+
+async def get_payment(session: AsyncSession, reference_number: str) -> Payment:
+    payment = await session.scalar(select(Payment).where(Payment.reference_number == reference_number))
+    if payment is None:
+        raise NotFound(f"No payment with reference number {reference_number}.")
+    return payment
+
+
+async def list_payments(
+    session: AsyncSession, *, loan_account_number: str | None = None, cif: str | None = None,
+    date_from: datetime | None = None, date_to: datetime | None = None, offset: int, limit: int,
+) -> tuple[list[Payment], int]:
+    """Payments of a loan or a customer, newest first, optionally within [from, to)."""
+    query = select(Payment)
+    if loan_account_number is not None:
+        query = query.where(Payment.loan_account_number == loan_account_number)
+    if cif is not None:
+        query = query.where(Payment.cif == cif)
+    if date_from is not None:
+        query = query.where(Payment.payment_date >= date_from)
+    if date_to is not None:
+        query = query.where(Payment.payment_date < date_to)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(
+        query.order_by(Payment.payment_date.desc(), Payment.reference_number).offset(offset).limit(limit)
+    )
+    return list(rows), total

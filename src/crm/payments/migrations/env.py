@@ -1,0 +1,4 @@
+from crm.payments.ledger.models import Base
+from crm.platform.migrations import run_env
+
+run_env(Base.metadata)

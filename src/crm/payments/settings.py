@@ -1,0 +1,12 @@
+"""Payment Processing settings."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from crm.platform.settings import PlatformSettings
+
+
+class PaymentsSettings(PlatformSettings):
+    payment_webhook_secret: SecretStr | None = None
+    """``CRM_PAYMENT_WEBHOOK_SECRET``: signs payment notifications (several, comma separated, during a rotation)."""

@@ -1,0 +1,127 @@
+"""The NATS JetStream connection of a service: connects in the background, survives NATS outages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+
+from crm.platform.events import DEAD_LETTER_STREAM, STREAMS
+from crm.platform.logging import get_logger
+
+log = get_logger("crm.bus")
+
+
+class Bus:
+    """A JetStream client that a service can start without NATS: it keeps trying until it connects.
+
+    Writes never depend on the bus: events wait in the outbox until it is back.
+    """
+
+    def __init__(self, url: str, *, name: str, duplicate_window: int = 600) -> None:
+        self.url = url
+        self.name = name
+        self.duplicate_window = duplicate_window
+        self.nc: NATS | None = None
+        self._js: JetStreamContext | None = None
+        self._connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect_forever(), name=f"bus-connect-{self.name}")
+
+    async def _connect_forever(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                nc = await nats.connect(
+                    self.url,
+                    name=self.name,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    connect_timeout=2,
+                    allow_reconnect=True,
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                )
+                self.nc = nc
+                self._js = nc.jetstream(timeout=5)
+                await self.ensure_streams()
+                self._connected.set()
+                log.info("bus_connected", url=self.url)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("bus_connect_failed", error=str(exc), retry_in=delay)
+                if self.nc is not None:
+                    with contextlib.suppress(Exception):
+                        await self.nc.close()
+                    self.nc = None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.warning("bus_error", error=str(exc))
+
+    async def _on_disconnected(self) -> None:
+        log.warning("bus_disconnected")
+
+    async def _on_reconnected(self) -> None:
+        log.info("bus_reconnected")
+        with contextlib.suppress(Exception):
+            await self.ensure_streams()
+
+    async def ensure_streams(self) -> None:
+        """Create (or update) the event streams and the dead-letter stream; idempotent."""
+        js = self.js
+        for name, subject in [*STREAMS.items(), DEAD_LETTER_STREAM]:
+            config = StreamConfig(
+                name=name,
+                subjects=[subject],
+                retention=RetentionPolicy.LIMITS,
+                storage=StorageType.FILE,
+                discard=DiscardPolicy.OLD,
+                max_age=30 * 24 * 3600,
+                duplicate_window=self.duplicate_window,
+            )
+            try:
+                await js.add_stream(config)
+            except nats.js.errors.BadRequestError:
+                await js.update_stream(config)
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise RuntimeError("not connected to NATS")
+        return self._js
+
+    @property
+    def is_connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected and self._js is not None
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    async def publish(self, subject: str, data: bytes, *, msg_id: str, headers: dict[str, str] | None = None) -> Any:
+        """Publish with ``Nats-Msg-Id`` so JetStream drops a re-publish of the same event."""
+        return await self.js.publish(subject, data, headers={"Nats-Msg-Id": msg_id, **(headers or {})})
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.drain()
+            with contextlib.suppress(Exception):
+                await self.nc.close()
+        self.nc = None
+        self._js = None

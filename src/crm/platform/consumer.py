@@ -1,0 +1,155 @@
+"""Idempotent JetStream consumers.
+
+Each message is handled in one transaction that also records its ``eventId`` in
+``processed_event``; a second delivery of the same event finds the row and does nothing. The
+message is acked only after the commit. A handler that keeps failing is retried with a growing
+delay up to ``max_deliveries`` times, then the message goes to the dead-letter subject
+``crm.dead_letter.<service>.<consumer>`` with the error in its headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.platform.auth import Principal, Role, set_current_principal
+from crm.platform.bus import Bus
+from crm.platform.db import Database
+from crm.platform.events import Event, parse_event
+from crm.platform.logging import get_logger
+from crm.platform.metrics import EVENTS_CONSUMED
+from crm.platform.tables import PlatformTables
+
+log = get_logger("crm.consumer")
+
+
+class EventConsumer(ABC):
+    """Subclass, name it, list its subjects, and write ``handle`` (which must only ``flush``)."""
+
+    name: ClassVar[str]
+    stream: ClassVar[str]
+    subjects: ClassVar[list[str]]
+
+    @abstractmethod
+    async def handle(self, session: AsyncSession, event: Event) -> None:
+        """Apply one event inside the consumer's transaction."""
+
+
+class ConsumerRunner:
+    """Pulls messages for one consumer and applies each exactly once."""
+
+    def __init__(
+        self, consumer: EventConsumer, *, service: str, db: Database, bus: Bus,
+        tables: PlatformTables, max_deliveries: int = 5, retry_delay: float = 1.0, batch: int = 100,
+    ) -> None:
+        self.consumer = consumer
+        self.service = service
+        self.db = db
+        self.bus = bus
+        self.tables = tables
+        self.max_deliveries = max_deliveries
+        self.retry_delay = retry_delay
+        self.batch = batch
+        self.durable = f"{service}-{consumer.name}"
+        self.principal = Principal(subject=f"system:{service}", roles=frozenset({Role.SYSTEM}))
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"consumer-{self.durable}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _subscribe(self) -> Any:
+        js = self.bus.js
+        config = ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subjects=self.consumer.subjects,
+            # Safety net: the runner dead-letters after max_deliveries; the server stops a message
+            # that crashes the whole process before it can be dead-lettered.
+            max_deliver=self.max_deliveries + 3,
+            ack_wait=30,
+        )
+        await js.add_consumer(self.consumer.stream, config=config)
+        return await js.pull_subscribe_bind(durable=self.durable, stream=self.consumer.stream)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.bus.wait_connected()
+                sub = await self._subscribe()
+                while True:
+                    try:
+                        msgs = await sub.fetch(self.batch, timeout=1)
+                    except (NatsTimeoutError, TimeoutError):
+                        continue
+                    for msg in msgs:
+                        await self.process(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer_loop_failed", consumer=self.durable, error=str(exc))
+                await asyncio.sleep(1)
+
+    async def process(self, msg: Any) -> None:
+        set_current_principal(self.principal)
+        try:
+            event = parse_event(msg.subject, msg.data)
+        except Exception as exc:
+            await self._dead_letter(msg, f"undecodable event: {exc}")
+            return
+        try:
+            applied = await self.apply(event)
+        except Exception as exc:
+            delivered = msg.metadata.num_delivered
+            if delivered >= self.max_deliveries:
+                await self._dead_letter(msg, f"{type(exc).__name__}: {exc}")
+            else:
+                EVENTS_CONSUMED.labels(self.durable, "retried").inc()
+                log.warning("event_failed", consumer=self.durable, event_id=str(event.event_id),
+                            delivered=delivered, error=str(exc))
+                await msg.nak(delay=self.retry_delay * delivered)
+            return
+        EVENTS_CONSUMED.labels(self.durable, "applied" if applied else "duplicate").inc()
+        await msg.ack()
+
+    async def apply(self, event: Event) -> bool:
+        """Handle an event once: False when this consumer had already processed it."""
+        processed = self.tables.processed_event
+        async with self.db.transaction() as session:
+            first_time = await session.scalar(
+                pg_insert(processed)
+                .values(consumer=self.consumer.name, event_id=event.event_id)
+                .on_conflict_do_nothing()
+                .returning(processed.c.event_id)
+            )
+            if first_time is None:
+                return False
+            await self.consumer.handle(session, event)
+        return True
+
+    async def _dead_letter(self, msg: Any, reason: str) -> None:
+        subject = f"crm.dead_letter.{self.service}.{self.consumer.name}"
+        headers = {
+            "Crm-Original-Subject": msg.subject,
+            "Crm-Error": reason[:900],
+            "Crm-Deliveries": str(msg.metadata.num_delivered),
+        }
+        msg_id = (msg.headers or {}).get("Nats-Msg-Id")
+        await self.bus.publish(subject, msg.data, msg_id=f"dlq-{msg_id or msg.reply}", headers=headers)
+        await msg.term()
+        EVENTS_CONSUMED.labels(self.durable, "dead_lettered").inc()
+        log.error("event_dead_lettered", consumer=self.durable, subject=msg.subject, reason=reason)
+

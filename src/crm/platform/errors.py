@@ -1,0 +1,155 @@
+"""Error hierarchy raised by services, and the handlers that turn every error into RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from crm.platform.logging import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://collection-crm.dev/problems/"
+log = get_logger("crm.errors")
+
+
+class DomainError(Exception):
+    """Base of the errors that services raise; each maps to one HTTP status."""
+
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class BadRequest(DomainError):
+    pass
+
+
+class Unauthorized(DomainError):
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+
+class Forbidden(DomainError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class NotFound(DomainError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Conflict(DomainError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class BusinessRuleViolation(DomainError):
+    status, title, slug = 422, "Business rule violated", "business-rule"
+
+
+class ServiceUnavailable(DomainError):
+    status, title, slug = 503, "Service unavailable", "unavailable"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str | None = None,
+    instance: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Build an RFC 9457 problem response."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + (slug or title.lower().replace(" ", "-")),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form", "cookie")]
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+def validation_errors(exc: RequestValidationError) -> tuple[int, str, list[dict[str, str]]]:
+    errors: list[dict[str, str]] = []
+    malformed = False
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            malformed = True
+            errors.append({"field": "body", "message": "The body is not valid JSON."})
+            continue
+        message = str(err.get("msg", "Invalid value"))
+        ctx = err.get("ctx") or {}
+        if err.get("type") == "enum" and "expected" in ctx:
+            message = f"Must be one of {ctx['expected']}."
+        errors.append({"field": _field_name(err.get("loc", ())), "message": message})
+    if malformed:
+        return 400, "The request body is not valid JSON.", errors
+    fields = ", ".join(sorted({e["field"] for e in errors}))
+    return 422, f"Invalid value for: {fields}.", errors
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every error of ``app`` a problem+json answer; no stack trace or SQL reaches a client."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem(
+            exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors,
+            instance=request.url.path, headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, detail, errors = validation_errors(exc)
+        title = "Malformed request" if status == 400 else "Validation failed"
+        return problem(status, title, detail, slug="validation", errors=errors, instance=request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden", 413: "Content too large"}
+        detail = exc.detail if isinstance(exc.detail, str) else "Request refused."
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No resource at {request.url.path}."
+        return problem(
+            exc.status_code, titles.get(exc.status_code, "Error"), detail,
+            instance=request.url.path, headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        sqlstate = getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None) or getattr(exc.orig, "sqlstate", None)
+        if sqlstate == "23505":
+            return problem(409, "Conflict", "A record with this key already exists.", slug="conflict", instance=request.url.path)
+        if sqlstate == "23503":
+            return problem(422, "Business rule violated", "A referenced record does not exist.", slug="business-rule", instance=request.url.path)
+        log.error("integrity_error", path=request.url.path, sqlstate=sqlstate)
+        return problem(422, "Business rule violated", "The change breaks a data rule.", slug="business-rule", instance=request.url.path)
+
+    @app.exception_handler(DBAPIError)
+    async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
+        log.error("database_error", path=request.url.path, error_type=type(exc.orig).__name__)
+        return problem(503, "Service unavailable", "The database could not complete the request; try again.", slug="unavailable", instance=request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return problem(500, "Internal error", "Something went wrong on our side; it has been logged.", slug="internal", instance=request.url.path)

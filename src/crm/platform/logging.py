@@ -1,0 +1,106 @@
+"""Structured JSON logs (structlog) with personal data masked before anything is written."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+PII_KEYS = frozenset(
+    {
+        "name",
+        "fullname",
+        "customername",
+        "companyname",
+        "phone",
+        "phonenumber",
+        "number",
+        "nationalid",
+        "email",
+        "address",
+        "addressline1",
+        "addressline2",
+        "password",
+        "taxid",
+        "dateofbirth",
+    }
+)
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_LONG_DIGITS = re.compile(r"\+?\d[\d .-]{7,}\d")
+
+
+def _normalise(key: str) -> str:
+    return key.replace("_", "").replace("-", "").lower()
+
+
+def mask_value(value: str) -> str:
+    """Keep just enough to recognise a value: the last 3 characters of a number, a name's initial."""
+    if not value:
+        return value
+    digits = re.sub(r"\D", "", value)
+    if len(digits) >= 6 and len(digits) >= len(value) // 2:
+        return "*" * (len(digits) - 3) + digits[-3:]
+    return value[0] + "***"
+
+
+def mask_text(text: str) -> str:
+    """Mask e-mail addresses and long digit runs (phones, national ids) inside free text."""
+    text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    return _LONG_DIGITS.sub(lambda m: mask_value(m.group(0)), text)
+
+
+def mask(obj: Any, key: str | None = None) -> Any:
+    """Recursively mask personal data in a log value."""
+    if key is not None and _normalise(key) in PII_KEYS and obj is not None:
+        if isinstance(obj, Mapping | list | tuple):
+            return "***"
+        return mask_value(str(obj))
+    if isinstance(obj, Mapping):
+        return {k: mask(v, str(k)) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [mask(v) for v in obj]
+    if isinstance(obj, str):
+        return mask_text(obj)
+    return obj
+
+
+def _mask_processor(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    return {k: (mask(v, k) if k not in ("timestamp", "level", "logger") else v) for k, v in event_dict.items()}
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+    """Route structlog and the standard library's loggers through one JSON renderer."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        _mask_processor,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processor=renderer)
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.access",):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,148 @@
+"""Transactional outbox: an event row commits with the change; a relay publishes it to JetStream.
+
+The relay takes unsent rows with ``FOR UPDATE SKIP LOCKED`` (several relays may run; each row is
+taken by one), publishes them with ``Nats-Msg-Id = eventId`` and marks them sent. It never tracks
+"the last id seen", which would skip rows whose transactions commit out of order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from sqlalchemy import Table, delete, event, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from crm.platform.bus import Bus
+from crm.platform.db import Database
+from crm.platform.events import Event
+from crm.platform.logging import get_logger
+from crm.platform.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED
+
+log = get_logger("crm.outbox")
+
+
+class Outbox:
+    """Adds events to a service's outbox table inside the caller's transaction."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.wakeup = asyncio.Event()
+
+    async def add(self, session: AsyncSession, *events: Event) -> None:
+        """Stage events; they are published only if the surrounding transaction commits."""
+        if not events:
+            return
+        await session.execute(
+            insert(self.table),
+            [{"id": e.event_id, "subject": e.subject, "payload": e.to_json().decode()} for e in events],
+        )
+        session.info.setdefault("after_commit", []).append(self.wakeup.set)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop("after_commit", []):
+        callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop("after_commit", None)
+
+
+class OutboxRelay:
+    """Publishes unsent outbox rows; waits and retries while NATS is down."""
+
+    def __init__(
+        self, db: Database, bus: Bus, outbox: Outbox, *, service: str,
+        poll_interval: float = 0.2, batch_size: int = 500, retention_days: int = 7,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.outbox = outbox
+        self.table = outbox.table
+        self.service = service
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.retention_days = retention_days
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.service}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def run(self) -> None:
+        rounds = 0
+        while True:
+            try:
+                published = await self.relay_once() if self.bus.is_connected else 0
+                rounds += 1
+                if rounds % 3000 == 0:
+                    await self.purge_sent()
+                if published >= self.batch_size:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox_relay_failed", service=self.service, error=str(exc))
+            self.outbox.wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.outbox.wakeup.wait(), self.poll_interval)
+
+    async def relay_once(self) -> int:
+        """Publish one batch of unsent events; returns how many were published."""
+        t = self.table
+        async with self.db.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(t.c.id, t.c.subject, t.c.payload)
+                    .where(t.c.published_at.is_(None))
+                    .order_by(t.c.created_at)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            results: list[Any] = await asyncio.gather(
+                *(self.bus.publish(r.subject, r.payload.encode(), msg_id=str(r.id)) for r in rows),
+                return_exceptions=True,
+            )
+            sent = [r.id for r, res in zip(rows, results, strict=True) if not isinstance(res, BaseException)]
+            failed = [(r.id, res) for r, res in zip(rows, results, strict=True) if isinstance(res, BaseException)]
+            if sent:
+                await session.execute(update(t).where(t.c.id.in_(sent)).values(published_at=func.now()))
+            for row_id, error in failed:
+                await session.execute(
+                    update(t).where(t.c.id == row_id)
+                    .values(attempts=t.c.attempts + 1, last_error=str(error)[:500] or type(error).__name__)
+                )
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
+        if failed:
+            log.warning("outbox_publish_failed", service=self.service, failed=len(failed))
+        return len(sent)
+
+    async def pending(self) -> int:
+        async with self.db.transaction() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(self.table).where(self.table.c.published_at.is_(None))
+            )
+        OUTBOX_PENDING.labels(self.service).set(count or 0)
+        return int(count or 0)
+
+    async def purge_sent(self) -> None:
+        """Sent rows are kept a while for tracing, then removed so the table stays small."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                delete(self.table).where(
+                    self.table.c.published_at < func.now() - text(f"interval '{int(self.retention_days)} days'")
+                )
+            )

@@ -1,0 +1,53 @@
+"""Base of every API schema: camelCase JSON, money as decimal strings, paged lists."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic.alias_generators import to_camel
+
+T = TypeVar("T")
+
+Money = Annotated[
+    Decimal,
+    Field(max_digits=18, decimal_places=2),
+    PlainSerializer(lambda d: f"{d:.2f}", return_type=str, when_used="json"),
+]
+"""Money in the API: a decimal string such as ``"1250000.00"`` (floats are refused on input)."""
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, from_attributes=True, extra="forbid",
+        str_strip_whitespace=True,
+    )
+
+
+class Page(ApiModel, Generic[T]):
+    items: list[T]
+    page: int
+    page_size: int
+    total: int
+
+
+class PageParams(BaseModel):
+    page: int = 1
+    page_size: int = 50
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def page_params(
+    page: Annotated[int, Query(ge=1, description="Page number, from 1")] = 1,
+    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=500, description="Rows per page")] = 50,
+) -> PageParams:
+    return PageParams(page=page, page_size=page_size)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
+"""``page`` / ``pageSize`` query parameters of a paged list."""

@@ -1,0 +1,191 @@
+"""Builds a service's FastAPI app: database, bus, outbox relay, consumers, auth, errors, health, metrics.
+
+A service describes itself with a :class:`ServiceSpec`; its ``app.py`` calls :func:`create_service_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import MetaData
+from swagger_ui_bundle import swagger_ui_path
+
+from crm.platform import migrations
+from crm.platform.auth import Access, SecureRouter, TokenService, assert_every_route_declares_access
+from crm.platform.bus import Bus
+from crm.platform.consumer import ConsumerRunner, EventConsumer
+from crm.platform.db import Database
+from crm.platform.errors import install_error_handlers, problem
+from crm.platform.logging import configure_logging, get_logger
+from crm.platform.metrics import MetricsMiddleware, metrics_response
+from crm.platform.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from crm.platform.outbox import Outbox, OutboxRelay
+from crm.platform.settings import PlatformSettings
+from crm.platform.tables import PlatformTables
+
+log = get_logger("crm.service")
+
+
+@dataclass
+class ServiceSpec:
+    """What a service brings: its name, schema, routes, consumers and start-up work."""
+
+    name: str  # e.g. "payments": also its URL segment for /api/<name>/openapi.json
+    title: str
+    package: str  # e.g. "crm.payments": where its migrations live
+    metadata: MetaData
+    routers: Sequence[APIRouter]
+    consumers: Sequence[Callable[[FastAPI], EventConsumer]] = ()
+    on_startup: Sequence[Callable[[FastAPI], Awaitable[None]]] = ()
+    background: Sequence[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=tuple)
+
+    @property
+    def schema(self) -> str:
+        assert self.metadata.schema
+        return self.metadata.schema
+
+    @property
+    def tables(self) -> PlatformTables:
+        tables: PlatformTables = self.metadata.info["platform"]
+        return tables
+
+
+def apply_migrations(spec: ServiceSpec, settings: PlatformSettings) -> None:
+    assert settings.database_url, "DATABASE_URL is resolved before a service starts"
+    migrations.upgrade(settings.database_url, spec.package, spec.schema)
+
+
+def health_router(service: str) -> SecureRouter:
+    router = SecureRouter(tags=["operations"])
+
+    @router.get("/health/live", access=Access.anyone())
+    async def live() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok", "service": service}
+
+    @router.get("/health/ready", access=Access.anyone(), responses={503: {"description": "not ready"}})
+    async def ready(request: Request) -> Response:
+        """Ready to serve: the database answers and the bus is connected."""
+        db_ok = await request.app.state.db.ping()
+        bus_ok = request.app.state.bus.is_connected
+        checks = {"database": "ok" if db_ok else "down", "nats": "ok" if bus_ok else "down"}
+        if db_ok and bus_ok:
+            return JSONResponse({"status": "ok", "service": service, "checks": checks})
+        response = problem(503, "Service unavailable", f"Not ready: {checks}.", slug="unavailable")
+        return response
+
+    @router.get("/metrics", access=Access.anyone(), include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics."""
+        return metrics_response()
+
+    return router
+
+
+def docs_router(title: str, openapi_urls: list[dict[str, str]]) -> SecureRouter:
+    """``/docs``: Swagger UI served from the swagger-ui-bundle package (no CDN)."""
+    router = SecureRouter()
+
+    @router.get("/docs", access=Access.anyone(), include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """API documentation."""
+        return get_swagger_ui_html(
+            openapi_url=openapi_urls[0]["url"],
+            title=f"{title} - API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+            swagger_ui_parameters={"urls": openapi_urls, "persistAuthorization": True},
+        )
+
+    return router
+
+
+def mount_swagger_assets(app: FastAPI) -> None:
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger-assets")
+
+
+def create_service_app(
+    spec: ServiceSpec, settings: PlatformSettings, *, migrate: bool = False, standalone: bool = True
+) -> FastAPI:
+    """The service's ASGI app. ``migrate`` applies its migrations at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if standalone:
+            configure_logging(settings.log_level, settings.log_format)
+        if migrate:
+            await asyncio.to_thread(apply_migrations, spec, settings)
+        assert settings.database_url and settings.nats_url, "resolve DATABASE_URL and NATS_URL first"
+        db = Database(settings.database_url, schema=spec.schema,
+                      pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        bus = Bus(settings.nats_url, name=f"crm-{spec.name}",
+                  duplicate_window=settings.nats_duplicate_window_seconds)
+        app.state.db, app.state.bus = db, bus
+        bus.start()
+        relay = OutboxRelay(db, bus, app.state.outbox, service=spec.name,
+                            poll_interval=settings.outbox_poll_interval,
+                            batch_size=settings.outbox_batch_size)
+        app.state.relay = relay
+        runners = [
+            ConsumerRunner(factory(app), service=spec.name, db=db, bus=bus, tables=spec.tables,
+                           max_deliveries=settings.consumer_max_deliveries,
+                           retry_delay=settings.consumer_retry_delay)
+            for factory in spec.consumers
+        ]
+        app.state.consumers = runners
+        for hook in spec.on_startup:
+            await hook(app)
+        relay.start()
+        for runner in runners:
+            runner.start()
+        background = [asyncio.create_task(job(app)) for job in spec.background]
+        log.info("service_started", service=spec.name)
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            for runner in runners:
+                await runner.stop()
+            await relay.stop()
+            await bus.close()
+            await db.dispose()
+            log.info("service_stopped", service=spec.name)
+
+    app = FastAPI(
+        title=spec.title,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_url=f"/api/{spec.name}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.spec = spec
+    app.state.tokens = TokenService(settings)
+    app.state.outbox = Outbox(spec.tables.outbox)
+    install_error_handlers(app)
+    for router in spec.routers:
+        app.include_router(router)
+    app.include_router(health_router(spec.name))
+    if standalone:
+        app.include_router(docs_router(spec.title, [{"url": app.openapi_url or "", "name": spec.title}]))
+        mount_swagger_assets(app)
+    assert_every_route_declares_access(app)
+    app.add_middleware(MetricsMiddleware, service=spec.name)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def app_state(request: Request) -> Any:
+    return request.app.state

@@ -1,0 +1,96 @@
+"""Platform settings, read from the environment (prefix ``CRM_``, plus ``DATABASE_URL`` / ``NATS_URL``)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PlatformSettings(BaseSettings):
+    """Settings shared by every service; each service may subclass to add its own."""
+
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore", frozen=False)
+
+    data_dir: Path = Path(".crm-data")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CRM_DATABASE_URL")
+    )
+    nats_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("NATS_URL", "CRM_NATS_URL")
+    )
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str | None = None
+    """Where the services reach each other (default ``http://<host>:<port>``)."""
+
+    environment: str = "development"
+    demo: bool = False
+    log_level: str = "INFO"
+    log_format: str = "json"
+    business_timezone: str = "Asia/Ho_Chi_Minh"
+    max_body_bytes: int = 1_048_576
+
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "collection-crm"
+    jwt_audience: str = "collection-crm"
+    jwt_ttl_seconds: int = 3600
+    system_token_ttl_seconds: int = 300
+    oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None
+    oidc_roles_claim: str = "roles"
+
+    bootstrap_admin_username: str | None = None
+    bootstrap_admin_password: SecretStr | None = None
+
+    outbox_poll_interval: float = 0.2
+    outbox_batch_size: int = 500
+    consumer_max_deliveries: int = 5
+    consumer_retry_delay: float = 1.0
+    nats_duplicate_window_seconds: int = 600
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.business_timezone)
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def jwt_signing_key(self) -> str:
+        """The HS256 signing key: from settings, else generated once and kept in the data folder."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.data_dir / "secrets" / "jwt-signing-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            try:
+                tmp.link(path)  # atomic: the first process to create it wins
+            except FileExistsError:
+                pass
+            tmp.unlink(missing_ok=True)
+        return path.read_text().strip()
+
+
+def async_database_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` URLs and use the asyncpg driver."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,7 @@
+"""Collection Workflow settings."""
+
+from crm.platform.settings import PlatformSettings
+
+
+class WorkflowSettings(PlatformSettings):
+    pass
