@@ -53,10 +53,16 @@ def nats_url(nats_server: EmbeddedNats | None) -> str:
 def settings(data_dir: Path, postgres_url: str, nats_url: str) -> PlatformSettings:
     migrate_all(postgres_url)
     return PlatformSettings(
-        data_dir=data_dir, database_url=postgres_url, nats_url=nats_url,
-        jwt_secret="test-signing-key-" + uuid.uuid4().hex, log_format="console",
-        outbox_poll_interval=0.05, consumer_retry_delay=0.05, consumer_max_deliveries=3,
-        bootstrap_admin_username="root", bootstrap_admin_password="root-password-123",
+        data_dir=data_dir,
+        database_url=postgres_url,
+        nats_url=nats_url,
+        jwt_secret="test-signing-key-" + uuid.uuid4().hex,
+        log_format="console",
+        outbox_poll_interval=0.05,
+        consumer_retry_delay=0.05,
+        consumer_max_deliveries=3,
+        bootstrap_admin_username="root",
+        bootstrap_admin_password="root-password-123",
     )
 
 
@@ -70,7 +76,9 @@ def token_for(tokens: TokenService) -> Callable[..., dict[str, str]]:
     """Authorization headers for a caller with the given roles."""
 
     def make(*roles: Role, agent_id: str | None = None, subject: str | None = None) -> dict[str, str]:
-        token, _ = tokens.issue(subject or f"user-{'-'.join(roles).lower() or 'none'}", roles, agent_id=agent_id)
+        token, _ = tokens.issue(
+            subject or f"user-{'-'.join(roles).lower() or 'none'}", roles, agent_id=agent_id
+        )
         return {"Authorization": f"Bearer {token}"}
 
     return make
@@ -78,7 +86,7 @@ def token_for(tokens: TokenService) -> Callable[..., dict[str, str]]:
 
 async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
-        await app.state.bus.wait_connected(timeout=20)
+        await app.state.bus.wait_connected(within=20)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             client.app = app  # type: ignore[attr-defined]

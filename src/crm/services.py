@@ -31,8 +31,12 @@ class Deployable:
     def settings(self, **overrides: Any) -> PlatformSettings:
         settings_module = importlib.import_module(f"{self.package}.settings")
         cls = next(
-            v for k, v in vars(settings_module).items()
-            if k.endswith("Settings") and isinstance(v, type) and issubclass(v, PlatformSettings) and v is not PlatformSettings
+            v
+            for k, v in vars(settings_module).items()
+            if k.endswith("Settings")
+            and isinstance(v, type)
+            and issubclass(v, PlatformSettings)
+            and v is not PlatformSettings
         )
         settings: PlatformSettings = cls(**overrides)
         return settings
@@ -46,12 +50,28 @@ SERVICES: dict[str, Deployable] = {
     d.name: d
     for d in (
         Deployable("identity", "crm.identity", "identity", 8004, ("/api/auth",)),
-        Deployable("bank-sync", "crm.bank_sync", "bank_sync", 8001,
-                   ("/api/sync", "/api/customers", "/api/loans", "/api/bank-sync")),
+        Deployable(
+            "bank-sync",
+            "crm.bank_sync",
+            "bank_sync",
+            8001,
+            ("/api/sync", "/api/customers", "/api/loans", "/api/bank-sync"),
+        ),
         Deployable("payments", "crm.payments", "payments", 8002, ("/api/payments",)),
-        Deployable("workflow", "crm.workflow", "workflow", 8003,
-                   ("/api/agents", "/api/actions", "/api/assignments", "/api/cases", "/api/vocabularies",
-                    "/api/workflow")),
+        Deployable(
+            "workflow",
+            "crm.workflow",
+            "workflow",
+            8003,
+            (
+                "/api/agents",
+                "/api/actions",
+                "/api/assignments",
+                "/api/cases",
+                "/api/vocabularies",
+                "/api/workflow",
+            ),
+        ),
     )
 }
 

@@ -7,8 +7,13 @@ from crm.platform.auth import Role
 
 def payment(ref: str, **overrides):
     body = {
-        "referenceNumber": ref, "loanAccountNumber": "LN0001", "cif": "CIF0001", "amount": "1250000.00",
-        "currency": "VND", "paymentDate": "2026-11-28T09:30:00+07:00", "paymentChannel": "BANK_TRANSFER",
+        "referenceNumber": ref,
+        "loanAccountNumber": "LN0001",
+        "cif": "CIF0001",
+        "amount": "1250000.00",
+        "currency": "VND",
+        "paymentDate": "2026-11-28T09:30:00+07:00",
+        "paymentChannel": "BANK_TRANSFER",
     }
     return {**body, **overrides}
 
@@ -32,7 +37,9 @@ async def test_lists_by_loan_within_business_dates(payments, token_for, unique):
     headers = token_for(Role.ADMIN)
     for ref, when in [("A", "2026-11-27T23:30:00+07:00"), ("B", "2026-11-28T00:10:00+07:00")]:
         r = await payments.post(
-            "/api/payments", json=payment(unique(ref), loanAccountNumber=loan, paymentDate=when), headers=headers
+            "/api/payments",
+            json=payment(unique(ref), loanAccountNumber=loan, paymentDate=when),
+            headers=headers,
         )
         assert r.status_code == 201
     day = await payments.get(f"/api/payments/loan/{loan}?from=2026-11-28&to=2026-11-28", headers=headers)

@@ -11,11 +11,16 @@ from crm.platform.service import ServiceSpec, create_service_app
 
 def spec() -> ServiceSpec:
     return ServiceSpec(
-        name="bank-sync", title="Collection CRM - Bank Synchronization", package="crm.bank_sync",
-        metadata=Base.metadata, routers=[],
+        name="bank-sync",
+        title="Collection CRM - Bank Synchronization",
+        package="crm.bank_sync",
+        metadata=Base.metadata,
+        routers=[],
     )
 
 
-def create_app(settings: BankSyncSettings | None = None, *, migrate: bool = False, standalone: bool = True) -> FastAPI:
+def create_app(
+    settings: BankSyncSettings | None = None, *, migrate: bool = False, standalone: bool = True
+) -> FastAPI:
     """The bank-sync service's only entry point."""
     return create_service_app(spec(), settings or BankSyncSettings(), migrate=migrate, standalone=standalone)

@@ -1,7 +1,14 @@
-"""The bank_sync schema's metadata (its own tables only)."""
+"""The bank_sync schema's declarative base (its own tables only) and its platform tables."""
 
-from crm.platform.db import make_base
+from sqlalchemy.orm import DeclarativeBase
+
+from crm.platform.db import TYPE_ANNOTATION_MAP, service_metadata
 from crm.platform.tables import define_platform_tables
 
-Base = make_base("bank_sync")
+
+class Base(DeclarativeBase):
+    metadata = service_metadata("bank_sync")
+    type_annotation_map = TYPE_ANNOTATION_MAP
+
+
 platform_tables = define_platform_tables(Base.metadata)

@@ -28,25 +28,34 @@ async def _bootstrap_users(app: FastAPI) -> None:
     async with app.state.db.transaction() as session:
         if settings.bootstrap_admin_username and settings.bootstrap_admin_password:
             created = await service.ensure_user(
-                session, username=settings.bootstrap_admin_username,
-                password=settings.bootstrap_admin_password.get_secret_value(), roles=[Role.ADMIN],
+                session,
+                username=settings.bootstrap_admin_username,
+                password=settings.bootstrap_admin_password.get_secret_value(),
+                roles=[Role.ADMIN],
             )
             if created:
                 log.info("bootstrap_admin_created", username=settings.bootstrap_admin_username)
         if settings.demo:
             password = settings.demo_user_password()
             for username, (roles, agent_id) in DEMO_USERS.items():
-                await service.ensure_user(session, username=username, password=password, roles=roles,
-                                          agent_id=agent_id)
+                await service.ensure_user(
+                    session, username=username, password=password, roles=roles, agent_id=agent_id
+                )
 
 
 def spec() -> ServiceSpec:
     return ServiceSpec(
-        name="identity", title="Collection CRM - Identity", package="crm.identity",
-        metadata=Base.metadata, routers=[router], on_startup=[_bootstrap_users],
+        name="identity",
+        title="Collection CRM - Identity",
+        package="crm.identity",
+        metadata=Base.metadata,
+        routers=[router],
+        on_startup=[_bootstrap_users],
     )
 
 
-def create_app(settings: IdentitySettings | None = None, *, migrate: bool = False, standalone: bool = True) -> FastAPI:
+def create_app(
+    settings: IdentitySettings | None = None, *, migrate: bool = False, standalone: bool = True
+) -> FastAPI:
     """The identity service's only entry point."""
     return create_service_app(spec(), settings or IdentitySettings(), migrate=migrate, standalone=standalone)

@@ -12,11 +12,16 @@ from crm.platform.service import ServiceSpec, create_service_app
 
 def spec() -> ServiceSpec:
     return ServiceSpec(
-        name="payments", title="Collection CRM - Payment Processing", package="crm.payments",
-        metadata=Base.metadata, routers=[ledger_router],
+        name="payments",
+        title="Collection CRM - Payment Processing",
+        package="crm.payments",
+        metadata=Base.metadata,
+        routers=[ledger_router],
     )
 
 
-def create_app(settings: PaymentsSettings | None = None, *, migrate: bool = False, standalone: bool = True) -> FastAPI:
+def create_app(
+    settings: PaymentsSettings | None = None, *, migrate: bool = False, standalone: bool = True
+) -> FastAPI:
     """The payments service's only entry point."""
     return create_service_app(spec(), settings or PaymentsSettings(), migrate=migrate, standalone=standalone)

@@ -9,4 +9,6 @@ from crm.platform.settings import PlatformSettings
 
 class PaymentsSettings(PlatformSettings):
     payment_webhook_secret: SecretStr | None = None
-    """``CRM_PAYMENT_WEBHOOK_SECRET``: signs payment notifications (several, comma separated, during a rotation)."""
+    """``CRM_PAYMENT_WEBHOOK_SECRET``: signs payment notifications.
+
+    Several secrets, comma separated, are all accepted while a secret is being rotated."""

@@ -58,8 +58,16 @@ def _snapshot(obj: Any, *, committed: bool) -> dict[str, Any]:
     return result
 
 
-def record(session: Session, tables: PlatformTables, *, action: str, entity_type: str, entity_key: str,
-           before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+def record(
+    session: Session,
+    tables: PlatformTables,
+    *,
+    action: str,
+    entity_type: str,
+    entity_key: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
     """Write one audit row through the session's connection (inside its transaction)."""
     principal = current_principal()
     request = session.info.get("request")
@@ -105,16 +113,36 @@ def _write_audit(session: Session, flush_context: UOWTransaction) -> None:
     for action, obj, before in pending:
         tables: PlatformTables = obj.__table__.metadata.info["platform"]
         after = None if action == "DELETE" else _snapshot(obj, committed=False)
-        record(session, tables, action=action, entity_type=type(obj).__name__, entity_key=_key(obj),
-               before=before, after=after)
+        record(
+            session,
+            tables,
+            action=action,
+            entity_type=type(obj).__name__,
+            entity_key=_key(obj),
+            before=before,
+            after=after,
+        )
 
 
 async def record_change(
-    session: AsyncSession, tables: PlatformTables, *, action: str, entity_type: str, entity_key: str,
-    before: dict[str, Any] | None, after: dict[str, Any] | None,
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    action: str,
+    entity_type: str,
+    entity_key: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
 ) -> None:
     """Audit a change made with SQL rather than through an audited ORM object."""
     await session.run_sync(
-        lambda sync: record(sync, tables, action=action, entity_type=entity_type, entity_key=entity_key,
-                            before=before, after=after)
+        lambda sync: record(
+            sync,
+            tables,
+            action=action,
+            entity_type=entity_type,
+            entity_key=entity_key,
+            before=before,
+            after=after,
+        )
     )

@@ -90,9 +90,7 @@ class TokenService:
 
     def system_token(self, service: str) -> str:
         """A short-lived token a service presents when it calls another service."""
-        token, _ = self.issue(
-            f"system:{service}", [Role.SYSTEM], ttl=self.settings.system_token_ttl_seconds
-        )
+        token, _ = self.issue(f"system:{service}", [Role.SYSTEM], ttl=self.settings.system_token_ttl_seconds)
         return token
 
     def verify(self, token: str) -> Principal:
@@ -103,15 +101,20 @@ class TokenService:
         try:
             if header.get("alg") == self.ALGORITHM:
                 claims = jwt.decode(
-                    token, self._key, algorithms=[self.ALGORITHM],
-                    audience=self.settings.jwt_audience, issuer=self.settings.jwt_issuer,
+                    token,
+                    self._key,
+                    algorithms=[self.ALGORITHM],
+                    audience=self.settings.jwt_audience,
+                    issuer=self.settings.jwt_issuer,
                     options={"require": ["exp", "sub"]},
                 )
                 roles_claim = "roles"
             elif self._jwks is not None:
                 signing_key = self._jwks.get_signing_key_from_jwt(token)
                 claims = jwt.decode(
-                    token, signing_key.key, algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
+                    token,
+                    signing_key.key,
+                    algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
                     audience=self.settings.oidc_audience or self.settings.jwt_audience,
                     issuer=self.settings.oidc_issuer,
                     options={"require": ["exp", "sub"], "verify_iss": bool(self.settings.oidc_issuer)},
@@ -128,7 +131,9 @@ class TokenService:
             roles = roles.split()
         known = frozenset(Role(r) for r in roles if r in Role.__members__)
         agent_id = claims.get("agentId")
-        return Principal(subject=str(claims["sub"]), roles=known, agent_id=str(agent_id) if agent_id else None)
+        return Principal(
+            subject=str(claims["sub"]), roles=known, agent_id=str(agent_id) if agent_id else None
+        )
 
 
 def _claim_path(claims: dict[str, Any], path: str) -> Any:
@@ -181,9 +186,7 @@ class Access:
                     raise Unauthorized("A bearer token is required.")
                 principal = request.app.state.tokens.verify(credentials.credentials)
                 if not principal.has_any(access.roles):
-                    raise Forbidden(
-                        f"This action needs one of the roles: {access.describe()}."
-                    )
+                    raise Forbidden(f"This action needs one of the roles: {access.describe()}.")
             request.state.principal = principal
             set_current_principal(principal)
             return principal

@@ -106,10 +106,12 @@ class Bus:
     def is_connected(self) -> bool:
         return self.nc is not None and self.nc.is_connected and self._js is not None
 
-    async def wait_connected(self, timeout: float | None = None) -> None:
-        await asyncio.wait_for(self._connected.wait(), timeout)
+    async def wait_connected(self, within: float | None = None) -> None:
+        await asyncio.wait_for(self._connected.wait(), within)
 
-    async def publish(self, subject: str, data: bytes, *, msg_id: str, headers: dict[str, str] | None = None) -> Any:
+    async def publish(
+        self, subject: str, data: bytes, *, msg_id: str, headers: dict[str, str] | None = None
+    ) -> Any:
         """Publish with ``Nats-Msg-Id`` so JetStream drops a re-publish of the same event."""
         return await self.js.publish(subject, data, headers={"Nats-Msg-Id": msg_id, **(headers or {})})
 

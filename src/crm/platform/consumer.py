@@ -46,8 +46,16 @@ class ConsumerRunner:
     """Pulls messages for one consumer and applies each exactly once."""
 
     def __init__(
-        self, consumer: EventConsumer, *, service: str, db: Database, bus: Bus,
-        tables: PlatformTables, max_deliveries: int = 5, retry_delay: float = 1.0, batch: int = 100,
+        self,
+        consumer: EventConsumer,
+        *,
+        service: str,
+        db: Database,
+        bus: Bus,
+        tables: PlatformTables,
+        max_deliveries: int = 5,
+        retry_delay: float = 1.0,
+        batch: int = 100,
     ) -> None:
         self.consumer = consumer
         self.service = service
@@ -118,8 +126,13 @@ class ConsumerRunner:
                 await self._dead_letter(msg, f"{type(exc).__name__}: {exc}")
             else:
                 EVENTS_CONSUMED.labels(self.durable, "retried").inc()
-                log.warning("event_failed", consumer=self.durable, event_id=str(event.event_id),
-                            delivered=delivered, error=str(exc))
+                log.warning(
+                    "event_failed",
+                    consumer=self.durable,
+                    event_id=str(event.event_id),
+                    delivered=delivered,
+                    error=str(exc),
+                )
                 await msg.nak(delay=self.retry_delay * delivered)
             return
         EVENTS_CONSUMED.labels(self.durable, "applied" if applied else "duplicate").inc()
@@ -152,4 +165,3 @@ class ConsumerRunner:
         await msg.term()
         EVENTS_CONSUMED.labels(self.durable, "dead_lettered").inc()
         log.error("event_dead_lettered", consumer=self.durable, subject=msg.subject, reason=reason)
-

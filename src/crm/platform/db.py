@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Numeric, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.platform.settings import async_database_url
 
@@ -38,18 +38,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_base(schema: str) -> type[DeclarativeBase]:
-    """A declarative base whose tables live in ``schema`` with stable constraint names."""
+TYPE_ANNOTATION_MAP: dict[Any, Any] = {
+    datetime: DateTime(timezone=True),
+    Decimal: Money,
+    uuid.UUID: UUID(as_uuid=True),
+}
+"""Give every service's ``Base`` this map: aware datetimes, NUMERIC(18,2) money, native uuids."""
 
-    class Base(DeclarativeBase):
-        metadata = MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
-        type_annotation_map = {
-            datetime: DateTime(timezone=True),
-            Decimal: Money,
-            uuid.UUID: UUID(as_uuid=True),
-        }
 
-    return Base
+def service_metadata(schema: str) -> MetaData:
+    """The metadata of one service: its own schema, stable constraint names."""
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
 
 class TimestampMixin:

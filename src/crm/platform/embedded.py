@@ -91,20 +91,26 @@ class EmbeddedPostgres:
         try:
             pwd.getpwnam(user)
         except KeyError:
-            subprocess.run(["useradd", "--system", "--no-create-home", user], check=True)  # noqa: S603,S607
+            subprocess.run(["useradd", "--system", "--no-create-home", user], check=True)
         # The server user must be able to reach its data folder and read its own binaries.
         for path in (self.pgdata, PG_INSTALL):
             for parent in path.parents:
                 parent.chmod(parent.stat().st_mode | 0o055)
-        subprocess.run(["chmod", "-R", "go+rX", str(PG_INSTALL)], check=True)  # noqa: S603,S607
+        subprocess.run(["chmod", "-R", "go+rX", str(PG_INSTALL)], check=True)
         return user
 
     def _bin(self, name: str) -> str:
         return str(PG_INSTALL / "bin" / name)
 
     def _run(self, args: list[str], user: str | None, timeout: float = 120) -> None:
-        subprocess.run(args, check=True, user=user, timeout=timeout,  # noqa: S603
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(
+            args,
+            check=True,
+            user=user,
+            timeout=timeout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
     def _running_port(self) -> int | None:
         pid_file = self.pgdata / "postmaster.pid"
@@ -144,8 +150,19 @@ class EmbeddedPostgres:
         if user is not None:
             shutil.chown(log_file, user, user)
         self._run(
-            [self._bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60", "-l", str(log_file),
-             "-o", f"-p {self.port} -k {self.pgdata}", "start"],
+            [
+                self._bin("pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(log_file),
+                "-o",
+                f"-p {self.port} -k {self.pgdata}",
+                "start",
+            ],
             user,
         )
         self.started_here = True
@@ -164,8 +181,18 @@ class EmbeddedPostgres:
             shutil.chown(pwfile, user, user)
         try:
             self._run(
-                [self._bin("initdb"), "-D", str(self.pgdata), "-U", PG_USER, f"--pwfile={pwfile}",
-                 "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions"],
+                [
+                    self._bin("initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    PG_USER,
+                    f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-instructions",
+                ],
                 user,
             )
         finally:
@@ -177,14 +204,25 @@ class EmbeddedPostgres:
         # The first start creates the application database.
         self.port = self.port or free_port()
         self._run(
-            [self._bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60",
-             "-o", f"-p {self.port} -k {self.pgdata}", "start"],
+            [
+                self._bin("pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-p {self.port} -k {self.pgdata}",
+                "start",
+            ],
             user,
         )
         env = {**os.environ, "PGPASSWORD": self.password_file.read_text().strip()}
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             [self._bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", PG_USER, PG_DATABASE],
-            check=True, env=env, timeout=60,
+            check=True,
+            env=env,
+            timeout=60,
         )
         self._run([self._bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop"], user)
 
@@ -193,10 +231,14 @@ class EmbeddedPostgres:
             return
         user = "embedded_postgres" if os.geteuid() == 0 else None
         try:
-            self._run([self._bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60", "-m", "fast", "stop"], user)
+            self._run(
+                [self._bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60", "-m", "fast", "stop"], user
+            )
             log.info("postgres_stopped")
         except subprocess.CalledProcessError as exc:
-            log.warning("postgres_stop_failed", error=exc.stderr.decode(errors="replace") if exc.stderr else "")
+            log.warning(
+                "postgres_stop_failed", error=exc.stderr.decode(errors="replace") if exc.stderr else ""
+            )
         self.started_here = False
 
 
@@ -246,19 +288,23 @@ class EmbeddedNats:
         # sync_interval: always - JetStream acknowledges before it syncs to disk otherwise.
         config.write_text(
             f'listen: "127.0.0.1:{self.port}"\n'
-            f"jetstream {{\n  store_dir: \"{self.store_dir}\"\n  sync_interval: always\n"
+            f'jetstream {{\n  store_dir: "{self.store_dir}"\n  sync_interval: always\n'
             f"  max_memory_store: 256MB\n  max_file_store: 20GB\n}}\n"
             f"max_payload: 8MB\n"
         )
         log_file = (self.data_dir / "nats.log").open("ab")
-        self.process = subprocess.Popen(  # noqa: S603
-            [nats_server_binary(), "-c", str(config)], stdout=log_file, stderr=log_file,
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-c", str(config)],
+            stdout=log_file,
+            stderr=log_file,
             start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while not _port_open(self.port):
             if self.process.poll() is not None:
-                raise RuntimeError(f"nats-server exited with {self.process.returncode}; see {self.data_dir / 'nats.log'}")
+                raise RuntimeError(
+                    f"nats-server exited with {self.process.returncode}; see {self.data_dir / 'nats.log'}"
+                )
             if time.monotonic() > deadline:
                 raise TimeoutError("nats-server did not start in 30 s")
             time.sleep(0.05)

@@ -113,8 +113,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return problem(
-            exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors,
-            instance=request.url.path, headers=headers,
+            exc.status,
+            exc.title,
+            exc.detail,
+            slug=exc.slug,
+            errors=exc.errors,
+            instance=request.url.path,
+            headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -125,31 +130,72 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden", 413: "Content too large"}
+        titles = {
+            404: "Not found",
+            405: "Method not allowed",
+            401: "Unauthorized",
+            403: "Forbidden",
+            413: "Content too large",
+        }
         detail = exc.detail if isinstance(exc.detail, str) else "Request refused."
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No resource at {request.url.path}."
         return problem(
-            exc.status_code, titles.get(exc.status_code, "Error"), detail,
-            instance=request.url.path, headers=getattr(exc, "headers", None),
+            exc.status_code,
+            titles.get(exc.status_code, "Error"),
+            detail,
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
-        sqlstate = getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None) or getattr(exc.orig, "sqlstate", None)
+        sqlstate = getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None) or getattr(
+            exc.orig, "sqlstate", None
+        )
         if sqlstate == "23505":
-            return problem(409, "Conflict", "A record with this key already exists.", slug="conflict", instance=request.url.path)
+            return problem(
+                409,
+                "Conflict",
+                "A record with this key already exists.",
+                slug="conflict",
+                instance=request.url.path,
+            )
         if sqlstate == "23503":
-            return problem(422, "Business rule violated", "A referenced record does not exist.", slug="business-rule", instance=request.url.path)
+            return problem(
+                422,
+                "Business rule violated",
+                "A referenced record does not exist.",
+                slug="business-rule",
+                instance=request.url.path,
+            )
         log.error("integrity_error", path=request.url.path, sqlstate=sqlstate)
-        return problem(422, "Business rule violated", "The change breaks a data rule.", slug="business-rule", instance=request.url.path)
+        return problem(
+            422,
+            "Business rule violated",
+            "The change breaks a data rule.",
+            slug="business-rule",
+            instance=request.url.path,
+        )
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         log.error("database_error", path=request.url.path, error_type=type(exc.orig).__name__)
-        return problem(503, "Service unavailable", "The database could not complete the request; try again.", slug="unavailable", instance=request.url.path)
+        return problem(
+            503,
+            "Service unavailable",
+            "The database could not complete the request; try again.",
+            slug="unavailable",
+            instance=request.url.path,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path)
-        return problem(500, "Internal error", "Something went wrong on our side; it has been logged.", slug="internal", instance=request.url.path)
+        return problem(
+            500,
+            "Internal error",
+            "Something went wrong on our side; it has been logged.",
+            slug="internal",
+            instance=request.url.path,
+        )

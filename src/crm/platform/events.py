@@ -58,9 +58,7 @@ class PaymentEvent(Event):
 
 class WorkflowEvent(Event):
     family: ClassVar[str] = "workflow"
-    type: Literal[
-        "ACTION_RECORDED", "CUSTOMER_ASSIGNED", "STATUS_CHANGED", "PROMISE_BROKEN", "PROMISE_KEPT"
-    ]
+    type: Literal["ACTION_RECORDED", "CUSTOMER_ASSIGNED", "STATUS_CHANGED", "PROMISE_BROKEN", "PROMISE_KEPT"]
     entity_id: str
     agent_id: str | None = None
     cif: str | None = None
@@ -69,7 +67,11 @@ class WorkflowEvent(Event):
 
 AnyEvent = SyncEvent | PaymentEvent | WorkflowEvent
 FAMILIES: dict[str, type[Event]] = {"sync": SyncEvent, "payment": PaymentEvent, "workflow": WorkflowEvent}
-STREAMS: dict[str, str] = {"CRM_SYNC": "crm.sync.>", "CRM_PAYMENT": "crm.payment.>", "CRM_WORKFLOW": "crm.workflow.>"}
+STREAMS: dict[str, str] = {
+    "CRM_SYNC": "crm.sync.>",
+    "CRM_PAYMENT": "crm.payment.>",
+    "CRM_WORKFLOW": "crm.workflow.>",
+}
 DEAD_LETTER_STREAM = ("CRM_DEAD_LETTER", "crm.dead_letter.>")
 
 

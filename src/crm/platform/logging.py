@@ -69,7 +69,9 @@ def mask(obj: Any, key: str | None = None) -> Any:
 
 
 def _mask_processor(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    return {k: (mask(v, k) if k not in ("timestamp", "level", "logger") else v) for k, v in event_dict.items()}
+    return {
+        k: (mask(v, k) if k not in ("timestamp", "level", "logger") else v) for k, v in event_dict.items()
+    }
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
@@ -82,9 +84,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         structlog.processors.format_exc_info,
         _mask_processor,
     ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
-    )
+    renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -92,9 +92,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processor=renderer)
-    )
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processor=renderer))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -8,18 +8,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-HTTP_REQUESTS = Counter(
-    "crm_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
-)
+HTTP_REQUESTS = Counter("crm_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
-    "crm_http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"],
+    "crm_http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 OUTBOX_PUBLISHED = Counter("crm_outbox_published_total", "Events published from the outbox", ["service"])
 OUTBOX_PENDING = Gauge("crm_outbox_pending", "Outbox rows not yet published", ["service"])
-EVENTS_CONSUMED = Counter(
-    "crm_events_consumed_total", "Events handled by consumers", ["consumer", "outcome"]
-)
+EVENTS_CONSUMED = Counter("crm_events_consumed_total", "Events handled by consumers", ["consumer", "outcome"])
 
 
 class MetricsMiddleware:

@@ -42,15 +42,24 @@ class BodySizeLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def _too_large(self, send: Send) -> None:
-        body = json.dumps({
-            "type": "https://collection-crm.dev/problems/content-too-large",
-            "title": "Content too large",
-            "status": 413,
-            "detail": f"The request body is larger than {self.max_bytes} bytes.",
-        }).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/problem+json"),
-                                (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            {
+                "type": "https://collection-crm.dev/problems/content-too-large",
+                "title": "Content too large",
+                "status": 413,
+                "detail": f"The request body is larger than {self.max_bytes} bytes.",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

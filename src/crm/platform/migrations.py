@@ -70,8 +70,9 @@ def run_env(metadata: MetaData) -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url
     if context.is_offline_mode():
-        context.configure(url=url, target_metadata=metadata, literal_binds=True,
-                          version_table_schema=metadata.schema)
+        context.configure(
+            url=url, target_metadata=metadata, literal_binds=True, version_table_schema=metadata.schema
+        )
         with context.begin_transaction():
             context.run_migrations()
         return

@@ -57,8 +57,15 @@ class OutboxRelay:
     """Publishes unsent outbox rows; waits and retries while NATS is down."""
 
     def __init__(
-        self, db: Database, bus: Bus, outbox: Outbox, *, service: str,
-        poll_interval: float = 0.2, batch_size: int = 500, retention_days: int = 7,
+        self,
+        db: Database,
+        bus: Bus,
+        outbox: Outbox,
+        *,
+        service: str,
+        poll_interval: float = 0.2,
+        batch_size: int = 500,
+        retention_days: int = 7,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -117,12 +124,15 @@ class OutboxRelay:
                 return_exceptions=True,
             )
             sent = [r.id for r, res in zip(rows, results, strict=True) if not isinstance(res, BaseException)]
-            failed = [(r.id, res) for r, res in zip(rows, results, strict=True) if isinstance(res, BaseException)]
+            failed = [
+                (r.id, res) for r, res in zip(rows, results, strict=True) if isinstance(res, BaseException)
+            ]
             if sent:
                 await session.execute(update(t).where(t.c.id.in_(sent)).values(published_at=func.now()))
             for row_id, error in failed:
                 await session.execute(
-                    update(t).where(t.c.id == row_id)
+                    update(t)
+                    .where(t.c.id == row_id)
                     .values(attempts=t.c.attempts + 1, last_error=str(error)[:500] or type(error).__name__)
                 )
         OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
@@ -143,6 +153,7 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             await session.execute(
                 delete(self.table).where(
-                    self.table.c.published_at < func.now() - text(f"interval '{int(self.retention_days)} days'")
+                    self.table.c.published_at
+                    < func.now() - text(f"interval '{int(self.retention_days)} days'")
                 )
             )

@@ -6,7 +6,7 @@ A service describes itself with a :class:`ServiceSpec`; its ``app.py`` calls :fu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +45,7 @@ class ServiceSpec:
     routers: Sequence[APIRouter]
     consumers: Sequence[Callable[[FastAPI], EventConsumer]] = ()
     on_startup: Sequence[Callable[[FastAPI], Awaitable[None]]] = ()
-    background: Sequence[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=tuple)
+    background: Sequence[Callable[[FastAPI], Coroutine[Any, Any, None]]] = field(default_factory=tuple)
 
     @property
     def schema(self) -> str:
@@ -125,20 +125,38 @@ def create_service_app(
         if migrate:
             await asyncio.to_thread(apply_migrations, spec, settings)
         assert settings.database_url and settings.nats_url, "resolve DATABASE_URL and NATS_URL first"
-        db = Database(settings.database_url, schema=spec.schema,
-                      pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
-        bus = Bus(settings.nats_url, name=f"crm-{spec.name}",
-                  duplicate_window=settings.nats_duplicate_window_seconds)
+        db = Database(
+            settings.database_url,
+            schema=spec.schema,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+        bus = Bus(
+            settings.nats_url,
+            name=f"crm-{spec.name}",
+            duplicate_window=settings.nats_duplicate_window_seconds,
+        )
         app.state.db, app.state.bus = db, bus
         bus.start()
-        relay = OutboxRelay(db, bus, app.state.outbox, service=spec.name,
-                            poll_interval=settings.outbox_poll_interval,
-                            batch_size=settings.outbox_batch_size)
+        relay = OutboxRelay(
+            db,
+            bus,
+            app.state.outbox,
+            service=spec.name,
+            poll_interval=settings.outbox_poll_interval,
+            batch_size=settings.outbox_batch_size,
+        )
         app.state.relay = relay
         runners = [
-            ConsumerRunner(factory(app), service=spec.name, db=db, bus=bus, tables=spec.tables,
-                           max_deliveries=settings.consumer_max_deliveries,
-                           retry_delay=settings.consumer_retry_delay)
+            ConsumerRunner(
+                factory(app),
+                service=spec.name,
+                db=db,
+                bus=bus,
+                tables=spec.tables,
+                max_deliveries=settings.consumer_max_deliveries,
+                retry_delay=settings.consumer_retry_delay,
+            )
             for factory in spec.consumers
         ]
         app.state.consumers = runners
@@ -185,7 +203,3 @@ def create_service_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app
-
-
-def app_state(request: Request) -> Any:
-    return request.app.state

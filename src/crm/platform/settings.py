@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -20,9 +22,7 @@ class PlatformSettings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CRM_DATABASE_URL")
     )
-    nats_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("NATS_URL", "CRM_NATS_URL")
-    )
+    nats_url: str | None = Field(default=None, validation_alias=AliasChoices("NATS_URL", "CRM_NATS_URL"))
     db_pool_size: int = 10
     db_max_overflow: int = 10
 
@@ -80,10 +80,8 @@ class PlatformSettings(BaseSettings):
             tmp = path.with_suffix(".tmp")
             tmp.write_text(secrets.token_urlsafe(48))
             tmp.chmod(0o600)
-            try:
-                tmp.link(path)  # atomic: the first process to create it wins
-            except FileExistsError:
-                pass
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)  # atomic: the first process to create it wins
             tmp.unlink(missing_ok=True)
         return path.read_text().strip()
 

@@ -37,8 +37,12 @@ async def issue_token(
 async def create_user(body: UserCreate, session: Session, caller: Caller) -> User:
     """Create a login user with roles (and the agent it acts as)."""
     return await service.create_user(
-        session, username=body.username, password=body.password, roles=[r.value for r in body.roles],
-        agent_id=body.agent_id, created_by=caller.subject,
+        session,
+        username=body.username,
+        password=body.password,
+        roles=[r.value for r in body.roles],
+        agent_id=body.agent_id,
+        created_by=caller.subject,
     )
 
 
@@ -47,10 +51,15 @@ async def list_users(session: Session, paging: Paging) -> Page[UserRead]:
     """List login users."""
     total = await session.scalar(select(func.count()).select_from(User)) or 0
     rows = (
-        await session.scalars(select(User).order_by(User.username).offset(paging.offset).limit(paging.page_size))
+        await session.scalars(
+            select(User).order_by(User.username).offset(paging.offset).limit(paging.page_size)
+        )
     ).all()
     return Page[UserRead](
-        items=[UserRead.model_validate(u) for u in rows], page=paging.page, page_size=paging.page_size, total=total
+        items=[UserRead.model_validate(u) for u in rows],
+        page=paging.page,
+        page_size=paging.page_size,
+        total=total,
     )
 
 

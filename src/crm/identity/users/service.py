@@ -41,15 +41,23 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
 
 
 async def create_user(
-    session: AsyncSession, *, username: str, password: str, roles: Iterable[str],
-    agent_id: str | None, created_by: str,
+    session: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    roles: Iterable[str],
+    agent_id: str | None,
+    created_by: str,
 ) -> User:
     """Create a user; 409 if the name is taken."""
     if await session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"A user named {username!r} already exists.")
     user = User(
-        username=username, password_hash=await hash_password(password), roles=sorted(set(roles)),
-        agent_id=agent_id, created_by=created_by,
+        username=username,
+        password_hash=await hash_password(password),
+        roles=sorted(set(roles)),
+        agent_id=agent_id,
+        created_by=created_by,
     )
     session.add(user)
     await session.flush()
@@ -57,11 +65,17 @@ async def create_user(
 
 
 async def ensure_user(
-    session: AsyncSession, *, username: str, password: str, roles: Iterable[str], agent_id: str | None = None,
+    session: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    roles: Iterable[str],
+    agent_id: str | None = None,
 ) -> bool:
     """Create the user if missing (bootstrap and demo); True when it was created."""
     if await session.scalar(select(User.id).where(User.username == username)) is not None:
         return False
-    await create_user(session, username=username, password=password, roles=roles, agent_id=agent_id,
-                      created_by="SYSTEM")
+    await create_user(
+        session, username=username, password=password, roles=roles, agent_id=agent_id, created_by="SYSTEM"
+    )
     return True

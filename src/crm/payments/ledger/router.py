@@ -22,10 +22,14 @@ FromDate = Annotated[date | None, Query(alias="from", description="First busines
 ToDate = Annotated[date | None, Query(alias="to", description="Last business date, inclusive")]
 
 
-def _range(request: Request, date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:
+def _range(
+    request: Request, date_from: date | None, date_to: date | None
+) -> tuple[datetime | None, datetime | None]:
     """Business dates (in the business time zone) to a half-open UTC range."""
     if date_from and date_to and date_from > date_to:
-        raise BadRequest("'from' is after 'to'.", errors=[{"field": "from", "message": "must not be after 'to'"}])
+        raise BadRequest(
+            "'from' is after 'to'.", errors=[{"field": "from", "message": "must not be after 'to'"}]
+        )
     tz = request.app.state.settings.tz
     start = datetime.combine(date_from, time.min, tz) if date_from else None
     end = datetime.combine(date_to + timedelta(days=1), time.min, tz) if date_to else None
@@ -33,44 +37,70 @@ def _range(request: Request, date_from: date | None, date_to: date | None) -> tu
 
 
 def _page(rows: list[Payment], total: int, paging: Paging) -> Page[PaymentRead]:
-    return Page[PaymentRead](items=[PaymentRead.model_validate(p) for p in rows], page=paging.page,
-                             page_size=paging.page_size, total=total)
+    return Page[PaymentRead](
+        items=[PaymentRead.model_validate(p) for p in rows],
+        page=paging.page,
+        page_size=paging.page_size,
+        total=total,
+    )
 
 
 @router.get("/loan/{accountNumber}", access=READ, response_model=Page[PaymentRead])
 async def payments_of_loan(
-    request: Request, session: Session, paging: Paging,
+    request: Request,
+    session: Session,
+    paging: Paging,
     account_number: Annotated[str, Path(alias="accountNumber", min_length=1, max_length=64)],
-    date_from: FromDate = None, date_to: ToDate = None,
+    date_from: FromDate = None,
+    date_to: ToDate = None,
 ) -> Page[PaymentRead]:
     """Payments of a loan, newest first."""
     start, end = _range(request, date_from, date_to)
-    rows, total = await service.list_payments(session, loan_account_number=account_number, date_from=start,
-                                              date_to=end, offset=paging.offset, limit=paging.page_size)
+    rows, total = await service.list_payments(
+        session,
+        loan_account_number=account_number,
+        date_from=start,
+        date_to=end,
+        offset=paging.offset,
+        limit=paging.page_size,
+    )
     return _page(rows, total, paging)
 
 
 @router.get("/customer/{cif}", access=READ, response_model=Page[PaymentRead])
 async def payments_of_customer(
-    request: Request, session: Session, paging: Paging, cif: Key,
-    date_from: FromDate = None, date_to: ToDate = None,
+    request: Request,
+    session: Session,
+    paging: Paging,
+    cif: Key,
+    date_from: FromDate = None,
+    date_to: ToDate = None,
 ) -> Page[PaymentRead]:
     """Payments of a customer, newest first."""
     start, end = _range(request, date_from, date_to)
-    rows, total = await service.list_payments(session, cif=cif, date_from=start, date_to=end,
-                                              offset=paging.offset, limit=paging.page_size)
+    rows, total = await service.list_payments(
+        session, cif=cif, date_from=start, date_to=end, offset=paging.offset, limit=paging.page_size
+    )
     return _page(rows, total, paging)
 
 
-@router.post("", access=WRITE, status_code=201, response_model=PaymentRead,
-             responses={200: {"description": "already recorded with the same content"},
-                        409: {"description": "reference number exists with other content"}})
+@router.post(
+    "",
+    access=WRITE,
+    status_code=201,
+    response_model=PaymentRead,
+    responses={
+        200: {"description": "already recorded with the same content"},
+        409: {"description": "reference number exists with other content"},
+    },
+)
 async def record_payment(
     body: PaymentCreate, request: Request, response: Response, session: Session, caller: Caller
 ) -> Payment:
     """Record a payment; repeating the same payment is answered 200 with the stored one."""
-    payment, created = await service.record_payment(session, request.app.state.outbox, body,
-                                                    actor=caller.subject)
+    payment, created = await service.record_payment(
+        session, request.app.state.outbox, body, actor=caller.subject
+    )
     if not created:
         response.status_code = 200
     return payment
@@ -78,7 +108,8 @@ async def record_payment(
 
 @router.get("/{referenceNumber}", access=READ, response_model=PaymentRead)
 async def get_payment(
-    session: Session, reference_number: Annotated[str, Path(alias="referenceNumber", min_length=1, max_length=64)]
+    session: Session,
+    reference_number: Annotated[str, Path(alias="referenceNumber", min_length=1, max_length=64)],
 ) -> Payment:
     """One payment by its reference number."""
     return await service.get_payment(session, reference_number)

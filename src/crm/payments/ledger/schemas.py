@@ -49,7 +49,7 @@ class PaymentCreate(ApiModel):
     @classmethod
     def _no_float(cls, value: object) -> object:
         if isinstance(value, float):
-            raise ValueError("send money as a decimal string such as \"1250000.00\", not a number")
+            raise ValueError('send money as a decimal string such as "1250000.00", not a number')
         return value
 
 

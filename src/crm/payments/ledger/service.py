@@ -23,8 +23,15 @@ EVENT_TYPE = {
     PaymentStatus.REVERSED: "PAYMENT_REVERSED",
 }
 _CONTENT_FIELDS = (
-    "loan_account_number", "cif", "amount", "currency", "payment_date", "payment_channel", "status",
-    "status_reason", "source_system",
+    "loan_account_number",
+    "cif",
+    "amount",
+    "currency",
+    "payment_date",
+    "payment_channel",
+    "status",
+    "status_reason",
+    "source_system",
 )
 
 
@@ -37,9 +44,14 @@ def payment_event(payment: Payment) -> PaymentEvent | None:
     if event_type is None:
         return None
     return PaymentEvent(
-        type=event_type, payment_reference_number=payment.reference_number,
-        loan_account_number=payment.loan_account_number, cif=payment.cif, amount=payment.amount,
-        currency=payment.currency, status=payment.status, payment_date=payment.payment_date,
+        type=event_type,
+        payment_reference_number=payment.reference_number,
+        loan_account_number=payment.loan_account_number,
+        cif=payment.cif,
+        amount=payment.amount,
+        currency=payment.currency,
+        status=payment.status,
+        payment_date=payment.payment_date,
     )
 
 
@@ -64,17 +76,20 @@ async def record_payment(
     if inserted_id is None:
         stored = await get_payment(session, data.reference_number)
         if not _same_content(stored, values):
-            raise Conflict(
-                f"Payment {data.reference_number} already exists with different content."
-            )
+            raise Conflict(f"Payment {data.reference_number} already exists with different content.")
         return stored, False
     payment = await session.get_one(Payment, inserted_id)
     event = payment_event(payment)
     if event is not None:
         await outbox.add(session, event)
     await record_change(
-        session, platform_tables, action="CREATE", entity_type="Payment",
-        entity_key=payment.reference_number, before=None, after=values,
+        session,
+        platform_tables,
+        action="CREATE",
+        entity_type="Payment",
+        entity_key=payment.reference_number,
+        before=None,
+        after=values,
     )
     return payment, True
 
@@ -87,8 +102,14 @@ async def get_payment(session: AsyncSession, reference_number: str) -> Payment:
 
 
 async def list_payments(
-    session: AsyncSession, *, loan_account_number: str | None = None, cif: str | None = None,
-    date_from: datetime | None = None, date_to: datetime | None = None, offset: int, limit: int,
+    session: AsyncSession,
+    *,
+    loan_account_number: str | None = None,
+    cif: str | None = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    offset: int,
+    limit: int,
 ) -> tuple[list[Payment], int]:
     """Payments of a loan or a customer, newest first, optionally within [from, to)."""
     query = select(Payment)

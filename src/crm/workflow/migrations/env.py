@@ -1,4 +1,4 @@
-from crm.workflow.models import Base
 from crm.platform.migrations import run_env
+from crm.workflow.models import Base
 
 run_env(Base.metadata)

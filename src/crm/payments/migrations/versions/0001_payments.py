@@ -44,8 +44,12 @@ def upgrade() -> None:
         sa.CheckConstraint("amount > 0", name="ck_payment_amount_positive"),
         schema=SCHEMA,
     )
-    op.create_index("ix_payment_loan_account_number_payment_date", "payment",
-                    ["loan_account_number", "payment_date"], schema=SCHEMA)
+    op.create_index(
+        "ix_payment_loan_account_number_payment_date",
+        "payment",
+        ["loan_account_number", "payment_date"],
+        schema=SCHEMA,
+    )
     op.create_index("ix_payment_cif_payment_date", "payment", ["cif", "payment_date"], schema=SCHEMA)
     op.create_index("ix_payment_payment_date", "payment", ["payment_date"], schema=SCHEMA)
 
