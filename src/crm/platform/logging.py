@@ -30,7 +30,8 @@ PII_KEYS = frozenset(
     }
 )
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-_LONG_DIGITS = re.compile(r"\+?\d[\d .-]{7,}\d")
+_LONG_DIGITS = re.compile(r"(?<![\w.:])\+?\d[\d -]{7,}\d(?![\w.:])")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _normalise(key: str) -> str:
@@ -50,7 +51,15 @@ def mask_value(value: str) -> str:
 def mask_text(text: str) -> str:
     """Mask e-mail addresses and long digit runs (phones, national ids) inside free text."""
     text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
-    return _LONG_DIGITS.sub(lambda m: mask_value(m.group(0)), text)
+    return _LONG_DIGITS.sub(_mask_digits, text)
+
+
+def _mask_digits(match: re.Match[str]) -> str:
+    """Phone numbers and national ids have 9+ digits; dates and small numbers are left alone."""
+    found = match.group(0)
+    if _ISO_DATE.search(found) or sum(c.isdigit() for c in found) < 9:
+        return found
+    return mask_value(found)
 
 
 def mask(obj: Any, key: str | None = None) -> Any:

@@ -1,0 +1,163 @@
+"""The ``crm`` command: run the whole system or one service, apply migrations."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from crm.platform.embedded import EmbeddedNats, EmbeddedPostgres
+from crm.platform.logging import configure_logging
+from crm.platform.settings import PlatformSettings
+from crm.services import SERVICES, migrate_all
+
+app = typer.Typer(help="Collection CRM", no_args_is_help=True, add_completion=False)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises Ctrl-C after a graceful shutdown; we only want the graceful shutdown."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _run_server(factory: str, host: str, port: int, workers: int) -> None:
+    """Serve an app factory; Ctrl-C or SIGTERM drains requests and stops the app's background work."""
+    options = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+        "proxy_headers": False,
+    }
+    if workers > 1:
+        uvicorn.run(factory, workers=workers, **options)  # type: ignore[arg-type]
+        return
+    _Server(uvicorn.Config(factory, **options)).run()  # type: ignore[arg-type]
+
+
+@contextmanager
+def infrastructure(settings: PlatformSettings) -> Iterator[PlatformSettings]:
+    """Use DATABASE_URL / NATS_URL when set, else start (or reuse) the embedded servers."""
+    postgres = nats = None
+    try:
+        if not settings.database_url:
+            postgres = EmbeddedPostgres(settings.data_dir)
+            os.environ["DATABASE_URL"] = postgres.start()
+        if not settings.nats_url:
+            nats = EmbeddedNats(settings.data_dir)
+            os.environ["NATS_URL"] = nats.start()
+        yield PlatformSettings()
+    finally:
+        if nats is not None:
+            nats.stop()
+        if postgres is not None:
+            postgres.stop()
+
+
+def _login_help(settings: PlatformSettings) -> list[str]:
+    if settings.demo:
+        from crm.identity.settings import IdentitySettings
+
+        password = IdentitySettings(data_dir=settings.data_dir).demo_user_password()
+        users = ", ".join(("agent", "supervisor", "admin", "processor"))
+        return [f"Demo users: {users} (one per role), password: {password}"]
+    if settings.bootstrap_admin_username:
+        return [f"Sign in as {settings.bootstrap_admin_username} (CRM_BOOTSTRAP_ADMIN_USERNAME)."]
+    return ["No users yet: set CRM_BOOTSTRAP_ADMIN_USERNAME and CRM_BOOTSTRAP_ADMIN_PASSWORD and restart."]
+
+
+def _banner(settings: PlatformSettings, base_url: str, what: str) -> None:
+    lines = [
+        f"Collection CRM {what} at {base_url}",
+        f"  API docs: {base_url}/docs    health: {base_url}/health/ready",
+        f"  token:    curl -d username=... -d password=... {base_url}/api/auth/token",
+        *("  " + line for line in _login_help(settings)),
+        f"  data:     {settings.data_dir}    (Ctrl-C stops everything)",
+    ]
+    typer.echo("\n".join(lines), err=True)
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option(help="Create one demo user per role.")] = False,
+    host: Annotated[str | None, typer.Option(help="Listen address (CRM_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port of the base URL (CRM_PORT).")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Run every service under one base URL (embedded PostgreSQL and NATS unless configured)."""
+    if demo:
+        os.environ["CRM_DEMO"] = "true"
+    if host:
+        os.environ["CRM_HOST"] = host
+    if port:
+        os.environ["CRM_PORT"] = str(port)
+    settings = PlatformSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    with infrastructure(settings) as resolved:
+        assert resolved.database_url
+        migrate_all(resolved.database_url)
+        _banner(resolved, resolved.public_base_url, "is starting")
+        _run_server("crm.gateway:create_gateway", resolved.host, resolved.port, workers)
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")],
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: the service's own).")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Run one service alone, on its own port, applying its own migrations first."""
+    if service not in SERVICES:
+        typer.echo(f"Unknown service {service!r}; choose one of {', '.join(SERVICES)}.", err=True)
+        raise typer.Exit(2)
+    deployable = SERVICES[service]
+    settings = PlatformSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    with infrastructure(settings) as resolved:
+        assert resolved.database_url
+        from crm.platform import migrations
+
+        migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
+        bind_host = host or resolved.host
+        bind_port = port or deployable.default_port
+        _banner(resolved, f"http://{bind_host}:{bind_port}", f"{service} is starting")
+        _run_server(f"{deployable.package}.app:create_app", bind_host, bind_port, workers)
+
+
+@app.command()
+def migrate(
+    service: Annotated[str | None, typer.Argument(help="One service, or all when omitted.")] = None,
+) -> None:
+    """Apply database migrations (each service has its own schema and history)."""
+    settings = PlatformSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    with infrastructure(settings) as resolved:
+        assert resolved.database_url
+        if service is None:
+            migrate_all(resolved.database_url)
+        else:
+            from crm.platform import migrations
+
+            deployable = SERVICES[service]
+            migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
+        typer.echo("Migrations applied.", err=True)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,118 @@
+"""``crm up``: every service in one process, under one base URL.
+
+Requests are dispatched by path prefix straight to the owning service's ASGI app (no proxy hop);
+each service keeps its own database pool, outbox relay and consumers, exactly as when it runs
+alone with ``crm serve``. The gateway itself answers ``/docs`` (all OpenAPI documents),
+``/health/*`` (all services) and ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from crm.platform.auth import Access, SecureRouter, TokenService, assert_every_route_declares_access
+from crm.platform.errors import install_error_handlers, problem
+from crm.platform.logging import configure_logging
+from crm.platform.metrics import metrics_response
+from crm.platform.service import docs_router, mount_swagger_assets
+from crm.platform.settings import PlatformSettings
+from crm.services import SERVICES
+
+
+def _root_app(settings: PlatformSettings, apps: dict[str, FastAPI]) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level, settings.log_format)
+        async with AsyncExitStack() as stack:
+            for app in apps.values():
+                await stack.enter_async_context(app.router.lifespan_context(app))
+            yield
+
+    root = FastAPI(title="Collection CRM", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    root.state.settings = settings
+    root.state.tokens = TokenService(settings)
+    install_error_handlers(root)
+    router = SecureRouter(tags=["operations"])
+
+    @router.get("/health/live", access=Access.anyone())
+    async def live() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @router.get("/health/ready", access=Access.anyone())
+    async def ready() -> Response:
+        """Every service reaches its database and the bus."""
+        pings = await asyncio.gather(*(app.state.db.ping() for app in apps.values()))
+        checks = {
+            name: {
+                "database": "ok" if db_ok else "down",
+                "nats": "ok" if app.state.bus.is_connected else "down",
+            }
+            for (name, app), db_ok in zip(apps.items(), pings, strict=True)
+        }
+        if all(v == "ok" for c in checks.values() for v in c.values()):
+            return JSONResponse({"status": "ok", "checks": checks})
+        return problem(503, "Service unavailable", f"Not ready: {checks}.", slug="unavailable")
+
+    @router.get("/metrics", access=Access.anyone(), include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics of every service in this process."""
+        return metrics_response()
+
+    @router.get("/", access=Access.anyone(), include_in_schema=False)
+    async def index(request: Request) -> dict[str, object]:
+        """Where things are."""
+        return {
+            "name": "Collection CRM",
+            "docs": "/docs",
+            "openapi": [app.openapi_url for app in apps.values()],
+            "health": "/health/ready",
+        }
+
+    root.include_router(router)
+    root.include_router(
+        docs_router(
+            "Collection CRM", [{"url": app.openapi_url or "", "name": app.title} for app in apps.values()]
+        )
+    )
+    mount_swagger_assets(root)
+    assert_every_route_declares_access(root)
+    return root
+
+
+class Gateway:
+    """An ASGI app that hands each request to the service owning its path."""
+
+    def __init__(self, settings: PlatformSettings, services: list[str] | None = None) -> None:
+        names = services or list(SERVICES)
+        self.apps = {name: SERVICES[name].create_app(settings, standalone=False) for name in names}
+        self.root = _root_app(settings, self.apps)
+        table: list[tuple[str, ASGIApp]] = []
+        for name, app in self.apps.items():
+            table.extend((prefix, app) for prefix in SERVICES[name].prefixes)
+            if app.openapi_url:
+                table.append((app.openapi_url, app))
+        self.table = sorted(table, key=lambda entry: len(entry[0]), reverse=True)
+
+    def route(self, path: str) -> ASGIApp:
+        for prefix, app in self.table:
+            if path == prefix or path.startswith(prefix + "/"):
+                return app
+        return self.root
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            await self.route(scope["path"])(scope, receive, send)
+        else:
+            await self.root(scope, receive, send)
+
+
+def create_gateway() -> Gateway:
+    """Factory used by uvicorn (settings from the environment, as ``crm up`` prepared it)."""
+    return Gateway(PlatformSettings())
