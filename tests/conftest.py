@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from crm.platform import migrations
 from crm.platform.auth import Role, TokenService
 from crm.platform.embedded import EmbeddedNats, EmbeddedPostgres
 from crm.platform.settings import PlatformSettings
@@ -64,6 +68,31 @@ def settings(data_dir: Path, postgres_url: str, nats_url: str) -> PlatformSettin
         bootstrap_admin_username="root",
         bootstrap_admin_password="root-password-123",
     )
+
+
+@pytest.fixture
+async def isolated_database(postgres_url: str) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
+    """A fresh database on the same server with one service's migrations, dropped afterwards."""
+    created: list[str] = []
+
+    async def _admin(sql: str) -> None:
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def make(service: str) -> str:
+        name = f"crm_test_{uuid.uuid4().hex[:10]}"
+        await _admin(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        url = urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
+        await asyncio.to_thread(migrations.upgrade, url, SERVICES[service].package, SERVICES[service].schema)
+        return url
+
+    yield make
+    for name in created:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,129 @@
+"""Bad input gets a 4xx problem+json that names the problem, and nothing is stored."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from crm.platform.auth import Role
+
+
+def payment(ref: str, **overrides):
+    body = {
+        "referenceNumber": ref,
+        "loanAccountNumber": "LN-BAD",
+        "cif": "CIF-BAD",
+        "amount": "100.00",
+        "paymentDate": "2026-11-28T09:30:00+07:00",
+        "paymentChannel": "CASH",
+    }
+    return {**body, **overrides}
+
+
+async def _not_stored(payments, ref: str, headers) -> None:
+    r = await payments.get(f"/api/payments/{ref}", headers=headers)
+    assert r.status_code == 404
+
+
+def _problem(r, status: int) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert {"type", "title", "status", "detail"} <= body.keys() and body["status"] == status
+    assert "Traceback" not in r.text and "SELECT" not in r.text and "INSERT" not in r.text
+    return body
+
+
+async def test_malformed_json_is_400(payments, token_for, unique):
+    headers = {**token_for(Role.ADMIN), "content-type": "application/json"}
+    ref = unique("BAD")
+    r = await payments.post(
+        "/api/payments", content=b'{"referenceNumber": "' + ref.encode() + b'", ', headers=headers
+    )
+    body = _problem(r, 400)
+    assert body["errors"][0]["field"] == "body"
+    await _not_stored(payments, ref, headers)
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"amount": "twelve"}, "amount"),
+        ({"amount": 100.5}, "amount"),
+        ({"amount": "-5.00"}, "amount"),
+        ({"amount": "1.001"}, "amount"),
+        ({"paymentChannel": "PIGEON"}, "paymentChannel"),
+        ({"paymentDate": "yesterday"}, "paymentDate"),
+        ({"paymentDate": "2026-11-28T09:30:00"}, "paymentDate"),
+        ({"currency": "dong"}, "currency"),
+        ({"status": "MAYBE"}, "status"),
+        ({"unexpected": "field"}, "unexpected"),
+    ],
+)
+async def test_wrong_values_are_422_naming_the_field(payments, token_for, unique, override, field):
+    headers = token_for(Role.ADMIN)
+    ref = unique("BAD")
+    body = _problem(await payments.post("/api/payments", json=payment(ref, **override), headers=headers), 422)
+    assert field in [e["field"] for e in body["errors"]]
+    assert all(e["message"] for e in body["errors"])
+    await _not_stored(payments, ref, headers)
+
+
+async def test_missing_field_is_named(payments, token_for, unique):
+    body = payment(unique("BAD"))
+    del body["cif"]
+    problem = _problem(await payments.post("/api/payments", json=body, headers=token_for(Role.ADMIN)), 422)
+    assert [e["field"] for e in problem["errors"]] == ["cif"]
+
+
+async def test_oversize_body_is_413(payments, token_for, unique):
+    headers = token_for(Role.ADMIN)
+    ref = unique("BAD")
+    huge = payment(ref, statusReason="x" * 2_000_000)
+    _problem(await payments.post("/api/payments", json=huge, headers=headers), 413)
+    await _not_stored(payments, ref, headers)
+
+
+async def test_oversize_streamed_body_without_length_is_413(payments, token_for):
+    async def chunks():
+        for _ in range(40):
+            yield b"x" * 65536
+
+    r = await payments.post("/api/payments", content=chunks(), headers=token_for(Role.ADMIN))
+    _problem(r, 413)
+
+
+async def test_unknown_route_and_method_are_problems(payments, token_for):
+    _problem(await payments.get("/api/payments-nowhere", headers=token_for(Role.ADMIN)), 404)
+    _problem(await payments.delete("/api/payments/ABC", headers=token_for(Role.ADMIN)), 405)
+
+
+async def test_expired_tampered_and_foreign_tokens_are_401(payments, settings, tokens, unique):
+    ref = unique("BAD")
+    now = int(time.time())
+    key = settings.jwt_signing_key()
+    claims = {"sub": "x", "roles": ["ADMIN"], "iss": settings.jwt_issuer, "aud": settings.jwt_audience}
+    expired = jwt.encode({**claims, "iat": now - 7200, "exp": now - 3600}, key, algorithm="HS256")
+    foreign = jwt.encode(
+        {**claims, "exp": now + 600}, "another-key-entirely-0123456789abcdef", algorithm="HS256"
+    )
+    good, _ = tokens.issue("x", [Role.PAYMENT_PROCESSOR])
+    head, _claims, signature = good.split(".")
+    tampered_claims = jwt.utils.base64url_encode(
+        jwt.api_jws.json.dumps(
+            {**jwt.decode(good, options={"verify_signature": False}), "roles": ["ADMIN"]}
+        ).encode()
+    ).decode()
+    tampered = f"{head}.{tampered_claims}.{signature}"
+    none_alg = jwt.encode({**claims, "exp": now + 600}, None, algorithm="none")
+    for token in (expired, foreign, tampered, none_alg, "not-a-jwt"):
+        r = await payments.post(
+            "/api/payments", json=payment(ref), headers={"Authorization": f"Bearer {token}"}
+        )
+        body = _problem(r, 401)
+        assert r.headers.get("www-authenticate") == "Bearer"
+        assert body["detail"]
+    ok, _ = tokens.issue("reader", [Role.AGENT])
+    await _not_stored(payments, ref, {"Authorization": f"Bearer {ok}"})
