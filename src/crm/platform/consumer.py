@@ -68,6 +68,7 @@ class ConsumerRunner:
         self.durable = f"{service}-{consumer.name}"
         self.principal = Principal(subject=f"system:{service}", roles=frozenset({Role.SYSTEM}))
         self._task: asyncio.Task[None] | None = None
+        self._sub: Any = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name=f"consumer-{self.durable}")
@@ -77,6 +78,10 @@ class ConsumerRunner:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
 
     async def _subscribe(self) -> Any:
         js = self.bus.js
@@ -97,7 +102,7 @@ class ConsumerRunner:
         while True:
             try:
                 await self.bus.wait_connected()
-                sub = await self._subscribe()
+                self._sub = sub = await self._subscribe()
                 while True:
                     try:
                         msgs = await sub.fetch(self.batch, timeout=1)

@@ -1,0 +1,129 @@
+"""Idempotent consumers: an event applied once however often it arrives; poison to the dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.payments.models import platform_tables
+from crm.platform.audit import record_change
+from crm.platform.consumer import ConsumerRunner, EventConsumer
+from crm.platform.events import Event, WorkflowEvent
+
+SUBJECT = "crm.workflow.promise_kept"
+
+
+class CountingConsumer(EventConsumer):
+    """Audits every event of this test run it applies, so applications can be counted."""
+
+    stream = "CRM_WORKFLOW"
+    subjects = [SUBJECT]
+
+    def __init__(self, name: str, marker: str, *, fail: bool = False) -> None:
+        self.name = name  # type: ignore[misc]
+        self.marker = marker
+        self.fail = fail
+        self.attempts = 0
+
+    async def handle(self, session: AsyncSession, event: Event) -> None:
+        assert isinstance(event, WorkflowEvent)
+        if event.details.get("marker") != self.marker:
+            return
+        self.attempts += 1
+        await record_change(
+            session,
+            platform_tables,
+            action="APPLIED",
+            entity_type="TestEvent",
+            entity_key=str(event.event_id),
+            before=None,
+            after={"consumer": self.name},
+        )
+        if self.fail:
+            raise RuntimeError("this consumer cannot handle the event")
+
+
+def _event(marker: str) -> WorkflowEvent:
+    return WorkflowEvent(type="PROMISE_KEPT", entity_id=str(uuid.uuid4()), details={"marker": marker})
+
+
+async def _applications(app, event_id: uuid.UUID) -> int:
+    audit = platform_tables.audit_log
+    async with app.state.db.transaction() as session:
+        return await session.scalar(
+            select(func.count()).select_from(audit).where(audit.c.entity_key == str(event_id))
+        )
+
+
+async def _until(predicate, within: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def _runner(app, settings, consumer: EventConsumer) -> ConsumerRunner:
+    return ConsumerRunner(
+        consumer,
+        service="test",
+        db=app.state.db,
+        bus=app.state.bus,
+        tables=platform_tables,
+        max_deliveries=settings.consumer_max_deliveries,
+        retry_delay=0.05,
+    )
+
+
+async def test_same_event_delivered_twice_is_applied_once(payments, settings):
+    app = payments.app
+    marker = uuid.uuid4().hex
+    consumer = CountingConsumer(f"counting-{marker[:8]}", marker)
+    runner = _runner(app, settings, consumer)
+    runner.start()
+    try:
+        event = _event(marker)
+        # Two publishes with different message ids: JetStream cannot de-duplicate, the consumer must.
+        await app.state.bus.publish(SUBJECT, event.to_json(), msg_id=f"{event.event_id}-a")
+        await app.state.bus.publish(SUBJECT, event.to_json(), msg_id=f"{event.event_id}-b")
+        await _until(lambda: _attempted(consumer, 1))
+        other = _event(marker)
+        await app.state.bus.publish(SUBJECT, other.to_json(), msg_id=str(other.event_id))
+        await _until(lambda: _attempted(consumer, 2))
+        assert await _applications(app, event.event_id) == 1
+        assert await _applications(app, other.event_id) == 1
+        assert consumer.attempts == 2
+        assert await runner.apply(event) is False, "a redelivery after the commit changes nothing"
+    finally:
+        await runner.stop()
+
+
+async def _attempted(consumer: CountingConsumer, n: int) -> bool:
+    return consumer.attempts >= n
+
+
+async def test_event_failing_every_time_goes_to_the_dead_letter_subject(payments, settings):
+    app = payments.app
+    marker = uuid.uuid4().hex
+    consumer = CountingConsumer(f"failing-{marker[:8]}", marker, fail=True)
+    dead_letters = await app.state.bus.nc.subscribe(f"crm.dead_letter.test.{consumer.name}")
+    runner = _runner(app, settings, consumer)
+    runner.start()
+    try:
+        event = _event(marker)
+        await app.state.bus.publish(SUBJECT, event.to_json(), msg_id=str(event.event_id))
+        msg = await dead_letters.next_msg(timeout=20)
+        assert json.loads(msg.data)["eventId"] == str(event.event_id)
+        assert msg.headers["Crm-Original-Subject"] == SUBJECT
+        assert "cannot handle" in msg.headers["Crm-Error"]
+        assert int(msg.headers["Crm-Deliveries"]) == settings.consumer_max_deliveries
+        assert consumer.attempts == settings.consumer_max_deliveries
+        assert await _applications(app, event.event_id) == 0, "every failed attempt was rolled back"
+        info = await app.state.bus.js.stream_info("CRM_DEAD_LETTER")
+        assert info.state.messages >= 1, "dead letters are kept in their own stream"
+    finally:
+        await runner.stop()
+        await dead_letters.unsubscribe()
