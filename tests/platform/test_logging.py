@@ -1,0 +1,42 @@
+"""Personal data never reaches the logs in clear."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from crm.platform.logging import configure_logging, get_logger, mask, mask_text
+
+
+def test_personal_fields_are_masked_and_other_values_kept():
+    masked = mask(
+        {
+            "cif": "CIF001",
+            "name": "Nguyễn Văn An",
+            "phoneNumber": "+84912345678",
+            "national_id": "079203001234",
+            "email": "an.nguyen@example.vn",
+            "amount": "1250000.00",
+            "items": [{"companyName": "Công ty ABC"}],
+        }
+    )
+    assert masked["cif"] == "CIF001" and masked["amount"] == "1250000.00"
+    assert "Nguyễn" not in str(masked) and "Văn" not in str(masked) and "ABC" not in str(masked)
+    assert masked["phoneNumber"].endswith("678") and "912345" not in masked["phoneNumber"]
+    assert "079203" not in masked["national_id"] and "an.nguyen" not in masked["email"]
+
+
+def test_numbers_and_emails_inside_free_text():
+    text = mask_text("customer 0912 345 678 wrote from an.nguyen@example.vn on 2026-11-28 via 127.0.0.1:4222")
+    assert "345" not in text and "an.nguyen" not in text
+    assert "2026-11-28" in text and "127.0.0.1:4222" in text
+
+
+def test_log_lines_are_json_with_masked_fields(capsys):
+    configure_logging("INFO", "json")
+    get_logger("test").info("customer_called", name="Trần Thị Bình", phone="0987654321", cif="CIF9")
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    record = json.loads(line)
+    assert record["event"] == "customer_called" and record["cif"] == "CIF9"
+    assert "Bình" not in line and "0987654321" not in line
+    logging.getLogger().handlers.clear()

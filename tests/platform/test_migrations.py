@@ -1,0 +1,69 @@
+"""Each service's Alembic history builds exactly the schema its models describe."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from crm.platform.settings import async_database_url
+from crm.services import SERVICES
+
+
+def _base(service: str):
+    import importlib
+
+    importlib.import_module(f"{SERVICES[service].package}.app")  # registers every model
+    return importlib.import_module(f"{SERVICES[service].package}.models").Base
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+async def test_models_and_migrations_agree(settings, service):
+    metadata = _base(service).metadata
+    schema = metadata.schema
+    engine = create_async_engine(async_database_url(settings.database_url))
+    try:
+        async with engine.connect() as conn:
+
+            def diff(sync_conn):
+                context = MigrationContext.configure(
+                    sync_conn,
+                    opts={
+                        "include_schemas": True,
+                        "version_table_schema": schema,
+                        "include_name": lambda name, type_, parent: (
+                            name == schema if type_ == "schema" else name != "alembic_version"
+                        ),
+                        "compare_type": True,
+                        "compare_server_default": False,
+                    },
+                )
+                return compare_metadata(context, metadata)
+
+            differences = await conn.run_sync(diff)
+            assert differences == [], f"{service}: models differ from migrations: {differences}"
+            revision = await conn.scalar(text(f'SELECT version_num FROM "{schema}".alembic_version'))
+            assert revision is not None
+    finally:
+        await engine.dispose()
+
+
+async def test_each_service_keeps_to_its_own_schema(settings):
+    engine = create_async_engine(async_database_url(settings.database_url))
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT table_schema, count(*) FROM information_schema.tables "
+                        "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') GROUP BY 1"
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    schemas = {schema for schema, _ in rows}
+    assert {d.schema for d in SERVICES.values()} <= schemas
+    assert "public" not in schemas, "no service creates tables outside its own schema"
