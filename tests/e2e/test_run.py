@@ -1,0 +1,132 @@
+"""The system started as `make run` starts it (`crm up`), and one service started alone (`crm serve`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from crm.platform.embedded import free_port
+
+CRM = str(Path(sys.executable).parent / "crm")
+ADMIN = {"username": "bootstrap-admin", "password": "bootstrap-password-e2e"}
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("ab")
+    return subprocess.Popen([CRM, *args], env=env, stdout=handle, stderr=handle, start_new_session=True)
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path, within: float = 120) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"not ready in {within} s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    try:
+        return process.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("did not stop within 60 s of Ctrl-C")
+
+
+def _token(base: str) -> dict[str, str]:
+    r = httpx.post(f"{base}/api/auth/token", data=ADMIN, timeout=10)
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.mark.e2e
+def test_crm_up_serves_every_service_stops_cleanly_and_keeps_data(tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")},
+        "CRM_DATA_DIR": str(tmp_path / "data"),
+        "CRM_PORT": str(port),
+        "CRM_BOOTSTRAP_ADMIN_USERNAME": ADMIN["username"],
+        "CRM_BOOTSTRAP_ADMIN_PASSWORD": ADMIN["password"],
+    }
+    log = tmp_path / "crm-up.log"
+    process = _start(["up", "--demo"], env, log)
+    try:
+        _wait_ready(base, process, log)
+        headers = _token(base)
+        payment = {
+            "referenceNumber": "E2E-0001",
+            "loanAccountNumber": "LN-E2E",
+            "cif": "CIF-E2E",
+            "amount": "500000.00",
+            "paymentDate": "2026-11-28T08:00:00+07:00",
+            "paymentChannel": "CASH",
+        }
+        assert httpx.post(f"{base}/api/payments", json=payment, headers=headers).status_code == 201
+        assert httpx.get(f"{base}/api/agents", headers=headers).status_code == 200
+        assert httpx.get(f"{base}/api/sync/status", headers=headers).status_code == 200
+        for service in ("bank-sync", "payments", "workflow"):
+            spec = httpx.get(f"{base}/api/{service}/openapi.json")
+            assert spec.status_code == 200 and spec.json()["paths"], service
+        docs = httpx.get(f"{base}/docs")
+        assert docs.status_code == 200 and "/api/workflow/openapi.json" in docs.text
+        assert "cdn" not in docs.text.lower(), "the API docs load nothing from the internet"
+        assert httpx.get(f"{base}/static/swagger/swagger-ui-bundle.js").status_code == 200
+        assert httpx.get(f"{base}/health/live").json()["status"] == "ok"
+        assert "crm_http_requests_total" in httpx.get(f"{base}/metrics").text
+        demo_password = (tmp_path / "data" / "secrets" / "demo-password").read_text().strip()
+        demo = httpx.post(f"{base}/api/auth/token", data={"username": "agent", "password": demo_password})
+        assert demo.status_code == 200
+        assert "Demo users" in log.read_text() and base in log.read_text()
+    finally:
+        code = _stop(process)
+    assert code == 0, log.read_text()[-3000:]
+    assert "Traceback" not in log.read_text()
+    assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists(), "PostgreSQL was stopped"
+
+    process = _start(["up"], env, log)
+    try:
+        _wait_ready(base, process, log)
+        stored = httpx.get(f"{base}/api/payments/E2E-0001", headers=_token(base))
+        assert stored.status_code == 200 and stored.json()["amount"] == "500000.00"
+    finally:
+        assert _stop(process) == 0
+
+
+@pytest.mark.e2e
+def test_crm_serve_runs_one_service_alone(tmp_path, settings, token_for):
+    from crm.platform.auth import Role
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "NATS_URL": settings.nats_url,
+        "CRM_DATA_DIR": str(tmp_path),
+        "CRM_JWT_SECRET": settings.jwt_secret.get_secret_value(),
+    }
+    log = tmp_path / "serve.log"
+    process = _start(["serve", "workflow", "--port", str(port)], env, log)
+    try:
+        _wait_ready(base, process, log)
+        assert httpx.get(f"{base}/api/agents", headers=token_for(Role.SUPERVISOR)).status_code == 200
+        assert httpx.get(f"{base}/api/payments/X", headers=token_for(Role.ADMIN)).status_code == 404
+        assert httpx.get(f"{base}/api/workflow/openapi.json").status_code == 200
+        assert httpx.get(f"{base}/docs").status_code == 200
+    finally:
+        assert _stop(process) == 0
