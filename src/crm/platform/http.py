@@ -1,0 +1,55 @@
+"""Calls from one service to another over HTTP, as SYSTEM, with a timeout.
+
+A service never reads another service's tables; when it needs their data it asks through their
+API with a short-lived SYSTEM token minted from the shared signing key.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from crm.platform.auth import TokenService
+from crm.platform.errors import NotFound, ServiceUnavailable
+
+
+class ServiceClient:
+    """An HTTP client for another service's API, authenticated as ``system:<caller>``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        tokens: TokenService,
+        *,
+        caller: str,
+        timeout: float = 2.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.tokens = tokens
+        self.caller = caller
+        self._token: tuple[str, float] | None = None
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+
+    def _authorization(self) -> dict[str, str]:
+        now = time.monotonic()
+        if self._token is None or self._token[1] - now < 30:
+            ttl = self.tokens.settings.system_token_ttl_seconds
+            self._token = (self.tokens.system_token(self.caller), now + ttl)
+        return {"Authorization": f"Bearer {self._token[0]}"}
+
+    async def get_json(self, path: str, **params: Any) -> Any:
+        """GET a JSON document; ``NotFound`` for 404, ``ServiceUnavailable`` when the service can't answer."""
+        try:
+            response = await self._http.get(path, params=params or None, headers=self._authorization())
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"{path} could not be reached: {type(exc).__name__}.") from exc
+        if response.status_code == 404:
+            raise NotFound(f"{path} was not found.")
+        if response.status_code >= 400:
+            raise ServiceUnavailable(f"{path} answered {response.status_code}.")
+        return response.json()
+
+    async def close(self) -> None:
+        await self._http.aclose()
