@@ -15,7 +15,7 @@ from crm.services import SERVICES
 def _base(service: str):
     import importlib
 
-    importlib.import_module(f"{SERVICES[service].package}.app")  # registers every model
+    importlib.import_module(f"{SERVICES[service].package}.app").spec()  # registers every model
     return importlib.import_module(f"{SERVICES[service].package}.models").Base
 
 
@@ -37,7 +37,7 @@ async def test_models_and_migrations_agree(settings, service):
                             name == schema if type_ == "schema" else name != "alembic_version"
                         ),
                         "compare_type": True,
-                        "compare_server_default": False,
+                        "compare_server_default": True,
                     },
                 )
                 return compare_metadata(context, metadata)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
@@ -173,7 +173,7 @@ class Access:
         async def check_access(
             request: Request,
             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-        ) -> Principal:
+        ) -> AsyncIterator[Principal]:
             if access.public:
                 principal = ANONYMOUS
                 if credentials is not None:
@@ -188,8 +188,11 @@ class Access:
                 if not principal.has_any(access.roles):
                     raise Forbidden(f"This action needs one of the roles: {access.describe()}.")
             request.state.principal = principal
-            set_current_principal(principal)
-            return principal
+            token = set_current_principal(principal)
+            try:
+                yield principal
+            finally:
+                _current.reset(token)
 
         return check_access
 

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm.platform import audit  # noqa: F401 - installs the audit trail's flush hooks on every Session
 from crm.platform.settings import async_database_url
 
 NAMING_CONVENTION = {

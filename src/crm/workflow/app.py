@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from crm.platform.service import ServiceSpec, create_service_app
+from crm.workflow.agents.router import router as agents_router
+from crm.workflow.cases.router import router as cases_router
 from crm.workflow.models import Base
 from crm.workflow.settings import WorkflowSettings
 
@@ -15,7 +17,7 @@ def spec() -> ServiceSpec:
         title="Collection CRM - Collection Workflow",
         package="crm.workflow",
         metadata=Base.metadata,
-        routers=[],
+        routers=[agents_router, cases_router],
     )
 
 

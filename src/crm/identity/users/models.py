@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Text
+from sqlalchemy import Text, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,5 +23,5 @@ class User(TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(Text)
     roles: Mapped[list[str]] = mapped_column(ARRAY(Text))
     agent_id: Mapped[str | None] = mapped_column(Text)
-    is_active: Mapped[bool] = mapped_column(default=True)
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_by: Mapped[str] = mapped_column(Text, default="SYSTEM")
