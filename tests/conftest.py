@@ -116,6 +116,8 @@ def token_for(tokens: TokenService) -> Callable[..., dict[str, str]]:
 async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         await app.state.bus.wait_connected(within=20)
+        for runner in app.state.consumers:
+            await asyncio.wait_for(runner.ready.wait(), 20)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             client.app = app  # type: ignore[attr-defined]

@@ -84,6 +84,7 @@ async def test_same_event_delivered_twice_is_applied_once(payments, settings):
     consumer = CountingConsumer(f"counting-{marker[:8]}", marker)
     runner = _runner(app, settings, consumer)
     runner.start()
+    await asyncio.wait_for(runner.ready.wait(), 20)
     try:
         event = _event(marker)
         # Two publishes with different message ids: JetStream cannot de-duplicate, the consumer must.
@@ -112,6 +113,7 @@ async def test_event_failing_every_time_goes_to_the_dead_letter_subject(payments
     dead_letters = await app.state.bus.nc.subscribe(f"crm.dead_letter.test.{consumer.name}")
     runner = _runner(app, settings, consumer)
     runner.start()
+    await asyncio.wait_for(runner.ready.wait(), 20)
     try:
         event = _event(marker)
         await app.state.bus.publish(SUBJECT, event.to_json(), msg_id=str(event.event_id))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from crm.bank_sync.customers.router import router as customers_router
+from crm.bank_sync.loans.consumers import LoanBalanceConsumer
+from crm.bank_sync.loans.router import router as loans_router
 from crm.bank_sync.models import Base
 from crm.bank_sync.settings import BankSyncSettings
+from crm.bank_sync.sync.router import router as sync_router
 from crm.platform.service import ServiceSpec, create_service_app
 
 
@@ -15,7 +19,8 @@ def spec() -> ServiceSpec:
         title="Collection CRM - Bank Synchronization",
         package="crm.bank_sync",
         metadata=Base.metadata,
-        routers=[],
+        routers=[customers_router, loans_router, sync_router],
+        consumers=[lambda app: LoanBalanceConsumer()],
     )
 
 

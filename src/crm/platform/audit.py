@@ -95,7 +95,9 @@ def _key(obj: Any) -> str:
 
 @event.listens_for(Session, "before_flush")
 def _capture_before(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
-    pending: list[tuple[str, Any, dict[str, Any] | None]] = session.info.setdefault("audit_pending", [])
+    # A fresh list each flush: entries of a flush that failed must not be written by the next one.
+    pending: list[tuple[str, Any, dict[str, Any] | None]] = []
+    session.info["audit_pending"] = pending
     for obj in session.dirty:
         if getattr(obj, "__audit__", False) and session.is_modified(obj, include_collections=False):
             pending.append(("UPDATE", obj, _snapshot(obj, committed=True)))

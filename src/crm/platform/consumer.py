@@ -69,6 +69,8 @@ class ConsumerRunner:
         self.principal = Principal(subject=f"system:{service}", roles=frozenset({Role.SYSTEM}))
         self._task: asyncio.Task[None] | None = None
         self._sub: Any = None
+        self.ready = asyncio.Event()
+        """Set once the durable consumer exists on the server and messages are being fetched."""
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name=f"consumer-{self.durable}")
@@ -88,7 +90,10 @@ class ConsumerRunner:
         config = ConsumerConfig(
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
+            # A consumer created for the first time starts at new messages: replaying the stream's
+            # 30 days into a service whose data already reflects them would apply them twice.
+            # An existing durable keeps its position, so nothing is missed across restarts.
+            deliver_policy=DeliverPolicy.NEW,
             filter_subjects=self.consumer.subjects,
             # Safety net: the runner dead-letters after max_deliveries; the server stops a message
             # that crashes the whole process before it can be dead-lettered.
@@ -103,6 +108,7 @@ class ConsumerRunner:
             try:
                 await self.bus.wait_connected()
                 self._sub = sub = await self._subscribe()
+                self.ready.set()
                 while True:
                     try:
                         msgs = await sub.fetch(self.batch, timeout=1)

@@ -1,4 +1,4 @@
-from crm.payments.ledger.models import Base
+from crm.payments.app import spec
 from crm.platform.migrations import run_env
 
-run_env(Base.metadata)
+run_env(spec().metadata)  # spec() imports every model of the service, so all its tables are known

@@ -1,7 +1,4 @@
-# The model modules are imported for their side effect: their tables join Base.metadata.
-import crm.workflow.agents.models
-import crm.workflow.cases.models  # noqa: F401
 from crm.platform.migrations import run_env
-from crm.workflow.models import Base
+from crm.workflow.app import spec
 
-run_env(Base.metadata)
+run_env(spec().metadata)  # spec() imports every model of the service, so all its tables are known

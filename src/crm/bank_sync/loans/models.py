@@ -1,0 +1,59 @@
+"""A loan (or card, or overdraft), unique by account number, and the payments applied to its balance."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.bank_sync.customers.models import Customer, SynchronizedMixin
+from crm.bank_sync.models import Base
+from crm.platform.db import utcnow
+
+
+class Loan(SynchronizedMixin, Base):
+    __tablename__ = "loan"
+    __audit__ = True
+    __audit_key__ = "account_number"
+    __table_args__ = (
+        CheckConstraint("dpd >= 0", name="dpd_non_negative"),
+        Index("ix_loan_cif", "cif"),
+    )
+
+    account_number: Mapped[str] = mapped_column(Text, unique=True)
+    cif: Mapped[str] = mapped_column(Text, ForeignKey(Customer.cif))
+    product_type: Mapped[str] = mapped_column(Text)
+    original_amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3), default="VND", server_default=text("'VND'"))
+    disbursement_date: Mapped[date]
+    maturity_date: Mapped[date]
+    interest_rate: Mapped[Decimal] = mapped_column(Numeric(8, 4), comment="percent per year")
+    term: Mapped[int] = mapped_column(comment="months")
+    payment_frequency: Mapped[str] = mapped_column(Text)
+    limit_amount: Mapped[Decimal | None]
+    outstanding: Mapped[Decimal]
+    remaining_amount: Mapped[Decimal] = mapped_column(comment="outstanding - due_amount")
+    due_amount: Mapped[Decimal]
+    min_pay: Mapped[Decimal | None]
+    next_payment_date: Mapped[date | None]
+    dpd: Mapped[int] = mapped_column(comment="days past due")
+    delinquency_status: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    close_date: Mapped[date | None]
+    resolution_code: Mapped[str | None] = mapped_column(Text)
+    resolution_notes: Mapped[str | None] = mapped_column(Text)
+
+
+class LoanPaymentApplied(Base):
+    """What one payment took off a loan's balance: applied at most once, reversed at most once."""
+
+    __tablename__ = "loan_payment_applied"
+
+    payment_reference_number: Mapped[str] = mapped_column(Text, primary_key=True)
+    loan_account_number: Mapped[str] = mapped_column(Text, ForeignKey(Loan.account_number))
+    applied_outstanding: Mapped[Decimal]
+    applied_due: Mapped[Decimal]
+    applied_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
+    reversed_at: Mapped[datetime | None]
