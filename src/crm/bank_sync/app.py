@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+import crm.bank_sync.collaterals.models
+import crm.bank_sync.contacts.models  # noqa: F401 - every model joins Base.metadata
 from crm.bank_sync.customers.router import router as customers_router
 from crm.bank_sync.loans.consumers import LoanBalanceConsumer
 from crm.bank_sync.loans.router import router as loans_router

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Text, text
+from sqlalchemy import Index, Text, func, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.bank_sync.models import Base
@@ -21,12 +21,26 @@ class SynchronizedMixin(TimestampMixin):
     updated_by: Mapped[str] = mapped_column(Text)
     is_editable: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     last_synced_at: Mapped[datetime | None]
+    missing_since: Mapped[datetime | None] = mapped_column(
+        comment="set when a full snapshot of its source no longer has the record (stale)"
+    )
 
 
 class Customer(SynchronizedMixin, Base):
     __tablename__ = "customer"
     __audit__ = True
     __audit_key__ = "cif"
+    __table_args__ = (
+        # Accent-insensitive name search: "nguyen van an" finds "Nguyễn Văn An" (search_text is
+        # lower(unaccent(...)) made IMMUTABLE in migration 0003).
+        Index(
+            "ix_customer_name_search",
+            func.bank_sync.search_text(literal_column("name")),
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+        Index("ix_customer_national_id", "national_id"),
+    )
 
     cif: Mapped[str] = mapped_column(Text, unique=True)
     type: Mapped[str] = mapped_column(Text)

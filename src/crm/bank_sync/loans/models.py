@@ -20,6 +20,9 @@ class Loan(SynchronizedMixin, Base):
     __table_args__ = (
         CheckConstraint("dpd >= 0", name="dpd_non_negative"),
         Index("ix_loan_cif", "cif"),
+        Index("ix_loan_delinquent_dpd", "dpd", postgresql_where=text("status = 'OPEN' AND dpd > 0")),
+        Index("ix_loan_product_type_dpd", "product_type", "dpd"),
+        Index("ix_loan_delinquency_status_dpd", "delinquency_status", "dpd"),
     )
 
     account_number: Mapped[str] = mapped_column(Text, unique=True)

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,3 +45,31 @@ class SyncRun(Base):
     @property
     def run_id(self) -> uuid.UUID:
         return self.id
+
+
+class SyncReject(Base):
+    """A row a run did not load: why, where in the file, and the row as it was delivered."""
+
+    __tablename__ = "sync_reject"
+    __table_args__ = (
+        Index("ix_sync_reject_run_id_entity_type_line_number", "run_id", "entity_type", "line_number"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(SyncRun.id, ondelete="CASCADE"))
+    entity_type: Mapped[str] = mapped_column(Text)
+    line_number: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    row: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class SyncEntityState(Base):
+    """The last full snapshot of an entity loaded from a source: drives lastSyncedAt and staleness."""
+
+    __tablename__ = "sync_entity_state"
+
+    source_system: Mapped[str] = mapped_column(Text, primary_key=True)
+    entity_type: Mapped[str] = mapped_column(Text, primary_key=True)
+    last_snapshot_at: Mapped[datetime]
+    business_date: Mapped[date | None]
+    run_id: Mapped[uuid.UUID | None]
