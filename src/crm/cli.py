@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
@@ -157,6 +158,48 @@ def migrate(
             deployable = SERVICES[service]
             migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
         typer.echo("Migrations applied.", err=True)
+
+
+@app.command()
+def sync(
+    source: Annotated[str, typer.Option(help="Source system: T24, W4 or OTHER.")],
+    business_date: Annotated[
+        str | None, typer.Option("--date", help="Business date (default: newest).")
+    ] = None,
+    entity: Annotated[str | None, typer.Option(help="One entity (file stem), e.g. customers.")] = None,
+) -> None:
+    """Load a source system's extract now (the same run as POST /api/sync/run), with progress."""
+    from datetime import date
+
+    from crm.bank_sync.settings import BankSyncSettings
+    from crm.bank_sync.sync.cli import run_sync
+
+    settings = PlatformSettings()
+    configure_logging(settings.log_level, "console")
+    try:
+        day = date.fromisoformat(business_date) if business_date else None
+    except ValueError:
+        typer.echo(f"--date must be YYYY-MM-DD, not {business_date!r}.", err=True)
+        raise typer.Exit(2) from None
+    if source not in ("T24", "W4", "OTHER") or (entity and entity not in _entity_names()):
+        typer.echo(
+            "--source must be T24, W4 or OTHER; --entity one of " + ", ".join(_entity_names()), err=True
+        )
+        raise typer.Exit(2)
+    with infrastructure(settings) as resolved:
+        assert resolved.database_url
+        deployable = SERVICES["bank-sync"]
+        from crm.platform import migrations
+
+        migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
+        code = asyncio.run(run_sync(BankSyncSettings(**resolved.model_dump()), source, day, entity))
+    raise typer.Exit(code)
+
+
+def _entity_names() -> list[str]:
+    from crm.bank_sync.sync.entities import ENTITIES
+
+    return list(ENTITIES)
 
 
 def main() -> None:  # pragma: no cover

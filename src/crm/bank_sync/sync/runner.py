@@ -1,0 +1,167 @@
+"""Carrying out sync runs: pick the extract, load its entities parent-first, record what happened.
+
+Used by the service's background worker (runs queued through the API or the nightly schedule) and
+by ``crm sync``. A run holds a PostgreSQL advisory lock on its source while it works, so a RUNNING
+run whose lock is free was interrupted (the process died): the worker marks it FAILED and the next
+run does the job again; a half-loaded entity was never committed.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import zlib
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, text, update
+
+from crm.bank_sync.sync.connectors import ExtractError, FileConnector, SourceConnector, SqlConnector
+from crm.bank_sync.sync.entities import ENTITIES, LOAD_ORDER, EntitySpec
+from crm.bank_sync.sync.models import SyncRun
+from crm.bank_sync.sync.pipeline import EntityLoader, EntityResult, Progress
+from crm.bank_sync.sync.schemas import RunState
+from crm.platform.db import Database, utcnow
+from crm.platform.events import SyncEvent
+from crm.platform.logging import get_logger
+from crm.platform.outbox import Outbox
+
+log = get_logger("crm.bank_sync.runner")
+
+
+def connector_for(source_system: str, *, inbox_dir: Path, sql_sources: str | None = None) -> SourceConnector:
+    """The SQL connector when ``CRM_SYNC_SQL_SOURCES`` configures this source, else the file inbox."""
+    configured = json.loads(sql_sources) if sql_sources else {}
+    if source_system in configured:
+        entry = configured[source_system]
+        return SqlConnector(source_system, entry["url"], entry["queries"])
+    return FileConnector(inbox_dir, source_system)
+
+
+def _lock_key(source_system: str) -> int:
+    return zlib.crc32(f"crm-sync-{source_system}".encode())
+
+
+class SyncRunner:
+    def __init__(self, db: Database, outbox: Outbox, *, progress: Progress | None = None) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.loader = EntityLoader(db, outbox, progress=progress)
+
+    async def execute(self, run_id: uuid.UUID, connector: SourceConnector) -> SyncRun:
+        """Run a QUEUED run to the end; returns it SUCCEEDED or FAILED with per-entity counts."""
+        async with self.db.engine.connect() as lock_conn:
+            await lock_conn.execute(
+                text("SELECT pg_advisory_lock(:k)"), {"k": _lock_key(connector.source_system)}
+            )
+            try:
+                return await self._execute(run_id, connector)
+            finally:
+                await lock_conn.execute(
+                    text("SELECT pg_advisory_unlock(:k)"), {"k": _lock_key(connector.source_system)}
+                )
+                await lock_conn.commit()
+
+    async def _execute(self, run_id: uuid.UUID, connector: SourceConnector) -> SyncRun:
+        async with self.db.transaction() as session:
+            run = await session.get_one(SyncRun, run_id)
+            run.state, run.started_at = RunState.RUNNING.value, utcnow()
+            requested_entity, business_date = run.entity_type, run.business_date
+        results: dict[str, dict[str, Any]] = {}
+        error: str | None = None
+        try:
+            business_date = business_date or await _newest(connector)
+            specs: Sequence[EntitySpec] = [ENTITIES[requested_entity]] if requested_entity else LOAD_ORDER
+            for spec in specs:
+                result = await self._load(spec, connector, run_id, business_date)
+                results[spec.name] = result.as_dict()
+                await self._save_progress(run_id, business_date, results)
+            failed = [name for name, r in results.items() if r["state"] == "FAILED"]
+            if failed:
+                error = "Not loaded: " + "; ".join(f"{n}: {results[n]['error']}" for n in failed)
+        except ExtractError as exc:
+            error = str(exc)
+        except Exception as exc:
+            log.exception("sync_run_crashed", run_id=str(run_id))
+            error = f"The run stopped unexpectedly ({type(exc).__name__}); loaded entities are kept."
+        return await self._finish(run_id, connector.source_system, business_date, results, error)
+
+    async def _load(
+        self, spec: EntitySpec, connector: SourceConnector, run_id: uuid.UUID, business_date: date
+    ) -> EntityResult:
+        try:
+            extract = await connector.open(business_date, spec.name)
+            if extract is None:
+                return EntityResult(entity=spec.name, state="SKIPPED", error="not delivered")
+            result = await self.loader.load(
+                spec,
+                extract,
+                run_id=run_id,
+                source_system=connector.source_system,
+                business_date=business_date,
+            )
+            log.info("sync_entity_loaded", **{k: v for k, v in result.as_dict().items() if k != "warnings"})
+            return result
+        except ExtractError as exc:
+            log.warning("sync_entity_not_loaded", entity=spec.name, reason=str(exc))
+            return EntityResult(entity=spec.name, state="FAILED", error=str(exc))
+
+    async def _save_progress(self, run_id: uuid.UUID, business_date: date, results: dict[str, Any]) -> None:
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(SyncRun)
+                .where(SyncRun.id == run_id)
+                .values(counts=dict(results), business_date=business_date)
+            )
+
+    async def _finish(
+        self,
+        run_id: uuid.UUID,
+        source: str,
+        business_date: date | None,
+        results: dict[str, Any],
+        error: str | None,
+    ) -> SyncRun:
+        state = RunState.FAILED if error else RunState.SUCCEEDED
+        async with self.db.transaction() as session:
+            run = await session.get_one(SyncRun, run_id)
+            run.state, run.finished_at, run.error = state.value, utcnow(), error
+            run.counts, run.business_date = dict(results), business_date
+            await self.outbox.add(
+                session,
+                SyncEvent(
+                    type="SYNC_FAILED" if error else "SYNC_COMPLETED",
+                    entity_type=run.entity_type or "ALL",
+                    source_system=source,
+                    run_id=str(run_id),
+                ),
+            )
+        log.info("sync_run_finished", run_id=str(run_id), state=state.value, error=error)
+        return run
+
+
+async def _newest(connector: SourceConnector) -> date:
+    dates = await connector.business_dates()
+    if not dates:
+        raise ExtractError(f"No extract has arrived for {connector.source_system}.")
+    return dates[-1]
+
+
+async def fail_interrupted_runs(db: Database) -> int:
+    """RUNNING runs whose source lock is free belong to a process that died: mark them FAILED."""
+    failed = 0
+    async with db.transaction() as session:
+        running = (
+            await session.scalars(select(SyncRun).where(SyncRun.state == RunState.RUNNING.value))
+        ).all()
+        for run in running:
+            free = await session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_key(run.source_system)}
+            )
+            if free:
+                run.state, run.finished_at = RunState.FAILED.value, utcnow()
+                run.error = "Interrupted (the process stopped); entities not yet committed were not loaded."
+                failed += 1
+    return failed
