@@ -6,14 +6,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Body, Path, Request
+from fastapi import Body, Path, Query, Request
 
 from crm.bank_sync.access import READ, WRITE
 from crm.bank_sync.sync import service
 from crm.bank_sync.sync.models import SyncRun
 from crm.bank_sync.sync.schemas import (
+    EntityType,
     SourceStatus,
     SourceSystem,
+    SyncRejectRead,
     SyncRunCreate,
     SyncRunQueued,
     SyncRunRead,
@@ -21,6 +23,7 @@ from crm.bank_sync.sync.schemas import (
 )
 from crm.platform.auth import Caller, SecureRouter
 from crm.platform.db import Session
+from crm.platform.schemas import Page, Paging
 
 router = SecureRouter(prefix="/api/sync", tags=["sync"])
 
@@ -44,7 +47,7 @@ async def request_run(
     caller: Caller,
     body: Annotated[SyncRunCreate | None, Body()] = None,
 ) -> SyncRunQueued | list[SyncRunQueued]:
-    """Queued for the sync worker (one run per source system when none is named); no worker runs it yet."""
+    """Queue a sync of a source's newest extract (every source when none named); it runs in the background."""
     body = body or SyncRunCreate()
     sources = [body.source_system] if body.source_system else list(SourceSystem)
     runs = await service.queue_runs(
@@ -65,15 +68,36 @@ async def get_run(session: Session, run_id: Annotated[uuid.UUID, Path(alias="run
     return await service.get_run(session, run_id)
 
 
+@router.get("/runs/{runId}/rejects", access=READ, response_model=Page[SyncRejectRead])
+async def get_rejects(
+    session: Session,
+    paging: Paging,
+    run_id: Annotated[uuid.UUID, Path(alias="runId")],
+    entity_type: Annotated[EntityType | None, Query(alias="entityType")] = None,
+) -> Page[SyncRejectRead]:
+    """The rows a run did not load: entity, line number, reason and the row as delivered."""
+    rows, total = await service.rejects(
+        session, run_id, entity_type=entity_type, offset=paging.offset, limit=paging.page_size
+    )
+    return Page[SyncRejectRead](
+        items=[SyncRejectRead.model_validate(r) for r in rows],
+        page=paging.page,
+        page_size=paging.page_size,
+        total=total,
+    )
+
+
 @router.get("/status", access=READ, response_model=SyncStatus)
 async def sync_status(session: Session) -> SyncStatus:
-    """The last run of each source system (null when it has never run)."""
+    """Each source: its last run (with counts) and, per entity, the last snapshot and its stale records."""
     last = await service.last_runs(session)
+    entities = await service.entity_states(session)
     return SyncStatus(
         sources=[
             SourceStatus(
                 source_system=source,
                 last_run=SyncRunRead.model_validate(last[source]) if source in last else None,
+                entities=entities.get(source.value, []),
             )
             for source in SourceSystem
         ]

@@ -71,9 +71,25 @@ class SyncRunRead(ApiModel):
     finished_at: datetime | None
 
 
+class EntityStatus(ApiModel):
+    entity_type: EntityType
+    last_snapshot_at: datetime
+    business_date: date | None
+    run_id: uuid.UUID | None
+    stale_records: int
+
+
 class SourceStatus(ApiModel):
     source_system: SourceSystem
     last_run: SyncRunRead | None
+    entities: list[EntityStatus] = []
+
+
+class SyncRejectRead(ApiModel):
+    entity_type: EntityType
+    line_number: int | None
+    reason: str
+    row: dict[str, Any] | None
 
 
 class SyncStatus(ApiModel):

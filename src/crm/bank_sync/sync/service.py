@@ -6,13 +6,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.bank_sync.sync.models import SyncRun
-from crm.bank_sync.sync.schemas import EntityType, RunState, SourceSystem
+from crm.bank_sync.sync.entities import ENTITIES
+from crm.bank_sync.sync.models import SyncEntityState, SyncReject, SyncRun
+from crm.bank_sync.sync.schemas import EntityStatus, EntityType, RunState, SourceSystem
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound
 
 ONE_ACTIVE_RUN_INDEX = "ix_sync_run_source_system"
@@ -86,3 +87,44 @@ async def last_runs(session: AsyncSession) -> dict[str, SyncRun]:
         .order_by(SyncRun.source_system, SyncRun.created_at.desc(), SyncRun.id)
     )
     return {run.source_system: run for run in rows}
+
+
+async def rejects(
+    session: AsyncSession, run_id: uuid.UUID, *, entity_type: EntityType | None, offset: int, limit: int
+) -> tuple[list[SyncReject], int]:
+    """A run's rejected rows in file order; 404 for an unknown run."""
+    await get_run(session, run_id)
+    query = select(SyncReject).where(SyncReject.run_id == run_id)
+    if entity_type is not None:
+        query = query.where(SyncReject.entity_type == entity_type.value)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(
+        query.order_by(SyncReject.entity_type, SyncReject.line_number).offset(offset).limit(limit)
+    )
+    return list(rows), total
+
+
+async def entity_states(session: AsyncSession) -> dict[str, list[EntityStatus]]:
+    """Per source: each entity's last snapshot and how many of its records it no longer had (stale)."""
+    stale: dict[tuple[str, str], int] = {}
+    for name, spec in ENTITIES.items():
+        table = spec.table
+        rows = await session.execute(
+            select(table.c.source_system, func.count())
+            .where(table.c.missing_since.is_not(None))
+            .group_by(table.c.source_system)
+        )
+        for source, count in rows:
+            stale[(source, name)] = count
+    result: dict[str, list[EntityStatus]] = {}
+    for state in await session.scalars(select(SyncEntityState).order_by(SyncEntityState.entity_type)):
+        result.setdefault(state.source_system, []).append(
+            EntityStatus(
+                entity_type=EntityType(state.entity_type),
+                last_snapshot_at=state.last_snapshot_at,
+                business_date=state.business_date,
+                run_id=state.run_id,
+                stale_records=stale.get((state.source_system, state.entity_type), 0),
+            )
+        )
+    return result
