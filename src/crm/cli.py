@@ -196,6 +196,17 @@ def sync(
     raise typer.Exit(code)
 
 
+def _register_generate() -> None:
+    from crm.bank_sync.generator.cli import generate_command
+
+    app.command("generate", help="Write a realistic extract set (T24 loans, W4 cards) for tests and demos.")(
+        generate_command
+    )
+
+
+_register_generate()
+
+
 def _entity_names() -> list[str]:
     from crm.bank_sync.sync.entities import ENTITIES
 

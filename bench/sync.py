@@ -1,0 +1,254 @@
+# ruff: noqa: E501 - long report lines
+"""Benchmark of the nightly bank sync (issue 3), against floors measured in the same run.
+
+    .venv/bin/python bench/sync.py --customers 1000000
+
+(a) first full load of a generated extract through the real pipeline (files -> validated rows);
+(b) re-sync of the next day's snapshot with 5% of rows changed;
+(c) floor: the same CSV files loaded by COPY ... FROM into empty tables with the same columns and only
+    a primary key (server-side parsing, no Python object per row);
+(d) the naive loop: one INSERT ... ON CONFLICT per row, on 20,000 rows, extrapolated.
+Prints rows/s of each, the ratios (a)/(c), (b)/(c), (a)/(d), and peak memory of this process and of
+the PostgreSQL server. Uses an embedded PostgreSQL in a temporary folder unless DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import asyncpg
+import psutil
+
+from crm.bank_sync.generator.core import generate
+from crm.bank_sync.models import platform_tables
+from crm.bank_sync.sync.entities import CASTS, LOAD_ORDER
+from crm.bank_sync.sync.models import SyncRun
+from crm.bank_sync.sync.runner import SyncRunner, connector_for
+from crm.platform import migrations
+from crm.platform.db import Database
+from crm.platform.embedded import EmbeddedPostgres
+from crm.platform.outbox import Outbox
+
+DAY = date(2026, 11, 28)
+TYPES = {**CASTS, "text": "text", "enum": "text", "bool": "boolean"}
+
+
+class ServerMemory:
+    """Samples the PostgreSQL server's total resident memory (all its processes) in a thread."""
+
+    def __init__(self, url: str) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._pids: list[int] = []
+        self.url = url
+
+    async def find(self) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            pid = (
+                await conn.fetchval("SELECT pid FROM pg_stat_activity WHERE backend_type = 'postmaster'") or 0
+            )
+            backend = await conn.fetchval("SELECT pg_backend_pid()")
+        finally:
+            await conn.close()
+        try:
+            self._root = psutil.Process(backend).parent() if not pid else psutil.Process(pid)
+        except psutil.Error:
+            self._root = None
+
+    def run(self) -> None:
+        while not self._stop.wait(0.2):
+            if self._root is None:
+                return
+            try:
+                procs = [self._root, *self._root.children(recursive=True)]
+                rss = sum(p.memory_info().rss for p in procs)
+            except psutil.Error:
+                continue
+            self.peak = max(self.peak, rss)
+
+    def start(self) -> None:
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+async def pipeline_run(url: str, inbox: Path, source: str, day: date) -> dict[str, dict]:
+    db = Database(url, schema="bank_sync")
+    try:
+        async with db.transaction() as session:
+            run = SyncRun(
+                source_system=source, state="RUNNING", counts={}, requested_by="bench", business_date=day
+            )
+            session.add(run)
+        done = await SyncRunner(db, Outbox(platform_tables.outbox)).execute(
+            run.id, connector_for(source, inbox_dir=inbox)
+        )
+        assert done.state == "SUCCEEDED", done.error
+        return done.counts
+    finally:
+        await db.dispose()
+
+
+async def floor_copy(url: str, inbox: Path, day: date) -> tuple[int, float]:
+    """COPY each file's text into an empty table of the same columns with only a primary key."""
+    conn = await asyncpg.connect(url)
+    rows = 0
+    elapsed = 0.0
+    try:
+        await conn.execute("DROP SCHEMA IF EXISTS bench_floor CASCADE; CREATE SCHEMA bench_floor")
+        for source in ("T24", "W4"):
+            folder = inbox / source / day.isoformat()
+            for spec in LOAD_ORDER:
+                path = folder / spec.file_name
+                if not path.exists():
+                    continue
+                with path.open(newline="", encoding="utf-8-sig") as handle:
+                    header = next(csv.reader(handle))
+                known = spec.by_name()
+                columns = [f'"{h}" {TYPES[known[h].kind] if h in known else "text"}' for h in header]
+                key = ", ".join(f'"{f.name}"' for f in spec.fields if f.column in spec.key)
+                table = f"{spec.name}_{source.lower()}"
+                await conn.execute(
+                    f"CREATE TABLE bench_floor.{table} ({', '.join(columns)}, PRIMARY KEY ({key}))"
+                )
+                started = time.perf_counter()
+                status = await conn.copy_to_table(
+                    table, schema_name="bench_floor", source=path, format="csv", header=True
+                )
+                elapsed += time.perf_counter() - started
+                rows += int(status.split()[-1])
+    finally:
+        await conn.close()
+    return rows, elapsed
+
+
+async def naive_loop(url: str, inbox: Path, day: date, limit: int = 20_000) -> float:
+    """The seed's loop: one INSERT ... ON CONFLICT DO UPDATE per customer row."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_floor.naive (cif text PRIMARY KEY, type text, name text, "
+            "segment text, status text, national_id text)"
+        )
+        with (inbox / "T24" / day.isoformat() / "customers.csv").open(
+            newline="", encoding="utf-8-sig"
+        ) as handle:
+            reader = csv.DictReader(handle)
+            batch = [row for _, row in zip(range(limit), reader, strict=False)]
+        started = time.perf_counter()
+        for row in batch:
+            await conn.execute(
+                "INSERT INTO bench_floor.naive VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (cif) DO UPDATE SET "
+                "type = EXCLUDED.type, name = EXCLUDED.name, segment = EXCLUDED.segment, status = EXCLUDED.status, "
+                "national_id = EXCLUDED.national_id",
+                row["cif"],
+                row["type"],
+                row["name"],
+                row["segment"],
+                row["status"],
+                row.get("nationalId"),
+            )
+        return len(batch) / (time.perf_counter() - started)
+    finally:
+        await conn.close()
+
+
+def total(counts: dict[str, dict]) -> int:
+    return sum(c["read"] for c in counts.values())
+
+
+def seconds(counts: dict[str, dict]) -> float:
+    return sum(c["seconds"] for c in counts.values())
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="crm-bench-"))
+    server = None
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        server = EmbeddedPostgres(work / "data")
+        url = server.start()
+    try:
+        bench_db = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = await asyncpg.connect(url)
+        await admin.execute(f'CREATE DATABASE "{bench_db}"')
+        await admin.close()
+        url = url.rsplit("/", 1)[0] + f"/{bench_db}"
+        await asyncio.to_thread(migrations.upgrade, url, "crm.bank_sync", "bank_sync")
+
+        inbox = work / "inbox"
+        started = time.perf_counter()
+        generate(inbox, args.customers, DAY - timedelta(days=1), seed=42)
+        generate(inbox, args.customers, DAY, seed=42, changed=0.05)
+        print(
+            f"generated two snapshots of {args.customers:,} customers in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
+
+        memory = ServerMemory(url)
+        await memory.find()
+        memory.start()
+        first = {}
+        for source in ("T24", "W4"):
+            counts = await pipeline_run(url, inbox, source, DAY - timedelta(days=1))
+            first.update({f"{source}:{k}": v for k, v in counts.items() if v["state"] == "SUCCEEDED"})
+        second = {}
+        for source in ("T24", "W4"):
+            counts = await pipeline_run(url, inbox, source, DAY)
+            second.update({f"{source}:{k}": v for k, v in counts.items() if v["state"] == "SUCCEEDED"})
+        memory.stop()
+        floor_rows, floor_seconds = await floor_copy(url, inbox, DAY - timedelta(days=1))
+        naive = await naive_loop(url, inbox, DAY - timedelta(days=1))
+
+        a = total(first) / seconds(first)
+        b = total(second) / seconds(second)
+        c = floor_rows / floor_seconds
+        changed = sum(v["updated"] + v["inserted"] for v in second.values())
+        print(
+            f"rows in the first snapshot: {total(first):,}; changed next day: {changed:,} "
+            f"({changed / total(second):.1%})"
+        )
+        print(
+            f"(a) first full load, pipeline   {a:>10,.0f} rows/s  ({total(first):,} rows in {seconds(first):.1f} s)"
+        )
+        print(
+            f"(b) 5%-changed re-sync          {b:>10,.0f} rows/s  ({total(second):,} rows in {seconds(second):.1f} s)"
+        )
+        print(
+            f"(c) floor: COPY into PK tables  {c:>10,.0f} rows/s  ({floor_rows:,} rows in {floor_seconds:.1f} s)"
+        )
+        print(f"(d) naive per-row upsert        {naive:>10,.0f} rows/s  (20,000 rows, extrapolated)")
+        print(
+            f"(a)/(c) = {a / c:.2f}   (b)/(c) = {b / c:.2f}   (a)/(d) = {a / naive:.0f}x   (b)/(d) = {b / naive:.0f}x"
+        )
+        client_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak memory: client {client_peak:,.0f} MB, PostgreSQL server {memory.peak / 2**20:,.0f} MB")
+        for name, v in sorted(second.items()):
+            print(
+                f"   {name:<30} read {v['read']:>9,}  ins {v['inserted']:>8,}  upd {v['updated']:>8,}  "
+                f"unch {v['unchanged']:>9,}  rej {v['rejected']:>6,}  {v['read'] / max(v['seconds'], 1e-9):>9,.0f} rows/s"
+            )
+    finally:
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
