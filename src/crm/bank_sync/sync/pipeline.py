@@ -175,7 +175,7 @@ class EntityLoader:
             stage_columns = ", ".join(f"{c} text" for c in cols.stage.values())
             await raw.execute(
                 "CREATE TEMP TABLE sync_stage (line_number bigint GENERATED ALWAYS AS IDENTITY (START WITH 2), "
-                f"{stage_columns}) ON COMMIT DROP"
+                f"{stage_columns}, reason text) ON COMMIT DROP"
             )
             self.progress(spec.name, "copy", 0)
             try:
@@ -202,7 +202,7 @@ class EntityLoader:
                         SELECT $1, $2, line_number, reason,
                                jsonb_object(ARRAY[{", ".join(map(_lit, cols.header))}]::text[],
                                             ARRAY[{", ".join(cols.stage.values())}]::text[])
-                        FROM sync_checked WHERE reason IS NOT NULL RETURNING 1)
+                        FROM sync_stage WHERE reason IS NOT NULL RETURNING 1)
                     SELECT count(*) FROM kept""",
                     run_id,
                     spec.name,
@@ -248,17 +248,18 @@ class EntityLoader:
             raise ExtractError(f"{extract.name} does not match the manifest's sha256; not loaded.")
 
     async def _validate(self, raw: Any, cols: _Columns) -> None:
+        """Give each bad row its reason, in place: only bad rows are written, the table is not copied."""
         branches = [b for f in cols.fields for b in cols.problem(f)]
-        reason = f"CASE {' '.join(branches)} END" if branches else "NULL::text"
+        if branches:
+            reason = f"CASE {' '.join(branches)} END"
+            await raw.execute(f"UPDATE sync_stage SET reason = {reason} WHERE {reason} IS NOT NULL")
+        keys = [cols.raw(f) for f in cols.key_fields]
+        same_key = " AND ".join(f"{k} IS NOT DISTINCT FROM d.k{i}" for i, k in enumerate(keys))
         await raw.execute(
-            f"CREATE TEMP TABLE sync_checked ON COMMIT DROP AS SELECT s.*, {reason} AS reason FROM sync_stage s"
-        )
-        keys = ", ".join(cols.raw(f) for f in cols.key_fields)
-        await raw.execute(
-            f"""UPDATE sync_checked c SET reason = 'duplicate key in the file (first at line ' || d.first || ')'
-                FROM (SELECT line_number, min(line_number) OVER (PARTITION BY {keys}) AS first
-                      FROM sync_checked WHERE reason IS NULL) d
-                WHERE c.line_number = d.line_number AND d.line_number <> d.first"""
+            f"""UPDATE sync_stage SET reason = 'duplicate key in the file (first at line ' || d.first || ')'
+                FROM (SELECT {", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))}, min(line_number) AS first
+                      FROM sync_stage WHERE reason IS NULL GROUP BY {", ".join(keys)} HAVING count(*) > 1) d
+                WHERE reason IS NULL AND {same_key} AND line_number <> d.first"""
         )
         by_column = {f.column: f for f in cols.fields}
         for parent in cols.spec.parents:
@@ -272,10 +273,10 @@ class EntityLoader:
             )
             shown = " || '|' || ".join(cols.raw(by_column[c]) for c in parent.columns)
             await raw.execute(
-                f"""UPDATE sync_checked SET reason = {_lit("unknown " + parent.what + ": ")} || {shown}
+                f"""UPDATE sync_stage SET reason = {_lit("unknown " + parent.what + ": ")} || {shown}
                     WHERE reason IS NULL AND NOT ({exists})"""
             )
-        await raw.execute("ANALYZE sync_checked")
+        await raw.execute("ANALYZE sync_stage")
 
     async def _merge(self, raw: Any, cols: _Columns, source_system: str, now: datetime) -> dict[str, int]:
         table = f"{SCHEMA}.{cols.spec.table.name}"
@@ -289,7 +290,7 @@ class EntityLoader:
         rows = await raw.fetch(
             f"""WITH merged AS (
                 MERGE INTO {table} AS t
-                USING (SELECT {source} FROM sync_checked WHERE reason IS NULL) AS s
+                USING (SELECT {source} FROM sync_stage WHERE reason IS NULL) AS s
                 ON {on}
                 WHEN MATCHED AND ((ROW({target_row}) IS DISTINCT FROM ROW({source_row}))
                                   OR t.missing_since IS NOT NULL OR t.source_system <> $1) THEN
@@ -320,7 +321,7 @@ class EntityLoader:
         status = await raw.execute(
             f"""UPDATE {table} t SET missing_since = $2, last_synced_at = COALESCE($3, t.last_synced_at)
                 WHERE t.source_system = $1 AND t.missing_since IS NULL
-                AND NOT EXISTS (SELECT 1 FROM sync_checked WHERE reason IS NULL AND {on})""",
+                AND NOT EXISTS (SELECT 1 FROM sync_stage WHERE reason IS NULL AND {on})""",
             source_system,
             now,
             previous,
