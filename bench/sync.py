@@ -32,8 +32,9 @@ import psutil
 
 from crm.bank_sync.generator.core import generate
 from crm.bank_sync.models import platform_tables
-from crm.bank_sync.sync.entities import CASTS, LOAD_ORDER
+from crm.bank_sync.sync.entities import LOAD_ORDER
 from crm.bank_sync.sync.models import SyncRun
+from crm.bank_sync.sync.pipeline import CASTS
 from crm.bank_sync.sync.runner import SyncRunner, connector_for
 from crm.platform import migrations
 from crm.platform.db import Database
@@ -73,7 +74,9 @@ class ServerMemory:
                 return
             try:
                 procs = [self._root, *self._root.children(recursive=True)]
-                rss = sum(p.memory_info().rss for p in procs)
+                # Resident memory minus what is shared (shared_buffers is counted once, not per process).
+                info = [p.memory_full_info() for p in procs]
+                rss = sum(i.uss for i in info) + max((i.shared for i in info), default=0)
             except psutil.Error:
                 continue
             self.peak = max(self.peak, rss)

@@ -109,11 +109,28 @@ def up(
         os.environ["CRM_PORT"] = str(port)
     settings = PlatformSettings()
     configure_logging(settings.log_level, settings.log_format)
+    if settings.demo:
+        _demo_extracts(settings)
     with infrastructure(settings) as resolved:
         assert resolved.database_url
         migrate_all(resolved.database_url)
         _banner(resolved, resolved.public_base_url, "is starting")
         _run_server("crm.gateway:create_gateway", resolved.host, resolved.port, workers)
+
+
+def _demo_extracts(settings: PlatformSettings, customers: int = 2000) -> None:
+    """Demo mode: a generated extract set in the inbox (once), which bank-sync loads at first start."""
+    from datetime import datetime
+
+    from crm.bank_sync.generator.core import generate
+    from crm.bank_sync.settings import BankSyncSettings
+
+    inbox = BankSyncSettings(**settings.model_dump()).inbox
+    if any((inbox / source).is_dir() for source in ("T24", "W4")):
+        return
+    today = datetime.now(settings.tz).date()
+    generate(inbox, customers, today, seed=42)
+    typer.echo(f"Demo extracts for {customers:,} customers written to {inbox}.", err=True)
 
 
 @app.command()

@@ -46,6 +46,19 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
         pytest.fail("did not stop within 60 s of Ctrl-C")
 
 
+def _wait_demo_sync(base: str, headers: dict[str, str], within: float = 120) -> dict:
+    """The demo extracts that `make run` generates are loaded by bank-sync's worker."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        status = httpx.get(f"{base}/api/sync/status", headers=headers).json()
+        t24 = next(s for s in status["sources"] if s["sourceSystem"] == "T24")
+        if t24["lastRun"] and t24["lastRun"]["state"] in ("SUCCEEDED", "FAILED"):
+            assert t24["lastRun"]["state"] == "SUCCEEDED", t24["lastRun"]["error"]
+            return t24["lastRun"]
+        time.sleep(0.5)
+    pytest.fail("the demo data was not loaded in time")
+
+
 def _token(base: str) -> dict[str, str]:
     r = httpx.post(f"{base}/api/auth/token", data=ADMIN, timeout=10)
     assert r.status_code == 200, r.text
@@ -92,6 +105,10 @@ def test_crm_up_serves_every_service_stops_cleanly_and_keeps_data(tmp_path):
         demo = httpx.post(f"{base}/api/auth/token", data={"username": "agent", "password": demo_password})
         assert demo.status_code == 200
         assert "Demo users" in log.read_text() and base in log.read_text()
+        demo_sync = _wait_demo_sync(base, headers)
+        assert (
+            demo_sync["counts"]["customers"]["inserted"] > 0 and demo_sync["counts"]["loans"]["inserted"] > 0
+        )
     finally:
         code = _stop(process)
     assert code == 0, log.read_text()[-3000:]

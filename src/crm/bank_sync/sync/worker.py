@@ -95,3 +95,24 @@ async def run_schedule(app: FastAPI) -> None:
                 log.warning("scheduled_sync_skipped", source=source, reason="a run is already active")
             except Exception:
                 log.exception("scheduled_sync_failed", source=source)
+
+
+async def queue_demo_runs(app: FastAPI) -> None:
+    """Demo mode: load the generated demo extracts once, the first time the service starts."""
+    settings: BankSyncSettings = app.state.settings
+    if not settings.demo:
+        return
+    async with app.state.db.transaction() as session:
+        if await session.scalar(select(SyncRun.id).limit(1)) is not None:
+            return
+        delivered = [s for s in (SourceSystem.T24, SourceSystem.W4) if (settings.inbox / s.value).is_dir()]
+        if delivered:
+            await service.queue_runs(
+                session,
+                sources=delivered,
+                entity_type=None,
+                business_date=None,
+                today=datetime.now(settings.tz).date(),
+                requested_by="DEMO",
+            )
+            log.info("demo_sync_queued", sources=[s.value for s in delivered])
