@@ -40,6 +40,8 @@ class Customer(SynchronizedMixin, Base):
             postgresql_ops={"search_text": "gin_trgm_ops"},
         ),
         Index("ix_customer_national_id", "national_id"),
+        # CIF prefix search (LIKE 'abc%') under any collation; migration 0004.
+        Index("ix_customer_cif_pattern", "cif", postgresql_ops={"cif": "text_pattern_ops"}),
     )
 
     cif: Mapped[str] = mapped_column(Text, unique=True)

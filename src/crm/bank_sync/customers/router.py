@@ -1,22 +1,45 @@
-"""Routes: looking up customers."""
+"""Routes: searching customers and reading one with its contacts and references."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
 
 from crm.bank_sync.access import READ
 from crm.bank_sync.customers import service
-from crm.bank_sync.customers.models import Customer
-from crm.bank_sync.customers.schemas import CustomerRead
+from crm.bank_sync.customers.schemas import CustomerFullRead, CustomerRead, CustomerStatus
 from crm.platform.auth import SecureRouter
 from crm.platform.db import Session
+from crm.platform.schemas import Page, Paging
 
 router = SecureRouter(prefix="/api/customers", tags=["customers"])
+Cif = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-@router.get("/{cif}", access=READ, response_model=CustomerRead)
-async def get_customer(session: Session, cif: Annotated[str, Path(min_length=1, max_length=64)]) -> Customer:
-    """One customer by CIF."""
-    return await service.get_customer(session, cif)
+@router.get("", access=READ, response_model=Page[CustomerRead])
+async def search_customers(
+    session: Session,
+    paging: Paging,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="CIF (exact or prefix), national id, phone number, e-mail, or part of the name "
+            "(accents and case ignored; at least 3 characters)",
+        ),
+    ] = None,
+    segment: Annotated[str | None, Query(max_length=64, description="Exact segment, e.g. RETAIL")] = None,
+    status: Annotated[CustomerStatus | None, Query()] = None,
+) -> Page[CustomerRead]:
+    """Customers found by the search box and filters, best matches first."""
+    items, total = await service.search_customers(
+        session, q, segment=segment, status=status, offset=paging.offset, limit=paging.page_size
+    )
+    return Page[CustomerRead](items=items, page=paging.page, page_size=paging.page_size, total=total)
+
+
+@router.get("/{cif}", access=READ, response_model=CustomerFullRead)
+async def get_customer(session: Session, cif: Cif) -> CustomerFullRead:
+    """One customer by CIF with phones, addresses, e-mails and references (CustomerFullView)."""
+    return await service.get_customer_full(session, cif)

@@ -1,3 +1,5 @@
+"""What the customer routes answer: a customer, its contacts and references, and the full view."""
+
 from __future__ import annotations
 
 import uuid
@@ -24,8 +26,59 @@ class CustomerStatus(StrEnum):
     INACTIVE = "INACTIVE"
 
 
-class CustomerRead(ApiModel):
+class PhoneType(StrEnum):
+    MOBILE = "MOBILE"
+    HOME = "HOME"
+    WORK = "WORK"
+    EMERGENCY = "EMERGENCY"
+    FAX = "FAX"
+    OTHER = "OTHER"
+
+
+class AddressType(StrEnum):
+    HOME = "HOME"
+    WORK = "WORK"
+    BILLING = "BILLING"
+    MAILING = "MAILING"
+    PROPERTY = "PROPERTY"
+    TEMPORARY = "TEMPORARY"
+    OTHER = "OTHER"
+
+
+class RelationshipType(StrEnum):
+    GUARANTOR = "GUARANTOR"
+    SPOUSE = "SPOUSE"
+    FAMILY_MEMBER = "FAMILY_MEMBER"
+    BUSINESS_PARTNER = "BUSINESS_PARTNER"
+    EMPLOYER = "EMPLOYER"
+    EMPLOYEE = "EMPLOYEE"
+    FRIEND = "FRIEND"
+    COLLEAGUE = "COLLEAGUE"
+    LEGAL_REPRESENTATIVE = "LEGAL_REPRESENTATIVE"
+    EMERGENCY_CONTACT = "EMERGENCY_CONTACT"
+    OTHER = "OTHER"
+
+
+class SynchronizedRead(ApiModel):
+    """The SynchronizedEntity fields of every record that comes from a core system.
+
+    ``lastSyncedAt`` is the last snapshot that saw the record (an unchanged row is not rewritten,
+    so it is the later of the row's own time and its entity's last snapshot); ``stale`` is true
+    when the latest snapshot of its source no longer had it.
+    """
+
     id: uuid.UUID
+    source_system: SourceSystem
+    created_by: str
+    updated_by: str
+    created_at: datetime
+    updated_at: datetime
+    is_editable: bool
+    last_synced_at: datetime | None
+    stale: bool = False
+
+
+class CustomerRead(SynchronizedRead):
     cif: str
     type: CustomerType
     name: str
@@ -37,10 +90,60 @@ class CustomerRead(ApiModel):
     tax_id: str | None
     segment: str
     status: CustomerStatus
-    source_system: SourceSystem
-    created_by: str
-    updated_by: str
-    created_at: datetime
-    updated_at: datetime
-    is_editable: bool
-    last_synced_at: datetime | None
+
+
+class PhoneRead(SynchronizedRead):
+    cif: str
+    type: PhoneType
+    number: str
+    is_primary: bool
+    is_verified: bool
+    verification_date: date | None
+
+
+class AddressRead(SynchronizedRead):
+    cif: str
+    type: AddressType
+    address_line1: str
+    address_line2: str | None
+    city: str
+    district: str | None
+    state: str | None
+    country: str
+    is_primary: bool
+    is_verified: bool
+    verification_date: date | None
+
+
+class EmailRead(SynchronizedRead):
+    cif: str
+    address: str
+    is_primary: bool
+    is_verified: bool
+    verification_date: date | None
+
+
+class ReferenceCustomerRead(SynchronizedRead):
+    """A person to contact about the customer's debt, with the phones filed under their ``refCif``."""
+
+    primary_cif: str
+    ref_cif: str
+    relationship_type: RelationshipType
+    type: CustomerType
+    name: str
+    date_of_birth: date | None
+    national_id: str | None
+    gender: Gender | None
+    company_name: str | None
+    registration_number: str | None
+    tax_id: str | None
+    phones: list[PhoneRead] = []
+
+
+class CustomerFullRead(CustomerRead):
+    """CustomerFullView: the customer with phones (primary first), addresses, e-mails and references."""
+
+    phones: list[PhoneRead] = []
+    addresses: list[AddressRead] = []
+    emails: list[EmailRead] = []
+    references: list[ReferenceCustomerRead] = []

@@ -1,17 +1,189 @@
-"""Reading customers."""
+"""Reading customers: the search box, the full view, and how fresh each synchronized record is."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Protocol, TypeVar
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.bank_sync.customers import repository
 from crm.bank_sync.customers.models import Customer
+from crm.bank_sync.customers.repository import CustomerCriteria
+from crm.bank_sync.customers.schemas import (
+    AddressRead,
+    CustomerFullRead,
+    CustomerRead,
+    CustomerStatus,
+    EmailRead,
+    PhoneRead,
+    ReferenceCustomerRead,
+    SynchronizedRead,
+)
+from crm.bank_sync.sync.schemas import EntityType
 from crm.platform.errors import NotFound
+
+MIN_FUZZY_LENGTH = 3
+"""A name or CIF prefix shorter than this would match most customers (and no trigram narrows it)."""
+COUNTRY_CODE = "84"
+_PHONE_LIKE = re.compile(r"\+?[\d\s.()-]+")
+_SEPARATORS = re.compile(r"[\s.()+-]")
+
+R = TypeVar("R", bound=SynchronizedRead)
+
+
+class Synchronized(Protocol):
+    @property
+    def source_system(self) -> str: ...
+    @property
+    def last_synced_at(self) -> datetime | None: ...
+    @property
+    def missing_since(self) -> datetime | None: ...
+
+
+def effective_last_synced_at(
+    last_synced_at: datetime | None, missing_since: datetime | None, snapshot_at: datetime | None
+) -> datetime | None:
+    """When a sync last saw the record: unchanged rows are not rewritten, so the entity's last
+    snapshot counts too, unless the record was missing from a snapshot (then its own time stands)."""
+    if missing_since is not None or snapshot_at is None:
+        return last_synced_at
+    if last_synced_at is None:
+        return snapshot_at
+    return max(last_synced_at, snapshot_at)
+
+
+class Freshness:
+    """Reads records into their schemas with the effective ``lastSyncedAt`` and ``stale``."""
+
+    def __init__(self, snapshots: Mapping[tuple[str, str], datetime]) -> None:
+        self.snapshots = snapshots
+
+    @classmethod
+    async def load(cls, session: AsyncSession) -> Freshness:
+        return cls(await repository.snapshot_times(session))
+
+    def read(self, schema: type[R], row: Synchronized, entity: EntityType) -> R:
+        snapshot_at = self.snapshots.get((row.source_system, entity.value))
+        return schema.model_validate(row).model_copy(
+            update={
+                "last_synced_at": effective_last_synced_at(
+                    row.last_synced_at, row.missing_since, snapshot_at
+                ),
+                "stale": row.missing_since is not None,
+            }
+        )
+
+
+def phone_candidates(digits: str, *, international: bool) -> tuple[str, ...]:
+    """The ways a Vietnamese number may be stored: as typed, E.164 (+84...) and local (0...).
+
+    ``digits`` is the number without separators or ``+``; ``international`` says it was typed with ``+``.
+    """
+    if international or digits.startswith("00"):
+        e164 = "+" + digits.removeprefix("00")
+    elif digits.startswith("0"):
+        e164 = "+" + COUNTRY_CODE + digits[1:]
+    elif digits.startswith(COUNTRY_CODE) and len(digits) >= 11:
+        e164 = "+" + digits
+    else:
+        e164 = "+" + COUNTRY_CODE + digits
+    candidates = {digits, e164}
+    if e164.startswith("+" + COUNTRY_CODE):
+        candidates.add("0" + e164[1 + len(COUNTRY_CODE) :])
+    return tuple(sorted(candidates))
+
+
+def search_criteria(q: str | None, *, segment: str | None, status: CustomerStatus | None) -> CustomerCriteria:
+    """Read the search box by what it holds: an e-mail (has ``@``); digits (CIF, national id or phone,
+    separators allowed); anything else (CIF, national id or an accent-insensitive part of the name)."""
+    filters = CustomerCriteria(segment=segment or None, status=status.value if status else None)
+    q = " ".join((q or "").split())
+    if not q:
+        return filters
+    if "@" in q:
+        return replace(filters, email=q.replace(" ", ""))
+    if _PHONE_LIKE.fullmatch(q) and any(c.isdigit() for c in q):
+        digits = _SEPARATORS.sub("", q)
+        return replace(
+            filters,
+            cifs=_distinct(q, digits),
+            cif_prefixes=(digits,) if len(digits) >= MIN_FUZZY_LENGTH else (),
+            national_ids=_distinct(q, digits),
+            phone_numbers=phone_candidates(digits, international=q.startswith("+")),
+        )
+    long_enough = len(q) >= MIN_FUZZY_LENGTH
+    return replace(
+        filters,
+        cifs=_distinct(q, q.upper()),
+        cif_prefixes=_distinct(q, q.upper()) if long_enough and " " not in q else (),
+        national_ids=_distinct(q, q.upper()),
+        name=q if long_enough else None,
+    )
+
+
+def _distinct(*values: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+async def search_customers(
+    session: AsyncSession,
+    q: str | None,
+    *,
+    segment: str | None,
+    status: CustomerStatus | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[CustomerRead], int]:
+    """A page of the customers the search box finds, best matches first, and how many there are."""
+    criteria = search_criteria(q, segment=segment, status=status)
+    rows, total = await repository.search(session, criteria, offset=offset, limit=limit)
+    freshness = await Freshness.load(session)
+    return [freshness.read(CustomerRead, row, EntityType.CUSTOMERS) for row in rows], total
 
 
 async def get_customer(session: AsyncSession, cif: str) -> Customer:
     """The customer with this CIF, or 404."""
-    customer = await session.scalar(select(Customer).where(Customer.cif == cif))
+    customer = await repository.get(session, cif)
     if customer is None:
         raise NotFound(f"No customer with CIF {cif}.")
     return customer
+
+
+async def ensure_customer(session: AsyncSession, cif: str) -> None:
+    """404 unless a customer has this CIF."""
+    if not await repository.exists(session, cif):
+        raise NotFound(f"No customer with CIF {cif}.")
+
+
+async def get_customer_full(session: AsyncSession, cif: str) -> CustomerFullRead:
+    """CustomerFullView: the customer with its phones, addresses, e-mails and references (with theirs)."""
+    customer = await get_customer(session, cif)
+    freshness = await Freshness.load(session)
+    references = await repository.references_of(session, cif)
+    phones: dict[str, list[PhoneRead]] = defaultdict(list)
+    for phone in await repository.phones_of(session, [cif, *(r.ref_cif for r in references)]):
+        phones[phone.cif].append(freshness.read(PhoneRead, phone, EntityType.PHONES))
+    return freshness.read(CustomerFullRead, customer, EntityType.CUSTOMERS).model_copy(
+        update={
+            "phones": phones[cif],
+            "addresses": [
+                freshness.read(AddressRead, a, EntityType.ADDRESSES)
+                for a in await repository.addresses_of(session, cif)
+            ],
+            "emails": [
+                freshness.read(EmailRead, e, EntityType.EMAILS)
+                for e in await repository.emails_of(session, cif)
+            ],
+            "references": [
+                freshness.read(ReferenceCustomerRead, r, EntityType.REFERENCE_CUSTOMERS).model_copy(
+                    update={"phones": phones[r.ref_cif]}
+                )
+                for r in references
+            ],
+        }
+    )

@@ -1,25 +1,60 @@
-"""Routes: looking up loans."""
+"""Routes: looking up loans, a customer's loans, and the delinquency search."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
 
 from crm.bank_sync.access import READ
 from crm.bank_sync.loans import service
-from crm.bank_sync.loans.models import Loan
-from crm.bank_sync.loans.schemas import LoanRead
+from crm.bank_sync.loans.schemas import DelinquencyStatus, DpdBucket, LoanFullRead, LoanRead, ProductType
 from crm.platform.auth import SecureRouter
 from crm.platform.db import Session
+from crm.platform.schemas import Page, Paging
 
-router = SecureRouter(prefix="/api/loans", tags=["loans"])
+router = SecureRouter(tags=["loans"])
+AccountNumber = Annotated[str, Path(alias="accountNumber", min_length=1, max_length=64)]
+Cif = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-@router.get("/{accountNumber}", access=READ, response_model=LoanRead)
-async def get_loan(
+# Declared before /api/loans/{accountNumber}, which would otherwise take "delinquent" as an account number.
+@router.get("/api/loans/delinquent", access=READ, response_model=Page[LoanRead])
+async def search_delinquent_loans(
     session: Session,
-    account_number: Annotated[str, Path(alias="accountNumber", min_length=1, max_length=64)],
-) -> Loan:
-    """One loan by account number, with its current balance."""
-    return await service.get_loan(session, account_number)
+    paging: Paging,
+    min_dpd: Annotated[int | None, Query(alias="minDpd", ge=0, le=100_000)] = None,
+    max_dpd: Annotated[int | None, Query(alias="maxDpd", ge=0, le=100_000)] = None,
+    bucket: Annotated[DpdBucket | None, Query(description="CURRENT 0, B1 1-30, B2 31-60, ...")] = None,
+    product_type: Annotated[ProductType | None, Query(alias="productType")] = None,
+    delinquency_status: Annotated[DelinquencyStatus | None, Query(alias="delinquencyStatus")] = None,
+    cif: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> Page[LoanRead]:
+    """Delinquent loans (open, dpd > 0) matching every filter given, most days past due first."""
+    items, total = await service.search_delinquent(
+        session,
+        min_dpd=min_dpd,
+        max_dpd=max_dpd,
+        bucket=bucket,
+        product_type=product_type,
+        delinquency_status=delinquency_status,
+        cif=cif,
+        offset=paging.offset,
+        limit=paging.page_size,
+    )
+    return Page[LoanRead](items=items, page=paging.page, page_size=paging.page_size, total=total)
+
+
+@router.get("/api/loans/{accountNumber}", access=READ, response_model=LoanFullRead)
+async def get_loan(session: Session, account_number: AccountNumber) -> LoanFullRead:
+    """One loan by account number with its collaterals and due segmentation (LoanFullView)."""
+    return await service.get_loan_full(session, account_number)
+
+
+@router.get("/api/customers/{cif}/loans", access=READ, response_model=Page[LoanRead])
+async def list_customer_loans(session: Session, paging: Paging, cif: Cif) -> Page[LoanRead]:
+    """A customer's loans, by account number."""
+    items, total = await service.list_customer_loans(
+        session, cif, offset=paging.offset, limit=paging.page_size
+    )
+    return Page[LoanRead](items=items, page=paging.page, page_size=paging.page_size, total=total)

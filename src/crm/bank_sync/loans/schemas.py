@@ -1,15 +1,17 @@
+"""What the loan routes answer: a loan with its DPD bucket, and the full view with collaterals and dues."""
+
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, PlainSerializer
+from pydantic import Field, PlainSerializer, computed_field
 
-from crm.bank_sync.sync.schemas import SourceSystem
-from crm.platform.schemas import ApiModel, Money
+from crm.bank_sync.collaterals.schemas import CollateralRead, DueSegmentationRead
+from crm.bank_sync.customers.schemas import SynchronizedRead
+from crm.platform.schemas import Money
 
 Rate = Annotated[
     Decimal,
@@ -45,8 +47,41 @@ class LoanStatus(StrEnum):
     CLOSED = "CLOSED"
 
 
-class LoanRead(ApiModel):
-    id: uuid.UUID
+class DpdBucket(StrEnum):
+    """Days-past-due buckets of data-model.md, used for search, queues and reports."""
+
+    CURRENT = "CURRENT"
+    B1 = "B1"
+    B2 = "B2"
+    B3 = "B3"
+    B4 = "B4"
+    B5 = "B5"
+
+    @property
+    def dpd_range(self) -> tuple[int, int | None]:
+        """The first and last dpd of the bucket (None: no upper end)."""
+        return _BUCKET_RANGES[self]
+
+    @classmethod
+    def of(cls, dpd: int) -> DpdBucket:
+        """The bucket a loan with ``dpd`` days past due is in."""
+        for bucket, (_, last) in _BUCKET_RANGES.items():
+            if last is None or dpd <= last:
+                return bucket
+        raise AssertionError("the last bucket has no upper end")  # pragma: no cover
+
+
+_BUCKET_RANGES: dict[DpdBucket, tuple[int, int | None]] = {
+    DpdBucket.CURRENT: (0, 0),
+    DpdBucket.B1: (1, 30),
+    DpdBucket.B2: (31, 60),
+    DpdBucket.B3: (61, 90),
+    DpdBucket.B4: (91, 180),
+    DpdBucket.B5: (181, None),
+}
+
+
+class LoanRead(SynchronizedRead):
     account_number: str
     cif: str
     product_type: ProductType
@@ -69,10 +104,16 @@ class LoanRead(ApiModel):
     close_date: date | None
     resolution_code: str | None
     resolution_notes: str | None
-    source_system: SourceSystem
-    created_by: str
-    updated_by: str
-    created_at: datetime
-    updated_at: datetime
-    is_editable: bool
-    last_synced_at: datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def bucket(self) -> DpdBucket:
+        """The DPD bucket of ``dpd``."""
+        return DpdBucket.of(self.dpd)
+
+
+class LoanFullRead(LoanRead):
+    """LoanFullView: the loan with the collaterals securing it and its due segmentation by due date."""
+
+    collaterals: list[CollateralRead] = []
+    due_segmentations: list[DueSegmentationRead] = []

@@ -1,4 +1,5 @@
-"""Reading loans, and keeping their balance in step with payments (each applied at most once)."""
+"""Reading loans (full view, a customer's, the delinquency search), and keeping their balance in step
+with payments (each applied at most once)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.bank_sync.collaterals.schemas import CollateralRead, DueSegmentationRead
+from crm.bank_sync.customers.service import Freshness, ensure_customer
+from crm.bank_sync.loans import repository
 from crm.bank_sync.loans.models import Loan, LoanPaymentApplied
-from crm.platform.errors import NotFound
+from crm.bank_sync.loans.repository import DelinquencyCriteria
+from crm.bank_sync.loans.schemas import DelinquencyStatus, DpdBucket, LoanFullRead, LoanRead, ProductType
+from crm.bank_sync.sync.schemas import EntityType
+from crm.platform.errors import BusinessRuleViolation, NotFound
 from crm.platform.logging import get_logger
 
 log = get_logger("crm.bank_sync.loans")
@@ -20,10 +27,101 @@ BALANCE_UPDATER = "SYSTEM"
 
 async def get_loan(session: AsyncSession, account_number: str) -> Loan:
     """The loan with this account number, or 404."""
-    loan = await session.scalar(select(Loan).where(Loan.account_number == account_number))
+    loan = await repository.get(session, account_number)
     if loan is None:
         raise NotFound(f"No loan with account number {account_number}.")
     return loan
+
+
+async def get_loan_full(session: AsyncSession, account_number: str) -> LoanFullRead:
+    """LoanFullView: the loan with its collaterals and its due segmentation (by due date), or 404."""
+    loan = await get_loan(session, account_number)
+    freshness = await Freshness.load(session)
+    collaterals = await repository.collaterals_of(session, account_number)
+    dues = await repository.due_segmentations_of(session, account_number)
+    return freshness.read(LoanFullRead, loan, EntityType.LOANS).model_copy(
+        update={
+            "collaterals": [freshness.read(CollateralRead, c, EntityType.COLLATERALS) for c in collaterals],
+            "due_segmentations": [
+                freshness.read(DueSegmentationRead, d, EntityType.DUE_SEGMENTATIONS) for d in dues
+            ],
+        }
+    )
+
+
+async def list_customer_loans(
+    session: AsyncSession, cif: str, *, offset: int, limit: int
+) -> tuple[list[LoanRead], int]:
+    """A page of the customer's loans by account number, or 404 for an unknown customer."""
+    await ensure_customer(session, cif)
+    rows, total = await repository.of_customer(session, cif, offset=offset, limit=limit)
+    freshness = await Freshness.load(session)
+    return [freshness.read(LoanRead, row, EntityType.LOANS) for row in rows], total
+
+
+def delinquency_criteria(
+    *,
+    min_dpd: int | None = None,
+    max_dpd: int | None = None,
+    bucket: DpdBucket | None = None,
+    product_type: ProductType | None = None,
+    delinquency_status: DelinquencyStatus | None = None,
+    cif: str | None = None,
+) -> DelinquencyCriteria | None:
+    """The delinquency search's dpd range: ``minDpd``/``maxDpd`` intersected with the bucket's range.
+
+    None when that intersection holds no delinquent dpd (no loan can match); 422 if minDpd > maxDpd.
+    """
+    if min_dpd is not None and max_dpd is not None and min_dpd > max_dpd:
+        raise BusinessRuleViolation(
+            f"minDpd ({min_dpd}) is greater than maxDpd ({max_dpd}).",
+            errors=[{"field": "minDpd", "message": f"must not be greater than maxDpd ({max_dpd})"}],
+        )
+    lowest, highest = 1, max_dpd
+    if min_dpd is not None:
+        lowest = max(lowest, min_dpd)
+    if bucket is not None:
+        first, last = bucket.dpd_range
+        lowest = max(lowest, first)
+        if last is not None:
+            highest = last if highest is None else min(highest, last)
+    if highest is not None and lowest > highest:
+        return None
+    return DelinquencyCriteria(
+        min_dpd=lowest,
+        max_dpd=highest,
+        product_type=product_type.value if product_type else None,
+        delinquency_status=delinquency_status.value if delinquency_status else None,
+        cif=cif or None,
+    )
+
+
+async def search_delinquent(
+    session: AsyncSession,
+    *,
+    min_dpd: int | None = None,
+    max_dpd: int | None = None,
+    bucket: DpdBucket | None = None,
+    product_type: ProductType | None = None,
+    delinquency_status: DelinquencyStatus | None = None,
+    cif: str | None = None,
+    offset: int,
+    limit: int,
+) -> tuple[list[LoanRead], int]:
+    """A page of delinquent loans (open, dpd > 0) matching every filter given, most days past due first."""
+    criteria = delinquency_criteria(
+        min_dpd=min_dpd,
+        max_dpd=max_dpd,
+        bucket=bucket,
+        product_type=product_type,
+        delinquency_status=delinquency_status,
+        cif=cif,
+    )
+    if criteria is None:
+        return [], 0
+    rows, total = await repository.delinquent(session, criteria, offset=offset, limit=limit)
+    freshness = await Freshness.load(session)
+    return [freshness.read(LoanRead, row, EntityType.LOANS) for row in rows], total
 
 
 async def _lock_loan(session: AsyncSession, account_number: str) -> Loan | None:
