@@ -57,16 +57,13 @@ class ServerMemory:
     async def find(self) -> None:
         conn = await asyncpg.connect(self.url)
         try:
-            pid = (
-                await conn.fetchval("SELECT pid FROM pg_stat_activity WHERE backend_type = 'postmaster'") or 0
-            )
             backend = await conn.fetchval("SELECT pg_backend_pid()")
+            try:
+                self._root = psutil.Process(backend).parent()  # the postmaster, while this backend lives
+            except psutil.Error:
+                self._root = None
         finally:
             await conn.close()
-        try:
-            self._root = psutil.Process(backend).parent() if not pid else psutil.Process(pid)
-        except psutil.Error:
-            self._root = None
 
     def run(self) -> None:
         while not self._stop.wait(0.2):
