@@ -7,46 +7,27 @@ entity is a new spec here plus its model, and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 from sqlalchemy import Table
 
 from crm.bank_sync.collaterals.models import Collateral, DueSegmentation, LoanCollateral
+from crm.bank_sync.collaterals.schemas import CollateralType
 from crm.bank_sync.contacts.models import Address, Email, Phone, ReferenceCustomer
 from crm.bank_sync.customers.models import Customer
+from crm.bank_sync.customers.schemas import (
+    AddressType,
+    CustomerStatus,
+    CustomerType,
+    Gender,
+    PhoneType,
+    RelationshipType,
+)
 from crm.bank_sync.loans.models import Loan
+from crm.bank_sync.loans.schemas import DelinquencyStatus, LoanStatus, ProductType
 
 Kind = Literal["text", "int", "money", "rate", "size", "date", "bool", "enum"]
-
-CUSTOMER_TYPES = ("INDIVIDUAL", "ORGANIZATION")
-GENDERS = ("MALE", "FEMALE", "OTHER")
-PRODUCT_TYPES = (
-    "MORTGAGE",
-    "AUTO",
-    "SECURED_PERSONAL",
-    "PERSONAL",
-    "EDUCATION",
-    "BUSINESS",
-    "CREDIT_CARD",
-    "OVERDRAFT",
-    "LINE_OF_CREDIT",
-    "REFINANCE",
-    "CONSOLIDATION",
-    "OTHER",
-)
-RELATIONSHIPS = (
-    "GUARANTOR",
-    "SPOUSE",
-    "FAMILY_MEMBER",
-    "BUSINESS_PARTNER",
-    "EMPLOYER",
-    "EMPLOYEE",
-    "FRIEND",
-    "COLLEAGUE",
-    "LEGAL_REPRESENTATIVE",
-    "EMERGENCY_CONTACT",
-    "OTHER",
-)
 
 
 def _t(model: Any) -> Table:
@@ -90,12 +71,17 @@ class EntitySpec:
         return {f.name: f for f in self.fields}
 
 
-def _f(name: str, column: str, kind: Kind = "text", *, values: tuple[str, ...] = ()) -> Field:
-    return Field(name, column, kind, False, values)
+def _values(vocabulary: type[StrEnum] | None) -> tuple[str, ...]:
+    """An enum field accepts exactly the values of the API's own enum for it (one vocabulary, not two)."""
+    return tuple(v.value for v in vocabulary) if vocabulary else ()
 
 
-def _req(name: str, column: str, kind: Kind = "text", values: tuple[str, ...] = ()) -> Field:
-    return Field(name, column, kind, True, values)
+def _f(name: str, column: str, kind: Kind = "text", *, values: type[StrEnum] | None = None) -> Field:
+    return Field(name, column, kind, False, _values(values))
+
+
+def _req(name: str, column: str, kind: Kind = "text", values: type[StrEnum] | None = None) -> Field:
+    return Field(name, column, kind, True, _values(values))
 
 
 def _customer_parent(column: str) -> Parent:
@@ -105,7 +91,7 @@ def _customer_parent(column: str) -> Parent:
 _PERSON = (
     _f("dateOfBirth", "date_of_birth", "date"),
     _f("nationalId", "national_id"),
-    _f("gender", "gender", "enum", values=GENDERS),
+    _f("gender", "gender", "enum", values=Gender),
     _f("companyName", "company_name"),
     _f("registrationNumber", "registration_number"),
     _f("taxId", "tax_id"),
@@ -122,11 +108,11 @@ CUSTOMERS = EntitySpec(
     ("cif",),
     (
         _req("cif", "cif"),
-        _req("type", "type", "enum", CUSTOMER_TYPES),
+        _req("type", "type", "enum", CustomerType),
         _req("name", "name"),
         *_PERSON,
         _req("segment", "segment"),
-        _req("status", "status", "enum", ("ACTIVE", "INACTIVE")),
+        _req("status", "status", "enum", CustomerStatus),
     ),
 )
 REFERENCE_CUSTOMERS = EntitySpec(
@@ -136,8 +122,8 @@ REFERENCE_CUSTOMERS = EntitySpec(
     (
         _req("primaryCif", "primary_cif"),
         _req("refCif", "ref_cif"),
-        _req("relationshipType", "relationship_type", "enum", RELATIONSHIPS),
-        _req("type", "type", "enum", CUSTOMER_TYPES),
+        _req("relationshipType", "relationship_type", "enum", RelationshipType),
+        _req("type", "type", "enum", CustomerType),
         _req("name", "name"),
         *_PERSON,
     ),
@@ -149,7 +135,7 @@ PHONES = EntitySpec(
     ("cif", "type", "number"),
     (
         _req("cif", "cif"),
-        _req("type", "type", "enum", ("MOBILE", "HOME", "WORK", "EMERGENCY", "FAX", "OTHER")),
+        _req("type", "type", "enum", PhoneType),
         _req("number", "number"),
         *_CONTACT_FLAGS,
     ),
@@ -168,9 +154,7 @@ ADDRESSES = EntitySpec(
     ("cif", "type"),
     (
         _req("cif", "cif"),
-        _req(
-            "type", "type", "enum", ("HOME", "WORK", "BILLING", "MAILING", "PROPERTY", "TEMPORARY", "OTHER")
-        ),
+        _req("type", "type", "enum", AddressType),
         _req("addressLine1", "address_line1"),
         _f("addressLine2", "address_line2"),
         _req("city", "city"),
@@ -195,7 +179,7 @@ LOANS = EntitySpec(
     (
         _req("accountNumber", "account_number"),
         _req("cif", "cif"),
-        _req("productType", "product_type", "enum", PRODUCT_TYPES),
+        _req("productType", "product_type", "enum", ProductType),
         _req("originalAmount", "original_amount", "money"),
         _req("currency", "currency"),
         _req("disbursementDate", "disbursement_date", "date"),
@@ -210,8 +194,8 @@ LOANS = EntitySpec(
         _f("minPay", "min_pay", "money"),
         _f("nextPaymentDate", "next_payment_date", "date"),
         _req("dpd", "dpd", "int"),
-        _req("delinquencyStatus", "delinquency_status", "enum", ("CURRENT", "DELINQUENT", "DEFAULT")),
-        _req("status", "status", "enum", ("OPEN", "CLOSED")),
+        _req("delinquencyStatus", "delinquency_status", "enum", DelinquencyStatus),
+        _req("status", "status", "enum", LoanStatus),
         _f("closeDate", "close_date", "date"),
         _f("resolutionCode", "resolution_code"),
         _f("resolutionNotes", "resolution_notes"),
@@ -225,7 +209,7 @@ COLLATERALS = EntitySpec(
     (
         _req("collateralNumber", "collateral_number"),
         _req("cif", "cif"),
-        _req("type", "type", "enum", ("REAL_ESTATE", "VEHICLE", "DEPOSIT", "EQUIPMENT", "OTHER")),
+        _req("type", "type", "enum", CollateralType),
         _req("description", "description"),
         _req("value", "value", "money"),
         _f("valuationDate", "valuation_date", "date"),
