@@ -641,6 +641,36 @@ class _Loan(NamedTuple):
     min_pay: int
 
 
+class _DueRows:
+    """The due_segmentations rows of one loan: one per instalment due, except that the older arrears
+    of a long-overdue loan are carried as one lump on the oldest row."""
+
+    def __init__(self, number: str, n_over: int, cal: Calendar, rows: list[list[str]]) -> None:
+        self.number, self.n_over, self.cal, self.rows = number, n_over, cal, rows
+        self.lump = [0, 0, 0, 0]
+        self.oldest = 0
+
+    def add(self, t: int, when: int, principal: int, interest: int, fees: int, penalty: int) -> None:
+        if t < self.n_over - 2 and self.n_over > 3:
+            for i, amount in enumerate((principal, interest, fees, penalty)):
+                self.lump[i] += amount
+            if t == 0:
+                self.oldest = when
+            if t == self.n_over - 3:
+                self.rows.append([self.number, self.cal.iso(self.oldest), *map(_money, self.lump)])
+            return
+        self.rows.append(
+            [
+                self.number,
+                self.cal.iso(when),
+                _money(principal),
+                _money(interest),
+                _money(fees),
+                _money(penalty),
+            ]
+        )
+
+
 def _instalment_loan(
     r: Random, cal: Calendar, number: str, cif: str, shape: LoanShape, product: v.Product
 ) -> _Loan:
@@ -693,7 +723,7 @@ def _instalment_loan(
     disbursed = cal.add_months(base, -(paid + 1) * step)
     late_fee = (0, 0, 0, 50_000, 100_000, 200_000)[int(rnd() * 6)]
     due = 0
-    lump = [0, 0, 0, 0]
+    dues = _DueRows(number, n_over, cal, rows)
     for t in range(n_over + 1):
         balance = amount - principal * (paid + t)
         interest = balance * rate * step // 12_000_000
@@ -704,28 +734,7 @@ def _instalment_loan(
         else:
             penalty = fees = 0
         due += principal + interest + fees + penalty
-        if t < n_over - 2 and n_over > 3:  # older arrears are carried on the oldest row
-            lump[0] += principal
-            lump[1] += interest
-            lump[2] += fees
-            lump[3] += penalty
-            if t == 0:
-                oldest = when
-            if t == n_over - 3:
-                rows.append(
-                    [
-                        number,
-                        cal.iso(oldest),
-                        _money(lump[0]),
-                        _money(lump[1]),
-                        _money(lump[2]),
-                        _money(lump[3]),
-                    ]
-                )
-            continue
-        rows.append(
-            [number, cal.iso(when), _money(principal), _money(interest), _money(fees), _money(penalty)]
-        )
+        dues.add(t, when, principal, interest, fees, penalty)
     remaining = amount - principal * (paid + n_over + 1)
     outstanding = remaining + due
     fields = [
@@ -817,7 +826,7 @@ def _revolving(
         principal_each = 0
     left = balance
     due = charges = 0
-    lump = [0, 0, 0, 0]
+    dues = _DueRows(number, n_over, cal, rows)
     for t in range(n_over + 1):
         when = cal.add_months(base, t)
         principal = min(principal_each, left)
@@ -831,28 +840,7 @@ def _revolving(
             fees = penalty = 0
         due += principal + interest + fees + penalty
         charges += interest + fees + penalty
-        if t < n_over - 2 and n_over > 3:
-            lump[0] += principal
-            lump[1] += interest
-            lump[2] += fees
-            lump[3] += penalty
-            if t == 0:
-                oldest = when
-            if t == n_over - 3:
-                rows.append(
-                    [
-                        number,
-                        cal.iso(oldest),
-                        _money(lump[0]),
-                        _money(lump[1]),
-                        _money(lump[2]),
-                        _money(lump[3]),
-                    ]
-                )
-            continue
-        rows.append(
-            [number, cal.iso(when), _money(principal), _money(interest), _money(fees), _money(penalty)]
-        )
+        dues.add(t, when, principal, interest, fees, penalty)
     outstanding = balance + charges
     fields = [
         number,
