@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
 
 from crm.bank_sync.customers.models import Customer
+from crm.bank_sync.loans import service as loan_service
 from crm.bank_sync.loans.models import Loan
 from crm.bank_sync.models import platform_tables
 from crm.bank_sync.sync.models import SyncReject, SyncRun
@@ -144,6 +146,76 @@ async def test_first_load_rerun_and_next_day(db, tmp_path):
     ]
     assert [k for p in updated if p["entityType"] == "loans" for k in p["affectedRecords"]] == ["L3"]
     assert any(p["type"] == "SYNC_COMPLETED" and p["runId"] == str(nextday.id) for p in payloads)
+
+
+async def test_rows_the_table_already_holds_are_skipped_but_crm_changes_are_restored(db, tmp_path):
+    """The fast path (a row identical to the one loaded before is unchanged) must never hide a change:
+    a balance moved by a payment, a record gone stale, a padded value, a repeated line."""
+    customers = [customer(f"C{i}") for i in range(1, 4)]
+    loans = [loan(f"L{i}", f"C{i}", outstanding="50000000.00") for i in range(1, 4)]
+    write_delivery(
+        tmp_path, "T24", DAY1, {"customers": (CUSTOMER_HEADER, customers), "loans": (LOAN_HEADER, loans)}
+    )
+    assert (await sync(db, tmp_path)).state == "SUCCEEDED"
+    async with db.transaction() as session:
+        applied = await loan_service.apply_payment(
+            session,
+            reference_number="PAY-1",
+            loan_account_number="L1",
+            amount=Decimal("1000000"),
+            currency="VND",
+        )
+        assert applied
+    # Day 2: C3 absent (stale). Day 3: the same rows as day 1 again, L2 padded, C1 delivered twice.
+    write_delivery(
+        tmp_path,
+        "T24",
+        DAY2,
+        {"customers": (CUSTOMER_HEADER, customers[:2]), "loans": (LOAN_HEADER, loans)},
+    )
+    day2 = await sync(db, tmp_path)
+    assert counts(day2, "customers")["stale"] == 1
+    assert counts(day2, "loans") == {
+        "read": 3,
+        "inserted": 0,
+        "updated": 1,
+        "unchanged": 2,
+        "rejected": 0,
+        "stale": 0,
+    }, "the loan a payment moved is compared again, and the core's balance wins"
+    async with db.transaction() as session:
+        l1 = await session.scalar(select(Loan).where(Loan.account_number == "L1"))
+        assert str(l1.outstanding) == "50000000.00"
+
+    padded = [*loans[1]]
+    padded[0] = " L2 "
+    day3 = date(2026, 11, 29)
+    write_delivery(
+        tmp_path,
+        "T24",
+        day3,
+        {
+            "customers": (CUSTOMER_HEADER, [*customers, customers[0]]),
+            "loans": (LOAN_HEADER, [loans[0], padded, loans[2]]),
+        },
+    )
+    again = await sync(db, tmp_path)
+    assert counts(again, "customers") == {
+        "read": 4,
+        "inserted": 0,
+        "updated": 1,
+        "unchanged": 2,
+        "rejected": 1,
+        "stale": 0,
+    }, "C3 is back (updated, no longer stale); the repeated C1 line is a reject"
+    assert counts(again, "loans")["unchanged"] == 3, "a padded key is the same value"
+    async with db.transaction() as session:
+        c3 = await session.scalar(select(Customer).where(Customer.cif == "C3"))
+        assert c3.missing_since is None
+        reasons = (
+            await session.scalars(select(SyncReject.reason).where(SyncReject.run_id == again.id))
+        ).all()
+    assert reasons == ["duplicate key in the file (first at line 2)"]
 
 
 async def test_every_kind_of_bad_row_is_rejected_with_reason_and_line(db, tmp_path):

@@ -18,6 +18,9 @@ class BankSyncSettings(PlatformSettings):
     sync_worker: bool = True
     """Run queued sync runs in this process (turn off in API-only replicas)."""
     sync_poll_interval: float = 1.0
+    sync_parallel_entities: int = 2
+    """``CRM_SYNC_PARALLEL_ENTITIES``: entity files loaded at once (parents always first); about the
+    number of cores PostgreSQL may use for the nightly load."""
 
     @property
     def inbox(self) -> Path:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import Index, Numeric, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm.bank_sync.customers.models import Customer, SynchronizedMixin
-from crm.bank_sync.loans.models import Loan
+from crm.bank_sync.customers.models import SynchronizedMixin
 from crm.bank_sync.models import Base
 
 
@@ -18,7 +17,7 @@ class Collateral(SynchronizedMixin, Base):
     __table_args__ = (Index("ix_collateral_cif", "cif"),)
 
     collateral_number: Mapped[str] = mapped_column(Text, unique=True)
-    cif: Mapped[str] = mapped_column(Text, ForeignKey(Customer.cif))
+    cif: Mapped[str] = mapped_column(Text)
     type: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text)
     value: Mapped[Decimal]
@@ -41,8 +40,8 @@ class LoanCollateral(SynchronizedMixin, Base):
         Index("ix_loan_collateral_collateral_number", "collateral_number"),
     )
 
-    loan_account_number: Mapped[str] = mapped_column(Text, ForeignKey(Loan.account_number))
-    collateral_number: Mapped[str] = mapped_column(Text, ForeignKey(Collateral.collateral_number))
+    loan_account_number: Mapped[str] = mapped_column(Text)
+    collateral_number: Mapped[str] = mapped_column(Text)
 
 
 class DueSegmentation(SynchronizedMixin, Base):
@@ -51,7 +50,7 @@ class DueSegmentation(SynchronizedMixin, Base):
     __tablename__ = "due_segmentation"
     __table_args__ = (UniqueConstraint("loan_account_number", "due_date"),)
 
-    loan_account_number: Mapped[str] = mapped_column(Text, ForeignKey(Loan.account_number))
+    loan_account_number: Mapped[str] = mapped_column(Text)
     due_date: Mapped[date]
     principal_amount: Mapped[Decimal]
     interest_amount: Mapped[Decimal]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint, func, literal_column
+from sqlalchemy import Index, Text, UniqueConstraint, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm.bank_sync.customers.models import Customer, SynchronizedMixin
+from crm.bank_sync.customers.models import SynchronizedMixin
 from crm.bank_sync.models import Base
 
 
@@ -32,7 +32,7 @@ class Address(SynchronizedMixin, Base):
     __tablename__ = "address"
     __table_args__ = (UniqueConstraint("cif", "type"),)
 
-    cif: Mapped[str] = mapped_column(Text, ForeignKey(Customer.cif))
+    cif: Mapped[str] = mapped_column(Text)
     type: Mapped[str] = mapped_column(Text)
     address_line1: Mapped[str] = mapped_column(Text)
     address_line2: Mapped[str | None] = mapped_column(Text)
@@ -52,7 +52,7 @@ class Email(SynchronizedMixin, Base):
         Index("ix_email_address_lower", func.lower(literal_column("address"))),
     )
 
-    cif: Mapped[str] = mapped_column(Text, ForeignKey(Customer.cif))
+    cif: Mapped[str] = mapped_column(Text)
     address: Mapped[str] = mapped_column(Text)
     is_primary: Mapped[bool]
     is_verified: Mapped[bool]
@@ -68,7 +68,7 @@ class ReferenceCustomer(SynchronizedMixin, Base):
         Index("ix_reference_customer_ref_cif", "ref_cif"),
     )
 
-    primary_cif: Mapped[str] = mapped_column(Text, ForeignKey(Customer.cif))
+    primary_cif: Mapped[str] = mapped_column(Text)
     ref_cif: Mapped[str] = mapped_column(Text)
     relationship_type: Mapped[str] = mapped_column(Text)
     type: Mapped[str] = mapped_column(Text)

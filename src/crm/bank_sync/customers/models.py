@@ -24,6 +24,9 @@ class SynchronizedMixin(TimestampMixin):
     missing_since: Mapped[datetime | None] = mapped_column(
         comment="set when a full snapshot of its source no longer has the record (stale)"
     )
+    sync_hash: Mapped[uuid.UUID | None] = mapped_column(
+        comment="fingerprint of the source row last loaded; NULL once the CRM changed the record itself"
+    )
 
 
 class Customer(SynchronizedMixin, Base):

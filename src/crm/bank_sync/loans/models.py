@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm.bank_sync.customers.models import Customer, SynchronizedMixin
+from crm.bank_sync.customers.models import SynchronizedMixin
 from crm.bank_sync.models import Base
 from crm.platform.db import utcnow
 
@@ -26,7 +26,7 @@ class Loan(SynchronizedMixin, Base):
     )
 
     account_number: Mapped[str] = mapped_column(Text, unique=True)
-    cif: Mapped[str] = mapped_column(Text, ForeignKey(Customer.cif))
+    cif: Mapped[str] = mapped_column(Text)
     product_type: Mapped[str] = mapped_column(Text)
     original_amount: Mapped[Decimal]
     currency: Mapped[str] = mapped_column(String(3), default="VND", server_default=text("'VND'"))

@@ -138,6 +138,7 @@ def _set_balance(loan: Loan, outstanding: Decimal, due: Decimal) -> None:
     loan.due_amount = due
     loan.remaining_amount = max(outstanding - due, ZERO)
     loan.updated_by = BALANCE_UPDATER
+    loan.sync_hash = None  # the next sync must compare (and restore) the core's values, not skip the row
 
 
 async def apply_payment(

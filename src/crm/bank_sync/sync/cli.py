@@ -72,7 +72,12 @@ async def run_sync(
                         tasks[name], status=f"{phase}: {amount:,} rows ({amount / elapsed:,.0f} rows/s)"
                     )
 
-            runner = SyncRunner(db, Outbox(platform_tables.outbox), progress=progress)
+            runner = SyncRunner(
+                db,
+                Outbox(platform_tables.outbox),
+                progress=progress,
+                parallel=settings.sync_parallel_entities,
+            )
             connector = connector_for(source, inbox_dir=settings.inbox, sql_sources=settings.sync_sql_sources)
             run = await runner.execute(run_id, connector)
         table = Table(title=f"Sync run {run.id} - {run.source_system} {run.business_date} - {run.state}")

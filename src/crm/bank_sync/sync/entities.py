@@ -6,6 +6,7 @@ entity is a new spec here plus its model, and nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -263,3 +264,17 @@ LOAD_ORDER: tuple[EntitySpec, ...] = (
 )
 """Parents before children, so that a child's reference check sees today's parents."""
 ENTITIES = {spec.name: spec for spec in LOAD_ORDER}
+
+
+def load_levels(specs: Sequence[EntitySpec]) -> list[list[EntitySpec]]:
+    """``specs`` in waves: every entity comes after all of its parents, and the entities of one wave
+    do not depend on each other, so they may load at the same time."""
+    by_table = {spec.table.name: spec for spec in LOAD_ORDER}
+    depth: dict[str, int] = {}
+    for spec in LOAD_ORDER:  # parents first, so a parent's depth is known
+        parents = [by_table[t.name].name for p in spec.parents for t, _ in p.tables]
+        depth[spec.name] = 1 + max((depth[name] for name in parents), default=-1)
+    waves: dict[int, list[EntitySpec]] = {}
+    for spec in specs:
+        waves.setdefault(depth[spec.name], []).append(spec)
+    return [waves[d] for d in sorted(waves)]
