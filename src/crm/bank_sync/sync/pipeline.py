@@ -67,7 +67,7 @@ class EntityResult:
     stale: int = 0
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
-    """Seconds per step (copy, compare, validate, upsert, events, commit): where a slow load spends."""
+    """Seconds per step (copy, compare, validate, upsert, stale, events, commit): where a load spends."""
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -242,15 +242,8 @@ class EntityLoader:
             )
             work = "sync_stage"
             if loaded_before:
-                # Only rows the table does not hold yet (new, changed, or changed in the CRM) need work.
                 work = "sync_work"
-                await raw.execute(
-                    f"""CREATE TEMP TABLE sync_work ON COMMIT DROP AS
-                        SELECT * FROM sync_stage s WHERE s.reason IS NOT NULL OR NOT EXISTS (
-                            SELECT 1 FROM {table} t
-                            WHERE t.sync_hash = s.row_hash AND t.source_system = {_lit(source_system)})"""
-                )
-                await _analyze(raw, work)
+                await self._compare(raw, table, source_system)
             result.phases["compare"] = _since(started) - sum(result.phases.values())
             await self._validate(raw, cols, work)
             result.rejected = int(
@@ -268,15 +261,24 @@ class EntityLoader:
             )
             result.phases["validate"] = _since(started) - sum(result.phases.values())
             self.progress(spec.name, "upsert", result.read - result.rejected)
+            await raw.execute("CREATE TEMP TABLE sync_changed (action text, key text) ON COMMIT DROP")
             rebuild = await self._drop_indexes_if_empty(raw, table, result.read - result.rejected)
-            counts = await self._merge(raw, cols, work, source_system, now)
-            for definition in rebuild:
-                await raw.execute(definition)
+            if rebuild is None:
+                counts = await self._merge(raw, cols, work, source_system, now, note_inserts=loaded_before)
+            else:
+                counts = {"INSERT": await self._insert_all(raw, cols, work, source_system, now)}
+                for statement in rebuild:
+                    await raw.execute(statement)
             result.inserted, result.updated = counts.get("INSERT", 0), counts.get("UPDATE", 0)
+            if result.inserted >= self.rebuild_indexes_from:
+                # Fresh statistics after a bulk insert, so that the queries after it (this load's
+                # staleness check, tomorrow's comparison, the read API) are planned on real numbers.
+                await raw.execute(f"ANALYZE {table}")
             result.unchanged = result.read - result.rejected - result.inserted - result.updated
+            result.phases["upsert"] = _since(started) - sum(result.phases.values())
             if loaded_before:
                 result.stale = await self._mark_missing(raw, cols, source_system, now)
-            result.phases["upsert"] = _since(started) - sum(result.phases.values())
+            result.phases["stale"] = _since(started) - sum(result.phases.values())
             await raw.execute(
                 f"""INSERT INTO {SCHEMA}.sync_entity_state (source_system, entity_type, last_snapshot_at,
                         business_date, run_id)
@@ -290,7 +292,17 @@ class EntityLoader:
                 run_id,
             )
             self.progress(spec.name, "events", result.inserted + result.updated)
-            await self._stage_events(session, raw, spec, run_id, source_system)
+            changed = "SELECT key FROM sync_changed WHERE action <> 'SAME'"
+            if (rebuild is not None or not loaded_before) and result.inserted:
+                # Inserted keys are the good rows' keys, less the few that matched another source's record.
+                key = " || '|' || ".join(f"r.{cols.raw(f)}" for f in cols.key_fields)
+                good = f"SELECT {key} AS key FROM {cols.trimmed(work, 'reason IS NULL')} r"
+                changed = (
+                    good
+                    if result.inserted == result.read - result.rejected
+                    else (f"{changed} UNION ALL ({good} EXCEPT SELECT key FROM sync_changed)")
+                )
+            await self._stage_events(session, raw, cols, changed, run_id, source_system)
             result.phases["events"] = _since(started) - sum(result.phases.values())
         result.seconds = _since(started)
         result.phases["commit"] = round(result.seconds - sum(result.phases.values()), 3)
@@ -312,6 +324,30 @@ class EntityLoader:
             )
         if extract.expected_sha256 and extract.sha256 != extract.expected_sha256.lower():
             raise ExtractError(f"{extract.name} does not match the manifest's sha256; not loaded.")
+
+    async def _compare(self, raw: Any, table: str, source_system: str) -> None:
+        """Fingerprints of the file against those of the table, in one full join.
+
+        ``sync_work``: the file's rows the table does not hold yet (new, changed, changed in the CRM,
+        and the rows already rejected), the only ones validated and merged.
+        ``sync_unmatched``: the table's records of this source that no row of the file matched, with
+        their fingerprint then; those the MERGE does not touch are missing from the snapshot."""
+        await raw.execute(
+            f"""CREATE TEMP TABLE sync_work ON COMMIT DROP AS
+                SELECT s.*, t.id AS target_id, t.sync_hash AS target_hash
+                FROM sync_stage s
+                FULL JOIN (SELECT id, sync_hash FROM {table}
+                           WHERE source_system = {_lit(source_system)} AND missing_since IS NULL) t
+                  ON t.sync_hash = CASE WHEN s.reason IS NULL THEN s.row_hash END
+                WHERE s.line_number IS NULL OR t.id IS NULL"""
+        )
+        await raw.execute(
+            """CREATE TEMP TABLE sync_unmatched ON COMMIT DROP AS
+               SELECT target_id, target_hash FROM sync_work WHERE line_number IS NULL"""
+        )
+        await raw.execute("DELETE FROM sync_work WHERE line_number IS NULL")
+        await _analyze(raw, "sync_work")
+        await _analyze(raw, "sync_unmatched")
 
     async def _reject_duplicates(self, raw: Any, cols: _Columns) -> None:
         """A key repeated in the file: the first row stands, the others are rejects.
@@ -362,30 +398,67 @@ class EntityLoader:
                     WHERE w.line_number = v.line_number"""
             )
 
-    async def _drop_indexes_if_empty(self, raw: Any, table: str, rows: int) -> list[str]:
-        """Into an empty table, build the secondary indexes once after the load instead of row by row.
+    async def _drop_indexes_if_empty(self, raw: Any, table: str, rows: int) -> list[str] | None:
+        """Into an empty table, build the indexes once after the load instead of row by row.
 
         The first load of a bank (millions of rows into empty tables) spends most of its time keeping
-        the search indexes (trigram GIN, delinquency b-trees) current one row at a time; building them
-        afterwards is several times faster. Only when the table is empty: it is then locked until the
-        commit, which no reader notices. Unique indexes stay, as the MERGE needs them."""
+        indexes current one row at a time (the uuid key, the natural key, trigram GIN, delinquency
+        b-trees); building them afterwards by sorting is several times faster. Only when the table
+        is empty: it is locked until the commit, which no reader notices, and the rows cannot clash
+        with anything (duplicate keys in the file are already rejects). An index another table's
+        foreign key relies on stays. Returns the statements that put the indexes back, or None when
+        the table is not empty (or the load is small)."""
         if rows < self.rebuild_indexes_from or await raw.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
-            return []
+            return None
         await raw.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
         if await raw.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
-            return []  # another source's load got there first
+            return None  # another source's load got there first
         indexes = await raw.fetch(
-            """SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
-               FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT i.indisunique""",
+            """SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition,
+                      c.conname, pg_get_constraintdef(c.oid) AS constraint_definition
+               FROM pg_index i
+               LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+                                        AND c.contype IN ('p', 'u')
+               WHERE i.indrelid = $1::regclass
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid)""",
             table,
         )
+        rebuild = []
         for index in indexes:
-            await raw.execute(f"DROP INDEX {index['name']}")
-        return [index["definition"] for index in indexes]
+            if index["conname"]:
+                await raw.execute(f"ALTER TABLE {table} DROP CONSTRAINT {index['conname']}")
+                rebuild.append(
+                    f"ALTER TABLE {table} ADD CONSTRAINT {index['conname']} {index['constraint_definition']}"
+                )
+            else:
+                await raw.execute(f"DROP INDEX {index['name']}")
+                rebuild.append(index["definition"])
+        return rebuild
+
+    async def _insert_all(
+        self, raw: Any, cols: _Columns, work: str, source_system: str, now: datetime
+    ) -> int:
+        """The good rows into an empty table: a plain INSERT, nothing to compare or count apart."""
+        names = [f.column for f in cols.fields]
+        source = ", ".join(cols.cast(f) for f in cols.fields)
+        status = await raw.execute(
+            f"""INSERT INTO {SCHEMA}.{cols.spec.table.name} (id, source_system, created_by, updated_by,
+                    is_editable, last_synced_at, created_at, updated_at, sync_hash, {", ".join(names)})
+                SELECT uuidv7(), $1, 'SYSTEM', 'SYSTEM', false, $2, $2, $2, row_hash, {source}
+                FROM {cols.trimmed(work, "reason IS NULL")} r""",
+            source_system,
+            now,
+        )
+        return int(status.split()[-1])
 
     async def _merge(
-        self, raw: Any, cols: _Columns, work: str, source_system: str, now: datetime
+        self, raw: Any, cols: _Columns, work: str, source_system: str, now: datetime, *, note_inserts: bool
     ) -> dict[str, int]:
+        """MERGE the good rows of ``work``; returns the count per action (INSERT, UPDATE, SAME).
+
+        The natural keys of changed rows go to ``sync_changed`` for the events; on a source's first
+        load (``note_inserts`` false) inserted keys are not copied there, the events take them from
+        the stage (a third of the MERGE's time on a large first load)."""
         table = f"{SCHEMA}.{cols.spec.table.name}"
         names = [f.column for f in cols.fields]
         source = ", ".join(f"{cols.cast(f)} AS {f.column}" for f in cols.fields)
@@ -393,7 +466,6 @@ class EntityLoader:
         target_row = ", ".join(f"t.{c}" for c in names)
         source_row = ", ".join(f"s.{c}" for c in names)
         updates = ", ".join(f"{c} = s.{c}" for c in names)
-        await raw.execute("CREATE TEMP TABLE sync_changed (action text, key text) ON COMMIT DROP")
         # A matched row whose text changed but whose values did not (say, padding) only takes the new
         # fingerprint: it is unchanged, keeps its updated_at, and is not announced.
         rows = await raw.fetch(
@@ -414,18 +486,21 @@ class EntityLoader:
                 RETURNING CASE WHEN merge_action() = 'UPDATE' AND new.updated_at IS NOT DISTINCT FROM old.updated_at
                                THEN 'SAME' ELSE merge_action() END AS action,
                           {cols.key_text("t")} AS key)
-            , kept AS (INSERT INTO sync_changed SELECT action, key FROM merged WHERE action <> 'SAME' RETURNING action)
-            SELECT action, count(*) AS n FROM kept GROUP BY action""",
+            , kept AS (INSERT INTO sync_changed SELECT action, key FROM merged
+                       WHERE action = 'UPDATE' OR (action = 'INSERT') = $3)
+            SELECT action, count(*) AS n FROM merged GROUP BY action""",
             source_system,
             now,
+            note_inserts,
         )
         return {r["action"]: int(r["n"]) for r in rows}
 
     async def _mark_missing(self, raw: Any, cols: _Columns, source_system: str, now: datetime) -> int:
         """Records of this source absent from today's snapshot: last seen at the previous snapshot.
 
-        After the MERGE every record the snapshot delivered carries the fingerprint of its row in the
-        stage, so one anti-join on fingerprints finds the rest (rows rejected today count as absent)."""
+        They are the records no row of the file matched (``sync_unmatched``) that the MERGE left as
+        they were (a record delivered changed now carries its new row's fingerprint); a record whose
+        row was rejected today counts as absent."""
         table = f"{SCHEMA}.{cols.spec.table.name}"
         previous = await raw.fetchval(
             f"SELECT last_snapshot_at FROM {SCHEMA}.sync_entity_state WHERE source_system = $1 AND entity_type = $2",
@@ -435,8 +510,9 @@ class EntityLoader:
         status = await raw.execute(
             f"""UPDATE {table} t SET missing_since = $2, sync_hash = NULL,
                     last_synced_at = COALESCE($3, t.last_synced_at)
-                WHERE t.source_system = $1 AND t.missing_since IS NULL
-                AND NOT EXISTS (SELECT 1 FROM sync_stage s WHERE s.row_hash = t.sync_hash AND s.reason IS NULL)""",
+                FROM sync_unmatched u
+                WHERE t.id = u.target_id AND t.missing_since IS NULL
+                  AND t.sync_hash IS NOT DISTINCT FROM u.target_hash AND t.source_system = $1""",
             source_system,
             now,
             previous,
@@ -444,28 +520,32 @@ class EntityLoader:
         return int(status.split()[-1])
 
     async def _stage_events(
-        self, session: Any, raw: Any, spec: EntitySpec, run_id: uuid.UUID, source: str
+        self, session: Any, raw: Any, cols: _Columns, keys_sql: str, run_id: uuid.UUID, source: str
     ) -> None:
-        """ENTITY_UPDATED events carrying the changed natural keys, ``event_chunk`` keys each."""
-        keys: list[str] = []
+        """ENTITY_UPDATED events carrying the changed natural keys, ``event_chunk`` keys each.
 
-        async def flush() -> None:
-            event = SyncEvent(
-                type="ENTITY_UPDATED",
-                entity_type=spec.name,
-                source_system=source,
-                affected_records=list(keys),
-                run_id=str(run_id),
+        The keys are cut into chunks by PostgreSQL and arrive as one array per event."""
+        events: list[SyncEvent] = []
+        async for chunk in raw.cursor(
+            f"""SELECT array_agg(key) AS keys
+                FROM (SELECT key, (row_number() OVER () - 1) / $1 AS chunk FROM ({keys_sql}) k) c
+                GROUP BY chunk""",
+            self.event_chunk,
+            prefetch=20,
+        ):
+            events.append(
+                SyncEvent(
+                    type="ENTITY_UPDATED",
+                    entity_type=cols.spec.name,
+                    source_system=source,
+                    affected_records=list(chunk["keys"]),
+                    run_id=str(run_id),
+                )
             )
-            await self.outbox.add(session, event)
-            keys.clear()
-
-        async for record in raw.cursor("SELECT key FROM sync_changed ORDER BY key", prefetch=5000):
-            keys.append(record["key"])
-            if len(keys) >= self.event_chunk:
-                await flush()
-        if keys:
-            await flush()
+            if len(events) == 20:  # flat memory: a few events at a time, whatever the file size
+                await self.outbox.add(session, *events)
+                events.clear()
+        await self.outbox.add(session, *events)
 
 
 def _since(started: float) -> float:

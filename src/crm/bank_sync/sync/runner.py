@@ -47,14 +47,20 @@ def _lock_key(source_system: str) -> int:
 
 class SyncRunner:
     def __init__(
-        self, db: Database, outbox: Outbox, *, progress: Progress | None = None, parallel: int = 2
+        self,
+        db: Database,
+        outbox: Outbox,
+        *,
+        progress: Progress | None = None,
+        parallel: int = 2,
+        rebuild_indexes_from: int = 10_000,
     ) -> None:
         """``parallel``: entity files loaded at the same time (each in its own connection and
         transaction), among those whose parents are already loaded."""
         self.db = db
         self.outbox = outbox
         self.parallel = max(1, parallel)
-        self.loader = EntityLoader(db, outbox, progress=progress)
+        self.loader = EntityLoader(db, outbox, progress=progress, rebuild_indexes_from=rebuild_indexes_from)
 
     async def execute(self, run_id: uuid.UUID, connector: SourceConnector) -> SyncRun:
         """Run a QUEUED run to the end; returns it SUCCEEDED or FAILED with per-entity counts."""
