@@ -215,7 +215,7 @@ class EntityLoader:
             )
             self.progress(spec.name, "copy", 0)
             try:
-                await raw.copy_to_table(
+                copied = await raw.copy_to_table(
                     "sync_stage",
                     source=self._counted(spec.name, extract.source),
                     columns=list(cols.stage.values()),
@@ -226,7 +226,7 @@ class EntityLoader:
                 raise
             except Exception as exc:  # a CSV PostgreSQL cannot read (wrong column count, bad UTF-8)
                 raise ExtractError(f"{extract.name} is not a readable CSV: {_first_line(exc)}") from exc
-            result.read = int(await raw.fetchval("SELECT count(*) FROM sync_stage"))
+            result.read = int(copied.split()[-1])  # "COPY n"
             self._check_manifest(extract, result.read)
             await _analyze(raw, "sync_stage")
             result.phases["copy"] = _since(started)
@@ -263,6 +263,8 @@ class EntityLoader:
             self.progress(spec.name, "upsert", result.read - result.rejected)
             await raw.execute("CREATE TEMP TABLE sync_changed (action text, key text) ON COMMIT DROP")
             rebuild = await self._drop_indexes_if_empty(raw, table, result.read - result.rejected)
+            if loaded_before:
+                await _prefer_index_lookups(raw, table, work)
             if rebuild is None:
                 counts = await self._merge(raw, cols, work, source_system, now, note_inserts=loaded_before)
             else:
@@ -278,6 +280,7 @@ class EntityLoader:
             result.phases["upsert"] = _since(started) - sum(result.phases.values())
             if loaded_before:
                 result.stale = await self._mark_missing(raw, cols, source_system, now)
+                await raw.execute("RESET enable_hashjoin; RESET enable_mergejoin")
             result.phases["stale"] = _since(started) - sum(result.phases.values())
             await raw.execute(
                 f"""INSERT INTO {SCHEMA}.sync_entity_state (source_system, entity_type, last_snapshot_at,
@@ -546,6 +549,20 @@ class EntityLoader:
                 await self.outbox.add(session, *events)
                 events.clear()
         await self.outbox.add(session, *events)
+
+
+async def _prefer_index_lookups(raw: Any, table: str, work: str) -> None:
+    """A nightly change set is a few percent of the table: find its rows by the unique indexes.
+
+    Left alone, PostgreSQL tends to hash-join the change set against a scan of the whole table
+    (1.5 s instead of 0.2 s for 50,000 changed loans among 1.5 million), because freshly loaded
+    pages are not yet marked all-visible and an index probe is costed as a random read."""
+    changed, rows = await raw.fetchrow(
+        f"SELECT (SELECT count(*) FROM {work}), (SELECT reltuples FROM pg_class WHERE oid = $1::regclass)",
+        table,
+    )
+    if rows > 0 and changed < 0.2 * rows:
+        await raw.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
 
 
 def _since(started: float) -> float:
