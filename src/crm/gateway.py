@@ -92,6 +92,10 @@ class Gateway:
     def __init__(self, settings: PlatformSettings, services: list[str] | None = None) -> None:
         names = services or list(SERVICES)
         self.apps = {name: SERVICES[name].create_app(settings, standalone=False) for name in names}
+        for app in self.apps.values():
+            # Services in the same process call each other's API in-process (no socket, no queue
+            # behind the very requests that are waiting for the answer); still through the API.
+            app.state.neighbours = self.apps
         self.root = _root_app(settings, self.apps)
         table: list[tuple[str, ASGIApp]] = []
         for name, app in self.apps.items():

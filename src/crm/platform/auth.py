@@ -155,16 +155,25 @@ class Access:
 
     roles: frozenset[Role] = field(default_factory=frozenset)
     public: bool = False
+    scheme: str | None = None
 
     @classmethod
     def anyone(cls) -> Access:
         return cls(public=True)
 
     @classmethod
+    def signed(cls, scheme: str) -> Access:
+        """No bearer token: the route itself authenticates its caller as ``scheme`` says (a signed
+        webhook), and must refuse with 401 before it reads or stores anything."""
+        return cls(public=True, scheme=scheme)
+
+    @classmethod
     def of(cls, *roles: Role) -> Access:
         return cls(roles=frozenset(roles))
 
     def describe(self) -> str:
+        if self.scheme:
+            return f"signed: {self.scheme}"
         return "public" if self.public else ", ".join(sorted(self.roles))
 
     def dependency(self) -> Callable[..., Any]:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy import CheckConstraint, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.payments.models import Base
@@ -20,6 +20,7 @@ class Payment(TimestampMixin, Base):
         Index("ix_payment_loan_account_number_payment_date", "loan_account_number", "payment_date"),
         Index("ix_payment_cif_payment_date", "cif", "payment_date"),
         Index("ix_payment_payment_date", "payment_date"),
+        Index("ix_payment_loan_check_pending", "created_at", postgresql_where=text("loan_check_pending")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -37,3 +38,8 @@ class Payment(TimestampMixin, Base):
     updated_by: Mapped[str] = mapped_column(Text)
     is_editable: Mapped[bool] = mapped_column(default=True)
     last_synced_at: Mapped[datetime | None]
+    loan_check_pending: Mapped[bool] = mapped_column(
+        default=False,
+        server_default=text("false"),
+        comment="stored PENDING because bank-sync could not confirm the loan; confirmed later",
+    )

@@ -35,6 +35,9 @@ _CONTENT_FIELDS = (
 )
 
 
+AWAITING_LOAN_CHECK = "Received; waiting for bank-sync to confirm the loan."
+
+
 def _same_content(stored: Payment, incoming: dict[str, Any]) -> bool:
     return all(getattr(stored, f) == incoming[f] for f in _CONTENT_FIELDS)
 
@@ -56,15 +59,25 @@ def payment_event(payment: Payment) -> PaymentEvent | None:
 
 
 async def record_payment(
-    session: AsyncSession, outbox: Outbox, data: PaymentCreate, *, actor: str
+    session: AsyncSession,
+    outbox: Outbox,
+    data: PaymentCreate,
+    *,
+    actor: str,
+    awaiting_loan_check: bool = False,
 ) -> tuple[Payment, bool]:
     """Store a payment once. Returns (payment, created); a repeat with other content is a 409.
 
     The unique reference number decides between concurrent requests: ``ON CONFLICT DO NOTHING``
-    lets exactly one insert win, and only the winner publishes an event.
+    lets exactly one insert win, and only the winner publishes an event. ``awaiting_loan_check``
+    stores it PENDING until bank-sync confirms its loan (``notifications.service.confirm_pending``).
     """
-    values = data.model_dump()
-    values["status"] = data.status.value
+    values = data.model_dump(include=set(PaymentCreate.model_fields))
+    if awaiting_loan_check:
+        values["status"] = PaymentStatus.PENDING
+        values["status_reason"] = AWAITING_LOAN_CHECK
+        values["loan_check_pending"] = True
+    values["status"] = PaymentStatus(values["status"]).value
     values["payment_channel"] = data.payment_channel.value
     values["source_system"] = data.source_system.value
     inserted_id = await session.scalar(

@@ -1,0 +1,50 @@
+"""The notification flow's parts that live as long as the service: the loan directory and the
+round that confirms payments stored while bank-sync could not be reached."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from fastapi import FastAPI
+
+from crm.payments.notifications.loans import LoanDirectory
+from crm.payments.notifications.service import confirm_pending
+from crm.payments.settings import PaymentsSettings
+from crm.platform.http import ServiceClient
+from crm.platform.logging import get_logger
+
+log = get_logger("crm.payments.notifications")
+
+
+async def open_loan_directory(app: FastAPI) -> None:
+    settings: PaymentsSettings = app.state.settings
+    neighbour = getattr(app.state, "neighbours", {}).get("bank-sync")
+    if neighbour is not None and not settings.bank_sync_url:  # crm up: bank-sync in this process
+        base_url, transport = "http://bank-sync", httpx.ASGITransport(app=neighbour)
+    else:
+        base_url, transport = settings.bank_sync_url or settings.public_base_url, None
+    client = ServiceClient(
+        base_url,
+        app.state.tokens,
+        caller="payments",
+        timeout=settings.bank_sync_timeout_seconds,
+        transport=transport,
+    )
+    app.state.loan_directory = LoanDirectory(client, ttl_seconds=settings.loan_cache_seconds)
+
+
+async def confirm_pending_payments(app: FastAPI) -> None:
+    """Every ``pending_check_interval_seconds``, settle what bank-sync can now confirm."""
+    settings: PaymentsSettings = app.state.settings
+    try:
+        while True:
+            await asyncio.sleep(settings.pending_check_interval_seconds)
+            try:
+                settled = await confirm_pending(app.state.db, app.state.outbox, app.state.loan_directory)
+                if settled:
+                    log.info("payments_confirmed", count=settled)
+            except Exception:
+                log.exception("payments_confirm_failed")
+    finally:
+        await app.state.loan_directory.close()

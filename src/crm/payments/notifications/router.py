@@ -1,0 +1,73 @@
+"""``POST /api/payments/notification``: real-time payments from processors, signed, not logged in."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from crm.payments.ledger.schemas import PaymentRead
+from crm.payments.notifications import service
+from crm.payments.notifications.schemas import NotificationAnswer, PaymentNotification
+from crm.payments.notifications.signature import HEADER, verify
+from crm.payments.settings import PaymentsSettings
+from crm.platform.auth import Access, SecureRouter
+from crm.platform.db import Session
+
+router = SecureRouter(prefix="/api/payments", tags=["payments"])
+SIGNED = Access.signed(f"{HEADER} (HMAC-SHA256 of t.body with CRM_PAYMENT_WEBHOOK_SECRET)")
+
+
+@router.post(
+    "/notification",
+    access=SIGNED,
+    status_code=201,
+    response_model=NotificationAnswer,
+    responses={
+        200: {"description": "already known: acknowledged, no second effect (or a status change applied)"},
+        401: {"description": "signature missing, wrong, or older than the tolerance: nothing stored"},
+        409: {"description": "the reference number is known with another loan, customer or amount"},
+        422: {"description": "a field or a business rule refused (named in `errors`)"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaymentNotification"}}},
+        }
+    },
+)
+async def notification(request: Request, response: Response, session: Session) -> NotificationAnswer:
+    """A payment processor's notification of a payment (signed, see api.md)."""
+    settings: PaymentsSettings = request.app.state.settings
+    body = await request.body()
+    # The signature first: an unsigned request learns nothing, not even what is wrong with its body.
+    verify(
+        request.headers.get(HEADER),
+        body,
+        settings.webhook_secrets(),
+        now=time.time(),
+        tolerance=settings.signature_tolerance_seconds,
+    )
+    try:
+        data = PaymentNotification.model_validate_json(body)
+    except ValidationError as exc:
+        # The platform's handler makes it the usual problem: 400 for broken JSON, 422 naming fields.
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    rules = service.Rules(settings.currencies(), timedelta(seconds=settings.payment_clock_skew_seconds))
+    received = await service.receive(
+        session,
+        request.app.state.outbox,
+        request.app.state.loan_directory,
+        data,
+        rules=rules,
+        now=datetime.now(UTC),
+    )
+    if not received.created:
+        response.status_code = 200
+    answer = NotificationAnswer(**PaymentRead.model_validate(received.payment).model_dump())
+    if data.requires_receipt:
+        answer.receipt_url = f"/api/payments/receipt/{received.payment.reference_number}"
+    return answer

@@ -1,0 +1,222 @@
+"""Signed payment notifications: refused unless signed, stored once however often they arrive,
+announced through the outbox, and never refused just because bank-sync is away."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from crm.payments.ledger.models import Payment
+from crm.payments.models import platform_tables
+from crm.payments.notifications.loans import LoanDirectory
+from crm.payments.notifications.service import confirm_pending
+from crm.payments.notifications.signature import sign
+from crm.platform.auth import Role
+from crm.platform.http import ServiceClient
+from tests.bank_sync.test_customers_loans import add_customer_with_loan
+
+SECRET, ROTATED = "processor-secret-1", "processor-secret-2"
+
+
+@asynccontextmanager
+async def signed_service(payments, bank_sync, tokens, *, bank_sync_reachable: bool = True):
+    """The session's payments app with webhook secrets set and bank-sync reached over HTTP."""
+    app = payments.app
+    saved = app.state.settings, app.state.loan_directory
+    app.state.settings = app.state.settings.model_copy(
+        update={"payment_webhook_secret": SecretStr(f"{SECRET},{ROTATED}")}
+    )
+    if bank_sync_reachable:
+        client = ServiceClient(
+            "http://bank-sync", tokens, caller="payments", transport=httpx.ASGITransport(app=bank_sync.app)
+        )
+    else:
+        client = ServiceClient("http://127.0.0.1:9", tokens, caller="payments", timeout=0.5)
+    app.state.loan_directory = LoanDirectory(client, ttl_seconds=60)
+    try:
+        yield app
+    finally:
+        await app.state.loan_directory.close()
+        app.state.settings, app.state.loan_directory = saved
+
+
+def notification(ref: str, loan: str, cif: str, **overrides) -> bytes:
+    body = {
+        "referenceNumber": ref,
+        "loanAccountNumber": loan,
+        "cif": cif,
+        "amount": "1250000.00",
+        "currency": "VND",
+        "paymentDate": "2026-11-28T09:30:00+07:00",
+        "paymentChannel": "MOBILE_APP",
+        "sourceSystem": "OTHER",
+        **overrides,
+    }
+    return json.dumps(body).encode()
+
+
+def headers(body: bytes, secret: str = SECRET, at: int | None = None) -> dict[str, str]:
+    return {"X-Signature": sign(body, secret, at or int(time.time())), "Content-Type": "application/json"}
+
+
+async def stored(payments, ref: str) -> tuple[int, int]:
+    """(payment rows, outbox events) for a reference number."""
+    async with payments.app.state.db.transaction() as session:
+        rows = await session.scalar(select(func.count()).where(Payment.reference_number == ref))
+        events = await session.scalar(
+            select(func.count())
+            .select_from(platform_tables.outbox)
+            .where(platform_tables.outbox.c.payload.contains(f'"paymentReferenceNumber":"{ref}"'))
+        )
+    return int(rows or 0), int(events or 0)
+
+
+@pytest.fixture
+async def loan(bank_sync, unique):
+    cif, account = unique("CIF"), unique("LN")
+    await add_customer_with_loan(bank_sync.app, cif, account)
+    return cif, account
+
+
+async def test_bad_signatures_are_401_and_store_nothing(payments, bank_sync, tokens, loan, unique):
+    cif, account = loan
+    async with signed_service(payments, bank_sync, tokens):
+        ref = unique("NTF")
+        body = notification(ref, account, cif)
+        tampered = body.replace(b"1250000.00", b"9250000.00")
+        cases = {
+            "missing": {"Content-Type": "application/json"},
+            "malformed": {"X-Signature": "sha256=abc", "Content-Type": "application/json"},
+            "wrong secret": headers(body, secret="not-the-secret"),
+            "stale": headers(body, at=int(time.time()) - 301),
+            "from the future": headers(body, at=int(time.time()) + 301),
+        }
+        for case, h in cases.items():
+            r = await payments.post("/api/payments/notification", content=body, headers=h)
+            assert r.status_code == 401, case
+            assert r.headers["content-type"].startswith("application/problem+json"), case
+        r = await payments.post("/api/payments/notification", content=tampered, headers=headers(body))
+        assert r.status_code == 401, "a body changed after signing"
+        assert await stored(payments, ref) == (0, 0)
+        # An unsigned body that is not even JSON still gets 401, not a hint about the body.
+        r = await payments.post(
+            "/api/payments/notification", content=b"{", headers={"X-Signature": "t=1,v1=00"}
+        )
+        assert r.status_code == 401
+
+
+async def test_signed_notification_is_stored_and_announced_and_rotated_secret_works(
+    payments, bank_sync, tokens, token_for, loan, unique
+):
+    cif, account = loan
+    async with signed_service(payments, bank_sync, tokens):
+        ref = unique("NTF")
+        body = notification(ref, account, cif, requiresReceipt=True)
+        r = await payments.post("/api/payments/notification", content=body, headers=headers(body, ROTATED))
+        assert r.status_code == 201, r.text
+        answer = r.json()
+        assert answer["status"] == "COMPLETED" and answer["amount"] == "1250000.00"
+        assert answer["receiptUrl"] == f"/api/payments/receipt/{ref}"
+        again = await payments.post("/api/payments/notification", content=body, headers=headers(body))
+        assert again.status_code == 200 and again.json()["id"] == answer["id"]
+        assert await stored(payments, ref) == (1, 1), "one row, one PAYMENT_RECEIVED"
+        seen = await payments.get(f"/api/payments/{ref}", headers=token_for(Role.AGENT))
+        assert seen.json()["sourceSystem"] == "OTHER"
+
+
+async def test_fifty_concurrent_deliveries_have_one_effect(payments, bank_sync, tokens, loan, unique):
+    cif, account = loan
+    async with signed_service(payments, bank_sync, tokens):
+        ref = unique("NTF")
+        body = notification(ref, account, cif)
+        answers = await asyncio.gather(
+            *(
+                payments.post("/api/payments/notification", content=body, headers=headers(body))
+                for _ in range(50)
+            )
+        )
+        codes = sorted(a.status_code for a in answers)
+        assert codes.count(201) == 1 and codes.count(200) == 49, codes
+        assert len({a.json()["id"] for a in answers}) == 1
+        assert await stored(payments, ref) == (1, 1)
+
+
+async def test_business_rules_name_the_field(payments, bank_sync, tokens, loan, unique):
+    cif, account = loan
+    async with signed_service(payments, bank_sync, tokens):
+        cases = {
+            "currency": notification(unique("NTF"), account, cif, currency="XYZ"),
+            "paymentDate": notification(unique("NTF"), account, cif, paymentDate="2099-01-01T00:00:00+07:00"),
+            "loanAccountNumber": notification(unique("NTF"), unique("NO-LOAN"), cif),
+            "cif": notification(unique("NTF"), account, unique("OTHER")),
+            "amount": notification(unique("NTF"), account, cif, amount="-5.00"),
+        }
+        for field, body in cases.items():
+            r = await payments.post("/api/payments/notification", content=body, headers=headers(body))
+            assert r.status_code == 422, (field, r.text)
+            assert field in {e["field"] for e in r.json()["errors"]}, (field, r.json())
+            assert await stored(payments, json.loads(body)["referenceNumber"]) == (0, 0)
+        other = notification(unique("NTF"), account, cif)
+        first = await payments.post("/api/payments/notification", content=other, headers=headers(other))
+        assert first.status_code == 201
+        changed = other.replace(b"1250000.00", b"1.00")
+        r = await payments.post("/api/payments/notification", content=changed, headers=headers(changed))
+        assert r.status_code == 409, "a reference number is used once"
+
+
+async def test_failed_and_reversed_are_announced(payments, bank_sync, tokens, loan, unique):
+    cif, account = loan
+    async with signed_service(payments, bank_sync, tokens):
+        ref = unique("NTF")
+        received = notification(ref, account, cif)
+        assert (
+            await payments.post("/api/payments/notification", content=received, headers=headers(received))
+        ).status_code == 201
+        reversed_ = notification(ref, account, cif, status="REVERSED", statusReason="chargeback")
+        r = await payments.post("/api/payments/notification", content=reversed_, headers=headers(reversed_))
+        assert r.status_code == 200 and r.json()["status"] == "REVERSED"
+        failed_ref = unique("NTF")
+        failed = notification(failed_ref, account, cif, status="FAILED", statusReason="insufficient funds")
+        assert (
+            await payments.post("/api/payments/notification", content=failed, headers=headers(failed))
+        ).status_code == 201
+        async with payments.app.state.db.transaction() as session:
+            payloads = [
+                json.loads(p)
+                for p in (await session.scalars(select(platform_tables.outbox.c.payload))).all()
+                if ref in p or failed_ref in p
+            ]
+    kinds = sorted((p["paymentReferenceNumber"] == ref, p["type"]) for p in payloads)
+    assert kinds == [(False, "PAYMENT_FAILED"), (True, "PAYMENT_RECEIVED"), (True, "PAYMENT_REVERSED")]
+
+
+async def test_bank_sync_away_stores_pending_and_confirms_later(payments, bank_sync, tokens, loan, unique):
+    cif, account = loan
+    ref = unique("NTF")
+    body = notification(ref, account, cif)
+    async with signed_service(payments, bank_sync, tokens, bank_sync_reachable=False):
+        r = await payments.post("/api/payments/notification", content=body, headers=headers(body))
+        assert r.status_code == 201 and r.json()["status"] == "PENDING", "the money is not refused"
+        assert await stored(payments, ref) == (1, 0), "no PAYMENT_RECEIVED before the loan is confirmed"
+        again = await payments.post("/api/payments/notification", content=body, headers=headers(body))
+        assert again.status_code == 200 and again.json()["status"] == "PENDING"
+        assert (
+            await confirm_pending(
+                payments.app.state.db, payments.app.state.outbox, payments.app.state.loan_directory
+            )
+            == 0
+        )
+    async with signed_service(payments, bank_sync, tokens) as app:
+        settled = await confirm_pending(app.state.db, app.state.outbox, app.state.loan_directory)
+        assert settled >= 1
+        async with app.state.db.transaction() as session:
+            payment = await session.scalar(select(Payment).where(Payment.reference_number == ref))
+            assert payment.status == "COMPLETED" and not payment.loan_check_pending
+    assert await stored(payments, ref) == (1, 1)
