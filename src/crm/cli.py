@@ -8,7 +8,8 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from datetime import date
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -17,6 +18,9 @@ from crm.platform.embedded import EmbeddedNats, EmbeddedPostgres
 from crm.platform.logging import configure_logging
 from crm.platform.settings import PlatformSettings
 from crm.services import SERVICES, migrate_all
+
+if TYPE_CHECKING:
+    from crm.payments.settings import PaymentsSettings
 
 app = typer.Typer(help="Collection CRM", no_args_is_help=True, add_completion=False)
 
@@ -228,6 +232,108 @@ def _entity_names() -> list[str]:
     from crm.bank_sync.sync.entities import ENTITIES
 
     return list(ENTITIES)
+
+
+payments_app = typer.Typer(
+    help="Payment processing: import the core's payments, reconcile a business date.", no_args_is_help=True
+)
+app.add_typer(payments_app, name="payments")
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        typer.echo(f"--date must be YYYY-MM-DD, not {value!r}.", err=True)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _payments_infrastructure(settings: PlatformSettings) -> Iterator[PaymentsSettings]:
+    """The payments service's settings on resolved servers, its migrations applied."""
+    from crm.payments.settings import PaymentsSettings
+    from crm.platform import migrations
+
+    with infrastructure(settings) as resolved:
+        assert resolved.database_url
+        deployable = SERVICES["payments"]
+        migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
+        yield PaymentsSettings(**resolved.model_dump())
+
+
+@payments_app.command("sync")
+def payments_sync(
+    source: Annotated[
+        str | None, typer.Option(help="One source system: T24, W4 or OTHER (default: every one).")
+    ] = None,
+    business_date: Annotated[
+        str | None, typer.Option("--date", help="Business date (default: each source's newest).")
+    ] = None,
+) -> None:
+    """Import the core's payments.csv now: each row validated and stored once, as POST /api/payments."""
+    from crm.payments.sync import sync_from_cli
+
+    settings = PlatformSettings()
+    configure_logging(settings.log_level, "console")
+    day = _parse_date(business_date)
+    if source is not None and source not in ("T24", "W4", "OTHER"):
+        typer.echo("--source must be T24, W4 or OTHER.", err=True)
+        raise typer.Exit(2)
+    with _payments_infrastructure(settings) as resolved:
+        results = asyncio.run(sync_from_cli(resolved, source, day))
+    for r in results:
+        if r.state == "NO_FILE":
+            when = f" for {r.business_date}" if r.business_date else ""
+            typer.echo(f"{r.source_system}: no payments.csv delivered{when}")
+            continue
+        if r.state == "FAILED":
+            typer.echo(f"{r.source_system} {r.business_date}: FAILED - {r.error}")
+        typer.echo(
+            f"{r.source_system} {r.business_date}: read {r.read:,}, imported {r.imported:,}, "
+            f"unchanged {r.unchanged:,}, conflicts {len(r.conflicts):,}, rejected {len(r.rejects):,}"
+        )
+        for warning in r.warnings:
+            typer.echo(f"  warning: {warning}")
+        for label, issues in (("conflict", r.conflicts), ("rejected", r.rejects)):
+            for issue in issues:
+                ref = issue.reference_number or "-"
+                typer.echo(f"  {label} line {issue.line_number} ({ref}): {issue.reason}")
+    raise typer.Exit(1 if any(r.state == "FAILED" for r in results) else 0)
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(
+    business_date: Annotated[str, typer.Option("--date", help="Business date to reconcile (YYYY-MM-DD).")],
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the discrepancies as CSV.")] = False,
+) -> None:
+    """Reconcile a business date with the core's payments (as POST /api/payments/reconciliation)."""
+    from crm.payments.reconciliation.service import reconcile_from_cli, report_csv
+    from crm.platform.errors import DomainError
+
+    settings = PlatformSettings()
+    configure_logging(settings.log_level, "console")
+    day = _parse_date(business_date)
+    assert day is not None
+    with _payments_infrastructure(settings) as resolved:
+        try:
+            report = asyncio.run(reconcile_from_cli(resolved, day))
+        except DomainError as exc:
+            typer.echo(exc.detail, err=True)
+            raise typer.Exit(1) from None
+    if as_csv:
+        typer.echo(report_csv(report), nl=False)
+        raise typer.Exit(0)
+    counts = report.counts.model_dump(by_alias=True)
+    typer.echo(
+        f"Reconciliation of {report.business_date} ({', '.join(report.sources)}; run {report.runs}): "
+        f"{report.core_rows:,} core payments, {report.crm_rows:,} CRM payments, {report.matched:,} matched, "
+        f"{report.rejected:,} core rows rejected"
+    )
+    typer.echo("  " + ", ".join(f"{kind} {n:,}" for kind, n in counts.items()))
+    for d in report.discrepancies:
+        typer.echo(f"  {d.kind.value:<16} {d.reference_number:<24} {d.resolution.value:<8} {d.note}")
+    for r in report.rejects:
+        typer.echo(f"  rejected {r.source_system} line {r.line_number}: {r.reason}")
 
 
 def main() -> None:  # pragma: no cover

@@ -6,7 +6,12 @@ from fastapi import FastAPI
 
 from crm.payments.ledger.router import router as ledger_router
 from crm.payments.models import Base
+from crm.payments.notifications.jobs import confirm_pending_payments, open_loan_directory
+from crm.payments.notifications.router import router as notifications_router
+from crm.payments.receipts.router import router as receipts_router
+from crm.payments.reconciliation.router import router as reconciliation_router
 from crm.payments.settings import PaymentsSettings
+from crm.payments.sync import run_payment_sync_schedule
 from crm.platform.service import ServiceSpec, create_service_app
 
 
@@ -16,7 +21,9 @@ def spec() -> ServiceSpec:
         title="Collection CRM - Payment Processing",
         package="crm.payments",
         metadata=Base.metadata,
-        routers=[ledger_router],
+        routers=[notifications_router, receipts_router, reconciliation_router, ledger_router],
+        on_startup=[open_loan_directory],
+        background=[confirm_pending_payments, run_payment_sync_schedule],
     )
 
 

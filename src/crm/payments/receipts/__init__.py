@@ -1,0 +1,1 @@
+"""Payment receipts: a one-page PDF (or its data as JSON) with a verification code."""

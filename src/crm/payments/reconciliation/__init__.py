@@ -1,0 +1,1 @@
+"""Reconciliation: the core systems' payments of a business date against the CRM's."""
