@@ -22,7 +22,7 @@ from crm.platform.auth import current_principal
 from crm.platform.tables import PlatformTables
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):
@@ -32,9 +32,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -54,7 +54,7 @@ def _snapshot(obj: Any, *, committed: bool) -> dict[str, Any]:
                 value = getattr(obj, attr.key)
         else:
             value = getattr(obj, attr.key)
-        result[attr.key] = _jsonable(value)
+        result[attr.key] = jsonable(value)
     return result
 
 
@@ -79,8 +79,8 @@ def record(
             action=action,
             entity_type=entity_type,
             entity_key=entity_key,
-            before=json.loads(json.dumps(_jsonable(before))) if before is not None else None,
-            after=json.loads(json.dumps(_jsonable(after))) if after is not None else None,
+            before=json.loads(json.dumps(jsonable(before))) if before is not None else None,
+            after=json.loads(json.dumps(jsonable(after))) if after is not None else None,
             request_id=request_id,
         )
     )

@@ -14,21 +14,26 @@ The flow of a signed notification (the signature is checked by the router, befor
 
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.payments.ledger.models import Payment
 from crm.payments.ledger.schemas import PaymentStatus
-from crm.payments.ledger.service import payment_event, record_payment
+from crm.payments.ledger.service import AWAITING_LOAN_CHECK, EVENT_TYPE, payment_event
 from crm.payments.models import platform_tables
 from crm.payments.notifications.loans import LoanDirectory
 from crm.payments.notifications.schemas import PaymentNotification
-from crm.platform.audit import record_change
+from crm.platform.audit import jsonable, record_change
+from crm.platform.auth import current_principal
 from crm.platform.db import Database
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound, ServiceUnavailable
+from crm.platform.events import PaymentEvent
 from crm.platform.logging import get_logger
 from crm.platform.outbox import Outbox
 
@@ -97,15 +102,75 @@ async def receive(
     confirmed = True
     if data.status == PaymentStatus.COMPLETED:
         confirmed = await check_loan(data, loans)
+    created = await _insert_new(session, outbox, data, awaiting_loan_check=not confirmed)
+    if created is not None:
+        return Received(created, created=True)
+    # Known already (or a concurrent twin just won the insert): a repeat, a status change or a clash.
     stored = await _locked(session, data.reference_number)
-    if stored is not None:
-        return Received(await _known(session, outbox, stored, data), created=False)
-    payment, created = await record_payment(
-        session, outbox, data, actor=ACTOR, awaiting_loan_check=not confirmed
+    if stored is None:  # pragma: no cover - the insert found it, so it exists
+        raise Conflict(f"Payment {data.reference_number} could not be stored; send it again.")
+    return Received(await _known(session, outbox, stored, data), created=False)
+
+
+async def _insert_new(
+    session: AsyncSession, outbox: Outbox, data: PaymentNotification, *, awaiting_loan_check: bool
+) -> Payment | None:
+    """Store a new payment with its event and its audit row in one statement (one round trip:
+    the notification path is the hot one); None when the reference number is already stored."""
+    status = PaymentStatus.PENDING if awaiting_loan_check else data.status
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "reference_number": data.reference_number,
+        "loan_account_number": data.loan_account_number,
+        "cif": data.cif,
+        "amount": data.amount,
+        "currency": data.currency,
+        "payment_date": data.payment_date,
+        "payment_channel": data.payment_channel.value,
+        "status": status.value,
+        "status_reason": AWAITING_LOAN_CHECK if awaiting_loan_check else data.status_reason,
+        "source_system": data.source_system.value,
+        "created_by": ACTOR,
+        "updated_by": ACTOR,
+        "is_editable": False,
+        "loan_check_pending": awaiting_loan_check,
+    }
+    event_type = EVENT_TYPE.get(status)
+    event = (
+        PaymentEvent(
+            type=event_type,
+            payment_reference_number=data.reference_number,
+            loan_account_number=data.loan_account_number,
+            cif=data.cif,
+            amount=data.amount,
+            currency=data.currency,
+            status=status.value,
+            payment_date=data.payment_date,
+        )
+        if event_type
+        else None
     )
-    if not created:  # a concurrent twin won the insert: this one is its repeat
-        return Received(payment, created=False)
-    return Received(payment, created=True)
+    principal = current_principal()
+    request = session.info.get("request")
+    row = (
+        await session.execute(
+            _INSERT_NEW,
+            {
+                **values,
+                "event_id": event.event_id if event else None,
+                "subject": event.subject if event else None,
+                "payload": event.to_json().decode() if event else None,
+                "actor": principal.subject if principal else ACTOR,
+                "after": json.dumps({k: jsonable(v) for k, v in values.items()}),
+                "request_id": request.headers.get("x-request-id") if request is not None else None,
+            },
+        )
+    ).first()
+    if row is None:
+        return None
+    if event is not None:
+        session.info.setdefault("after_commit", []).append(outbox.wakeup.set)
+    return Payment(**row._asdict())
 
 
 async def _locked(session: AsyncSession, reference_number: str) -> Payment | None:
@@ -115,6 +180,31 @@ async def _locked(session: AsyncSession, reference_number: str) -> Payment | Non
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+
+
+_COLUMNS = (
+    "id, reference_number, loan_account_number, cif, amount, currency, payment_date, payment_channel, "
+    "status, status_reason, source_system, created_by, updated_by, is_editable, loan_check_pending"
+)
+_PAYMENT: Table = Payment.__table__  # type: ignore[assignment]
+# Table names come from the models; every value travels as a bind parameter.
+_INSERT_NEW = text(
+    f"""WITH p AS (
+        INSERT INTO {_PAYMENT.fullname} ({_COLUMNS}, created_at, updated_at)
+        VALUES (:id, :reference_number, :loan_account_number, :cif, :amount, :currency, :payment_date,
+                :payment_channel, :status, :status_reason, :source_system, :created_by, :updated_by,
+                :is_editable, :loan_check_pending, now(), now())
+        ON CONFLICT (reference_number) DO NOTHING
+        RETURNING *)
+    , event AS (
+        INSERT INTO {platform_tables.outbox.fullname} (id, subject, payload)
+        SELECT CAST(:event_id AS uuid), :subject, :payload FROM p WHERE CAST(:subject AS text) IS NOT NULL)
+    , audit AS (
+        INSERT INTO {platform_tables.audit_log.fullname}
+            (actor, action, entity_type, entity_key, after, request_id)
+        SELECT :actor, 'CREATE', 'Payment', p.reference_number, CAST(:after AS jsonb), :request_id FROM p)
+    SELECT * FROM p"""  # noqa: S608
+)
 
 
 async def _known(
