@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 
@@ -32,6 +33,14 @@ async def open_loan_directory(app: FastAPI) -> None:
         transport=transport,
     )
     app.state.loan_directory = LoanDirectory(client, ttl_seconds=settings.loan_cache_seconds)
+    # The hot path's own small pool: a new payment is one statement, no session around it.
+    assert settings.database_url
+    app.state.pg_pool = await asyncpg.create_pool(
+        settings.database_url.replace("postgresql+asyncpg://", "postgresql://"),
+        min_size=1,
+        max_size=settings.db_pool_size,
+        server_settings={"application_name": "crm-payments-notifications"},
+    )
 
 
 async def confirm_pending_payments(app: FastAPI) -> None:
@@ -48,3 +57,4 @@ async def confirm_pending_payments(app: FastAPI) -> None:
                 log.exception("payments_confirm_failed")
     finally:
         await app.state.loan_directory.close()
+        await app.state.pg_pool.close()

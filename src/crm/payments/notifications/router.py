@@ -64,6 +64,7 @@ async def notification(request: Request, response: Response, session: Session) -
         data,
         rules=rules,
         now=datetime.now(UTC),
+        pool=request.app.state.pg_pool,
     )
     if not received.created:
         response.status_code = 200

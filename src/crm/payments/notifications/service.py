@@ -15,11 +15,13 @@ The flow of a signed notification (the signature is checked by the router, befor
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -96,13 +98,16 @@ async def receive(
     *,
     rules: Rules,
     now: datetime,
+    pool: asyncpg.Pool | None = None,
 ) -> Received:
+    """``pool``: a plain asyncpg pool for the insert of a new payment (one round trip, no session
+    transaction around it); without it the request's session does the same statement."""
     check_rules(data, rules, now)
     # The loan first, before the transaction holds a connection while bank-sync answers.
     confirmed = True
     if data.status == PaymentStatus.COMPLETED:
         confirmed = await check_loan(data, loans)
-    created = await _insert_new(session, outbox, data, awaiting_loan_check=not confirmed)
+    created = await _insert_new(session, outbox, data, awaiting_loan_check=not confirmed, pool=pool)
     if created is not None:
         return Received(created, created=True)
     # Known already (or a concurrent twin just won the insert): a repeat, a status change or a clash.
@@ -113,7 +118,12 @@ async def receive(
 
 
 async def _insert_new(
-    session: AsyncSession, outbox: Outbox, data: PaymentNotification, *, awaiting_loan_check: bool
+    session: AsyncSession,
+    outbox: Outbox,
+    data: PaymentNotification,
+    *,
+    awaiting_loan_check: bool,
+    pool: asyncpg.Pool | None,
 ) -> Payment | None:
     """Store a new payment with its event and its audit row in one statement (one round trip:
     the notification path is the hot one); None when the reference number is already stored."""
@@ -152,20 +162,24 @@ async def _insert_new(
     )
     principal = current_principal()
     request = session.info.get("request")
-    row = (
-        await session.execute(
-            _INSERT_NEW,
-            {
-                **values,
-                "event_id": event.event_id if event else None,
-                "subject": event.subject if event else None,
-                "payload": event.to_json().decode() if event else None,
-                "actor": principal.subject if principal else ACTOR,
-                "after": json.dumps({k: jsonable(v) for k, v in values.items()}),
-                "request_id": request.headers.get("x-request-id") if request is not None else None,
-            },
-        )
-    ).first()
+    params = {
+        **values,
+        "event_id": event.event_id if event else None,
+        "subject": event.subject if event else None,
+        "payload": event.to_json().decode() if event else None,
+        "actor": principal.subject if principal and principal.roles else ACTOR,
+        "after": json.dumps({k: jsonable(v) for k, v in values.items()}),
+        "request_id": request.headers.get("x-request-id") if request is not None else None,
+    }
+    if pool is not None:
+        # One statement is one transaction: payment, event and audit row commit together or not at all.
+        record = await pool.fetchrow(_INSERT_NEW_SQL, *(params[name] for name in _INSERT_NEW_PARAMS))
+        if record is None:
+            return None
+        if event is not None:
+            outbox.wakeup.set()
+        return Payment(**dict(record))
+    row = (await session.execute(text(_INSERT_NEW_TEMPLATE), params)).first()
     if row is None:
         return None
     if event is not None:
@@ -188,8 +202,7 @@ _COLUMNS = (
 )
 _PAYMENT: Table = Payment.__table__  # type: ignore[assignment]
 # Table names come from the models; every value travels as a bind parameter.
-_INSERT_NEW = text(
-    f"""WITH p AS (
+_INSERT_NEW_TEMPLATE = f"""WITH p AS (
         INSERT INTO {_PAYMENT.fullname} ({_COLUMNS}, created_at, updated_at)
         VALUES (:id, :reference_number, :loan_account_number, :cif, :amount, :currency, :payment_date,
                 :payment_channel, :status, :status_reason, :source_system, :created_by, :updated_by,
@@ -204,7 +217,11 @@ _INSERT_NEW = text(
             (actor, action, entity_type, entity_key, after, request_id)
         SELECT :actor, 'CREATE', 'Payment', p.reference_number, CAST(:after AS jsonb), :request_id FROM p)
     SELECT * FROM p"""  # noqa: S608
+_INSERT_NEW_PARAMS = list(dict.fromkeys(re.findall(r"(?<![:\w]):(\w+)", _INSERT_NEW_TEMPLATE)))
+_INSERT_NEW_SQL = re.sub(
+    r"(?<![:\w]):(\w+)", lambda m: f"${_INSERT_NEW_PARAMS.index(m.group(1)) + 1}", _INSERT_NEW_TEMPLATE
 )
+"""The same statement in asyncpg's numbered parameters."""
 
 
 async def _known(
