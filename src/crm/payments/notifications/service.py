@@ -91,7 +91,7 @@ async def check_loan(data: PaymentNotification, loans: LoanDirectory) -> bool:
 
 
 async def receive(
-    session: AsyncSession,
+    db: Database,
     outbox: Outbox,
     loans: LoanDirectory,
     data: PaymentNotification,
@@ -99,31 +99,45 @@ async def receive(
     rules: Rules,
     now: datetime,
     pool: asyncpg.Pool | None = None,
+    request: Any = None,
 ) -> Received:
     """``pool``: a plain asyncpg pool for the insert of a new payment (one round trip, no session
-    transaction around it); without it the request's session does the same statement."""
+    transaction around it); without it a session does the same statement. ``request`` (the HTTP
+    request) gives audit rows their request id."""
     check_rules(data, rules, now)
-    # The loan first, before the transaction holds a connection while bank-sync answers.
+    # The loan first, before any transaction holds a connection while bank-sync answers.
     confirmed = True
     if data.status == PaymentStatus.COMPLETED:
         confirmed = await check_loan(data, loans)
-    created = await _insert_new(session, outbox, data, awaiting_loan_check=not confirmed, pool=pool)
-    if created is not None:
-        return Received(created, created=True)
-    # Known already (or a concurrent twin just won the insert): a repeat, a status change or a clash.
-    stored = await _locked(session, data.reference_number)
-    if stored is None:  # pragma: no cover - the insert found it, so it exists
-        raise Conflict(f"Payment {data.reference_number} could not be stored; send it again.")
-    return Received(await _known(session, outbox, stored, data), created=False)
+    if pool is not None:
+        created = await _insert_new(
+            None, outbox, data, awaiting_loan_check=not confirmed, pool=pool, request=request
+        )
+        if created is not None:
+            return Received(created, created=True)
+    async with db.transaction() as session:
+        session.info["request"] = request
+        if pool is None:
+            created = await _insert_new(
+                session, outbox, data, awaiting_loan_check=not confirmed, pool=None, request=request
+            )
+            if created is not None:
+                return Received(created, created=True)
+        # Known already (or a concurrent twin just won the insert): a repeat, a status change or a clash.
+        stored = await _locked(session, data.reference_number)
+        if stored is None:  # pragma: no cover - the insert found it, so it exists
+            raise Conflict(f"Payment {data.reference_number} could not be stored; send it again.")
+        return Received(await _known(session, outbox, stored, data), created=False)
 
 
 async def _insert_new(
-    session: AsyncSession,
+    session: AsyncSession | None,
     outbox: Outbox,
     data: PaymentNotification,
     *,
     awaiting_loan_check: bool,
     pool: asyncpg.Pool | None,
+    request: Any = None,
 ) -> Payment | None:
     """Store a new payment with its event and its audit row in one statement (one round trip:
     the notification path is the hot one); None when the reference number is already stored."""
@@ -161,7 +175,7 @@ async def _insert_new(
         else None
     )
     principal = current_principal()
-    request = session.info.get("request")
+
     params = {
         **values,
         "event_id": event.event_id if event else None,
@@ -179,6 +193,7 @@ async def _insert_new(
         if event is not None:
             outbox.wakeup.set()
         return Payment(**dict(record))
+    assert session is not None
     row = (await session.execute(text(_INSERT_NEW_TEMPLATE), params)).first()
     if row is None:
         return None
