@@ -37,7 +37,7 @@ from crm.payments.core_extract import (
 )
 from crm.payments.ledger.models import Payment
 from crm.payments.ledger.schemas import PaymentCreate
-from crm.payments.ledger.service import get_payment, record_payment
+from crm.payments.ledger.service import CONTENT_FIELDS, get_payment, record_payment
 from crm.payments.models import platform_tables
 from crm.payments.settings import PaymentsSettings
 from crm.platform.db import Database
@@ -47,17 +47,6 @@ from crm.platform.outbox import Outbox
 
 log = get_logger("crm.payments.sync")
 _sleep = asyncio.sleep  # the schedule's clock, replaced in tests
-_COMPARED = (
-    "loan_account_number",
-    "cif",
-    "amount",
-    "currency",
-    "payment_date",
-    "payment_channel",
-    "status",
-    "status_reason",
-    "source_system",
-)
 
 
 @dataclass(frozen=True)
@@ -107,7 +96,7 @@ class SourceSyncResult:
 def _differences(stored: Payment, incoming: PaymentCreate) -> str:
     values = incoming.model_dump()
     parts = []
-    for name in _COMPARED:
+    for name in CONTENT_FIELDS:
         mine, theirs = getattr(stored, name), values[name]
         theirs = getattr(theirs, "value", theirs)
         if mine != theirs:

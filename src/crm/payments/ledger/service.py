@@ -22,7 +22,7 @@ EVENT_TYPE = {
     PaymentStatus.FAILED: "PAYMENT_FAILED",
     PaymentStatus.REVERSED: "PAYMENT_REVERSED",
 }
-_CONTENT_FIELDS = (
+CONTENT_FIELDS = (
     "loan_account_number",
     "cif",
     "amount",
@@ -39,7 +39,7 @@ AWAITING_LOAN_CHECK = "Received; waiting for bank-sync to confirm the loan."
 
 
 def _same_content(stored: Payment, incoming: dict[str, Any]) -> bool:
-    return all(getattr(stored, f) == incoming[f] for f in _CONTENT_FIELDS)
+    return all(getattr(stored, f) == incoming[f] for f in CONTENT_FIELDS)
 
 
 def payment_event(payment: Payment) -> PaymentEvent | None:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.payments.ledger.models import Payment
 from crm.payments.ledger.schemas import PaymentStatus
-from crm.payments.ledger.service import AWAITING_LOAN_CHECK, EVENT_TYPE, payment_event
+from crm.payments.ledger.service import AWAITING_LOAN_CHECK, payment_event
 from crm.payments.models import platform_tables
 from crm.payments.notifications.loans import LoanDirectory
 from crm.payments.notifications.schemas import PaymentNotification
@@ -35,7 +35,6 @@ from crm.platform.audit import jsonable, record_change
 from crm.platform.auth import current_principal
 from crm.platform.db import Database
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound, ServiceUnavailable
-from crm.platform.events import PaymentEvent
 from crm.platform.logging import get_logger
 from crm.platform.outbox import Outbox
 
@@ -159,21 +158,7 @@ async def _insert_new(
         "is_editable": False,
         "loan_check_pending": awaiting_loan_check,
     }
-    event_type = EVENT_TYPE.get(status)
-    event = (
-        PaymentEvent(
-            type=event_type,
-            payment_reference_number=data.reference_number,
-            loan_account_number=data.loan_account_number,
-            cif=data.cif,
-            amount=data.amount,
-            currency=data.currency,
-            status=status.value,
-            payment_date=data.payment_date,
-        )
-        if event_type
-        else None
-    )
+    event = payment_event(Payment(**values))
     principal = current_principal()
 
     params = {
