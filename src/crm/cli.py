@@ -86,12 +86,20 @@ def _login_help(settings: PlatformSettings) -> list[str]:
     return ["No users yet: set CRM_BOOTSTRAP_ADMIN_USERNAME and CRM_BOOTSTRAP_ADMIN_PASSWORD and restart."]
 
 
+_WEBHOOK_SECRET_FILE = "{}/secrets/payment-webhook-secret"
+
+
 def _banner(settings: PlatformSettings, base_url: str, what: str) -> None:
     lines = [
         f"Collection CRM {what} at {base_url}",
         f"  API docs: {base_url}/docs    health: {base_url}/health/ready",
         f"  token:    curl -d username=... -d password=... {base_url}/api/auth/token",
         *("  " + line for line in _login_help(settings)),
+        *(
+            [f"  webhook:  notifications signed with {_WEBHOOK_SECRET_FILE.format(settings.data_dir)}"]
+            if settings.demo and not os.environ.get("CRM_PAYMENT_WEBHOOK_SECRET")
+            else []
+        ),
         f"  data:     {settings.data_dir}    (Ctrl-C stops everything)",
     ]
     typer.echo("\n".join(lines), err=True)

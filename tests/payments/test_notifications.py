@@ -220,3 +220,19 @@ async def test_bank_sync_away_stores_pending_and_confirms_later(payments, bank_s
             payment = await session.scalar(select(Payment).where(Payment.reference_number == ref))
             assert payment.status == "COMPLETED" and not payment.loan_check_pending
     assert await stored(payments, ref) == (1, 1)
+
+
+def test_demo_mode_generates_a_webhook_secret_once(tmp_path):
+    from crm.payments.settings import PaymentsSettings
+
+    demo = PaymentsSettings(data_dir=tmp_path, demo=True, payment_webhook_secret=None)
+    first = demo.webhook_secrets()
+    assert len(first) == 1 and len(first[0]) >= 32
+    again = PaymentsSettings(data_dir=tmp_path, demo=True, payment_webhook_secret=None)
+    assert again.webhook_secrets() == first, "kept, not redrawn"
+    assert (tmp_path / "secrets" / "payment-webhook-secret").stat().st_mode & 0o077 == 0
+    assert (
+        PaymentsSettings(data_dir=tmp_path, demo=False, payment_webhook_secret=None).webhook_secrets() == []
+    )
+    rotated = PaymentsSettings(data_dir=tmp_path, demo=True, payment_webhook_secret=SecretStr("a, b"))
+    assert rotated.webhook_secrets() == ["a", "b"], "configured secrets win, several at once"

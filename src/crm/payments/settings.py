@@ -36,8 +36,13 @@ class PaymentsSettings(PlatformSettings):
     """How often payments stored while bank-sync could not be reached are confirmed."""
 
     def webhook_secrets(self) -> list[str]:
+        """The accepted secrets; in demo mode without any, one generated into the data folder
+        (``<data>/secrets/payment-webhook-secret``) so that notifications can be tried."""
         raw = self.payment_webhook_secret.get_secret_value() if self.payment_webhook_secret else ""
-        return [s.strip() for s in raw.split(",") if s.strip()]
+        configured = [s.strip() for s in raw.split(",") if s.strip()]
+        if not configured and self.demo:
+            return [self.generated_secret("payment-webhook-secret")]
+        return configured
 
     def currencies(self) -> frozenset[str]:
         return frozenset(c.strip().upper() for c in self.payment_currencies.split(",") if c.strip())

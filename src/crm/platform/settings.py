@@ -74,7 +74,11 @@ class PlatformSettings(BaseSettings):
         """The HS256 signing key: from settings, else generated once and kept in the data folder."""
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
-        path = self.data_dir / "secrets" / "jwt-signing-key"
+        return self.generated_secret("jwt-signing-key")
+
+    def generated_secret(self, name: str) -> str:
+        """A secret generated once into ``<data>/secrets/<name>`` (0600) and read back afterwards."""
+        path = self.data_dir / "secrets" / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             tmp = path.with_suffix(".tmp")

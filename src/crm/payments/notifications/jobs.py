@@ -20,6 +20,7 @@ log = get_logger("crm.payments.notifications")
 
 async def open_loan_directory(app: FastAPI) -> None:
     settings: PaymentsSettings = app.state.settings
+    settings.webhook_secrets()  # in demo mode, generates the secret now rather than at the first call
     neighbour = getattr(app.state, "neighbours", {}).get("bank-sync")
     if neighbour is not None and not settings.bank_sync_url:  # crm up: bank-sync in this process
         base_url, transport = "http://bank-sync", httpx.ASGITransport(app=neighbour)
