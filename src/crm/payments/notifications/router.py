@@ -58,12 +58,12 @@ async def notification(request: Request) -> Response:
     rules = service.Rules(settings.currencies(), timedelta(seconds=settings.payment_clock_skew_seconds))
     received = await service.receive(
         request.app.state.db,
+        request.app.state.pg_pool,
         request.app.state.outbox,
         request.app.state.loan_directory,
         data,
         rules=rules,
         now=datetime.now(UTC),
-        pool=request.app.state.pg_pool,
         request=request,
     )
     answer = NotificationAnswer(**PaymentRead.model_validate(received.payment).model_dump())

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.payments.ledger.models import Payment
@@ -91,37 +91,27 @@ async def check_loan(data: PaymentNotification, loans: LoanDirectory) -> bool:
 
 async def receive(
     db: Database,
+    pool: asyncpg.Pool,
     outbox: Outbox,
     loans: LoanDirectory,
     data: PaymentNotification,
     *,
     rules: Rules,
     now: datetime,
-    pool: asyncpg.Pool | None = None,
     request: Any = None,
 ) -> Received:
     """``pool``: a plain asyncpg pool for the insert of a new payment (one round trip, no session
-    transaction around it); without it a session does the same statement. ``request`` (the HTTP
-    request) gives audit rows their request id."""
+    around it); ``db`` for a reference already known. ``request`` gives audit rows their request id."""
     check_rules(data, rules, now)
     # The loan first, before any transaction holds a connection while bank-sync answers.
     confirmed = True
     if data.status == PaymentStatus.COMPLETED:
         confirmed = await check_loan(data, loans)
-    if pool is not None:
-        created = await _insert_new(
-            None, outbox, data, awaiting_loan_check=not confirmed, pool=pool, request=request
-        )
-        if created is not None:
-            return Received(created, created=True)
+    created = await _insert_new(pool, outbox, data, awaiting_loan_check=not confirmed, request=request)
+    if created is not None:
+        return Received(created, created=True)
     async with db.transaction() as session:
         session.info["request"] = request
-        if pool is None:
-            created = await _insert_new(
-                session, outbox, data, awaiting_loan_check=not confirmed, pool=None, request=request
-            )
-            if created is not None:
-                return Received(created, created=True)
         # Known already (or a concurrent twin just won the insert): a repeat, a status change or a clash.
         stored = await _locked(session, data.reference_number)
         if stored is None:  # pragma: no cover - the insert found it, so it exists
@@ -130,16 +120,16 @@ async def receive(
 
 
 async def _insert_new(
-    session: AsyncSession | None,
+    pool: asyncpg.Pool,
     outbox: Outbox,
     data: PaymentNotification,
     *,
     awaiting_loan_check: bool,
-    pool: asyncpg.Pool | None,
     request: Any = None,
 ) -> Payment | None:
-    """Store a new payment with its event and its audit row in one statement (one round trip:
-    the notification path is the hot one); None when the reference number is already stored."""
+    """Store a new payment with its event and its audit row in one autocommit statement (one round
+    trip: the notification path is the hot one; one statement is one transaction, so the three
+    commit together or not at all). None when the reference number is already stored."""
     status = PaymentStatus.PENDING if awaiting_loan_check else data.status
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
@@ -160,7 +150,6 @@ async def _insert_new(
     }
     event = payment_event(Payment(**values))
     principal = current_principal()
-
     params = {
         **values,
         "event_id": event.event_id if event else None,
@@ -170,21 +159,12 @@ async def _insert_new(
         "after": json.dumps({k: jsonable(v) for k, v in values.items()}),
         "request_id": request.headers.get("x-request-id") if request is not None else None,
     }
-    if pool is not None:
-        # One statement is one transaction: payment, event and audit row commit together or not at all.
-        record = await pool.fetchrow(_INSERT_NEW_SQL, *(params[name] for name in _INSERT_NEW_PARAMS))
-        if record is None:
-            return None
-        if event is not None:
-            outbox.wakeup.set()
-        return Payment(**dict(record))
-    assert session is not None
-    row = (await session.execute(text(_INSERT_NEW_TEMPLATE), params)).first()
-    if row is None:
+    record = await pool.fetchrow(_INSERT_NEW_SQL, *(params[name] for name in _INSERT_NEW_PARAMS))
+    if record is None:
         return None
     if event is not None:
-        session.info.setdefault("after_commit", []).append(outbox.wakeup.set)
-    return Payment(**row._asdict())
+        outbox.wakeup.set()
+    return Payment(**dict(record))
 
 
 async def _locked(session: AsyncSession, reference_number: str) -> Payment | None:
@@ -201,7 +181,8 @@ _COLUMNS = (
     "status, status_reason, source_system, created_by, updated_by, is_editable, loan_check_pending"
 )
 _PAYMENT: Table = Payment.__table__  # type: ignore[assignment]
-# Table names come from the models; every value travels as a bind parameter.
+# Table names come from the models; every value travels as a bind parameter. Written with named
+# parameters for the reader, turned into asyncpg's numbered ones below.
 _INSERT_NEW_TEMPLATE = f"""WITH p AS (
         INSERT INTO {_PAYMENT.fullname} ({_COLUMNS}, created_at, updated_at)
         VALUES (:id, :reference_number, :loan_account_number, :cif, :amount, :currency, :payment_date,
@@ -221,7 +202,6 @@ _INSERT_NEW_PARAMS = list(dict.fromkeys(re.findall(r"(?<![:\w]):(\w+)", _INSERT_
 _INSERT_NEW_SQL = re.sub(
     r"(?<![:\w]):(\w+)", lambda m: f"${_INSERT_NEW_PARAMS.index(m.group(1)) + 1}", _INSERT_NEW_TEMPLATE
 )
-"""The same statement in asyncpg's numbered parameters."""
 
 
 async def _known(
