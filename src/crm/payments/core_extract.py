@@ -1,10 +1,10 @@
 """Reading a core system's ``payments.csv`` (extracts.md): the delivery's manifest, then its rows.
 
-Bank-sync has a reader of extracts too, but services never import each other (an import-linter
-contract), so this is the payments service's own: small, on the ``csv`` module, one row at a time.
+The delivery layout and its manifest are the platform's (``crm.platform.extracts``, shared with
+bank-sync); reading the rows is this module's, on the ``csv`` module, one row at a time.
 
-``<inbox>/<SOURCE>/<YYYY-MM-DD>/manifest.json`` promises each file's data-row count and the sha256 of
-its bytes as delivered (compressed bytes for ``.csv.gz``). A file that disagrees is refused whole;
+The manifest promises each file's data-row count and the sha256 of its bytes as delivered
+(compressed bytes for ``.csv.gz``). A file that disagrees is refused whole;
 :meth:`PaymentsFile.verify` reads it once to check before anything of it is used. Rows are numbered as
 bank-sync numbers its rejects: the header is line 1, the first data row line 2.
 """
@@ -15,7 +15,6 @@ import csv
 import gzip
 import hashlib
 import io
-import json
 import zlib
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +26,9 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from crm.payments.ledger.schemas import PaymentCreate, PaymentSource
+from crm.platform.extracts import ExtractError, delivered_dates, find_file
+
+__all__ = ["ExtractError", "PaymentsFile", "RowError", "business_dates", "open_payments", "to_payment"]
 
 CHUNK = 1 << 20
 CORE_SOURCES = tuple(s.value for s in PaymentSource if s is not PaymentSource.CRM)
@@ -34,10 +36,6 @@ _FIELDS = {f.alias or name: f for name, f in PaymentCreate.model_fields.items()}
 COLUMNS = [alias for alias in _FIELDS if alias != "sourceSystem"]
 """The file's columns: a Payment's camelCase fields, without ``sourceSystem`` (it is the folder)."""
 REQUIRED_COLUMNS = [alias for alias in COLUMNS if _FIELDS[alias].is_required()]
-
-
-class ExtractError(Exception):
-    """A delivery or file that cannot be used at all; the message says why."""
 
 
 class RowError(Exception):
@@ -55,33 +53,7 @@ class CoreRecord:
 
 def business_dates(inbox: Path, source: str) -> list[date]:
     """The business dates a source has a complete delivery for (a ``manifest.json``), oldest first."""
-    root = inbox / source
-    if not root.is_dir():
-        return []
-    days = []
-    for child in root.iterdir():
-        try:
-            day = date.fromisoformat(child.name)
-        except ValueError:
-            continue
-        if (child / "manifest.json").is_file():
-            days.append(day)
-    return sorted(days)
-
-
-def _manifest(folder: Path, source: str) -> dict[str, Any]:
-    path = folder / "manifest.json"
-    if not path.is_file():
-        raise ExtractError(f"No manifest.json in {folder}: the delivery is not complete.")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError) as exc:
-        raise ExtractError(f"{path} is not valid JSON: {exc}") from exc
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        raise ExtractError(f"{path} has no 'files' object.")
-    if manifest.get("sourceSystem") not in (None, source):
-        raise ExtractError(f"{path} is for {manifest.get('sourceSystem')}, not {source}.")
-    return manifest
+    return delivered_dates(inbox, source)
 
 
 def open_payments(inbox: Path, source: str, business_date: date) -> PaymentsFile | None:
@@ -89,28 +61,17 @@ def open_payments(inbox: Path, source: str, business_date: date) -> PaymentsFile
 
     Raises :class:`ExtractError` when the delivery has no usable manifest or the manifest does not
     list the file (then it cannot be checked)."""
-    folder = inbox / source / business_date.isoformat()
-    if not folder.is_dir():
+    if not (inbox / source / business_date.isoformat()).is_dir():
         return None
-    manifest = _manifest(folder, source)
-    found = next(
-        (p for p in (folder / "payments.csv", folder / "payments.csv.gz") if p.is_file()),
-        None,
-    )
-    if found is None:
+    delivered = find_file(inbox, source, business_date, "payments")
+    if delivered is None:
         return None
-    promise = manifest["files"].get(found.name)
-    if not isinstance(promise, dict):
-        raise ExtractError(f"{found.name} is not in manifest.json, so it cannot be checked; not loaded.")
-    rows, sha256 = promise.get("rows"), promise.get("sha256")
-    if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool)):
-        raise ExtractError(f"manifest.json gives {found.name} a row count that is not a number: {rows!r}.")
     return PaymentsFile(
         source_system=source,
         business_date=business_date,
-        path=found,
-        expected_rows=rows,
-        expected_sha256=str(sha256).lower() if sha256 else None,
+        path=delivered.path,
+        expected_rows=delivered.expected_rows,
+        expected_sha256=delivered.expected_sha256,
     )
 
 

@@ -11,7 +11,6 @@ import csv
 import gzip
 import hashlib
 import io
-import json
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator
@@ -20,12 +19,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from crm.platform.extracts import ExtractError, delivered_dates, find_file
+
+__all__ = ["ExtractError", "ExtractFile", "FileConnector", "SourceConnector", "SqlConnector"]
 CHUNK = 1 << 20
 BOM = b"\xef\xbb\xbf"
-
-
-class ExtractError(Exception):
-    """A delivery or file that cannot be loaded; the message says why, for the run's report."""
 
 
 @dataclass
@@ -68,62 +66,24 @@ class FileConnector(SourceConnector):
     """``<inbox>/<SOURCE>/<YYYY-MM-DD>/`` with a ``manifest.json`` (extracts.md)."""
 
     def __init__(self, inbox_dir: Path, source_system: str) -> None:
-        self.root = inbox_dir / source_system
+        self.inbox_dir = inbox_dir
         self.source_system = source_system
 
     async def business_dates(self) -> list[date]:
-        if not self.root.is_dir():
-            return []
-        dates = []
-        for child in self.root.iterdir():
-            try:
-                day = date.fromisoformat(child.name)
-            except ValueError:
-                continue
-            if (child / "manifest.json").exists():
-                dates.append(day)
-        return sorted(dates)
-
-    def folder(self, business_date: date) -> Path:
-        return self.root / business_date.isoformat()
-
-    def manifest(self, business_date: date) -> dict[str, Any]:
-        path = self.folder(business_date) / "manifest.json"
-        if not path.exists():
-            raise ExtractError(
-                f"No manifest.json in {self.folder(business_date)}: the delivery is not complete."
-            )
-        try:
-            manifest = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ExtractError(f"manifest.json is not valid JSON: {exc}") from exc
-        if manifest.get("sourceSystem") not in (None, self.source_system):
-            raise ExtractError(
-                f"manifest.json is for {manifest.get('sourceSystem')}, not {self.source_system}."
-            )
-        if not isinstance(manifest.get("files"), dict):
-            raise ExtractError("manifest.json has no 'files' object.")
-        return manifest
+        return delivered_dates(self.inbox_dir, self.source_system)
 
     async def open(self, business_date: date, entity: str) -> ExtractFile | None:
-        folder = self.folder(business_date)
-        manifest = self.manifest(business_date)
-        candidates = [(folder / f"{entity}.csv", False), (folder / f"{entity}.csv.gz", True)]
-        found = next(((path, gz) for path, gz in candidates if path.exists()), None)
-        if found is None:
+        delivered = find_file(self.inbox_dir, self.source_system, business_date, entity)
+        if delivered is None:
             return None
-        path, compressed = found
-        name = path.name
-        promise = manifest["files"].get(name)
-        if promise is None:
-            raise ExtractError(f"{name} is not in manifest.json, so it cannot be checked; not loaded.")
+        path, compressed, name = delivered.path, delivered.compressed, delivered.path.name
         extract = ExtractFile(
             entity=entity,
             header=[],
             source=_empty(),
             name=name,
-            expected_rows=promise.get("rows"),
-            expected_sha256=promise.get("sha256"),
+            expected_rows=delivered.expected_rows,
+            expected_sha256=delivered.expected_sha256,
         )
         chunks = _file_chunks(path, compressed, extract)
         try:
