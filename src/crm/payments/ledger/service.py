@@ -92,19 +92,33 @@ async def record_payment(
             raise Conflict(f"Payment {data.reference_number} already exists with different content.")
         return stored, False
     payment = await session.get_one(Payment, inserted_id)
+    await announce(session, outbox, payment, action="CREATE", before=None, after=values)
+    return payment, True
+
+
+async def announce(
+    session: AsyncSession,
+    outbox: Outbox,
+    payment: Payment,
+    *,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> None:
+    """A payment stored or changed with SQL: its event into the outbox and its audit row, in the
+    same transaction."""
     event = payment_event(payment)
     if event is not None:
         await outbox.add(session, event)
     await record_change(
         session,
         platform_tables,
-        action="CREATE",
+        action=action,
         entity_type="Payment",
         entity_key=payment.reference_number,
-        before=None,
-        after=values,
+        before=before,
+        after=after,
     )
-    return payment, True
 
 
 async def get_payment(session: AsyncSession, reference_number: str) -> Payment:

@@ -27,11 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.payments.ledger.models import Payment
 from crm.payments.ledger.schemas import PaymentStatus
-from crm.payments.ledger.service import AWAITING_LOAN_CHECK, payment_event
+from crm.payments.ledger.service import AWAITING_LOAN_CHECK, announce, payment_event
 from crm.payments.models import platform_tables
 from crm.payments.notifications.loans import LoanDirectory
 from crm.payments.notifications.schemas import PaymentNotification
-from crm.platform.audit import jsonable, record_change
+from crm.platform.audit import jsonable
 from crm.platform.auth import current_principal
 from crm.platform.db import Database
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound, ServiceUnavailable
@@ -233,18 +233,8 @@ async def _set_status(
     payment.loan_check_pending = False
     payment.updated_by = ACTOR
     await session.flush()
-    event = payment_event(payment)
-    if event is not None:
-        await outbox.add(session, event)
-    await record_change(
-        session,
-        platform_tables,
-        action="UPDATE",
-        entity_type="Payment",
-        entity_key=payment.reference_number,
-        before=before,
-        after={"status": payment.status, "status_reason": payment.status_reason},
-    )
+    after = {"status": payment.status, "status_reason": payment.status_reason}
+    await announce(session, outbox, payment, action="UPDATE", before=before, after=after)
 
 
 async def confirm_pending(db: Database, outbox: Outbox, loans: LoanDirectory, *, batch: int = 200) -> int:
