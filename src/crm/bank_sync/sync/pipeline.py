@@ -207,8 +207,8 @@ class EntityLoader:
         source_system: str,
         business_date: date | None,
     ) -> EntityResult:
-        started = time.perf_counter()
         result = EntityResult(entity=spec.name, file=extract.name)
+        lap = _Laps(result.phases)
         cols = _Columns(spec, extract.header, source_system)
         if cols.unknown:
             result.warnings.append(f"unknown column(s) ignored: {', '.join(cols.unknown)}")
@@ -242,7 +242,7 @@ class EntityLoader:
             result.read = int(copied.split()[-1])  # "COPY n"
             self._check_manifest(extract, result.read)
             await _analyze(raw, "sync_stage")
-            result.phases["copy"] = _since(started)
+            lap("copy")
 
             self.progress(spec.name, "validate", result.read)
             await self._reject_duplicates(raw, cols)
@@ -257,7 +257,7 @@ class EntityLoader:
             if loaded_before:
                 work = "sync_work"
                 await self._compare(raw, cols, table, source_system)
-            result.phases["compare"] = _since(started) - sum(result.phases.values())
+            lap("compare")
             if loaded_before:
                 await _prefer_index_lookups(raw, table, work)
             await self._validate(raw, cols, work)
@@ -274,7 +274,7 @@ class EntityLoader:
                     spec.name,
                 )
             )
-            result.phases["validate"] = _since(started) - sum(result.phases.values())
+            lap("validate")
             self.progress(spec.name, "upsert", result.read - result.rejected)
             await raw.execute("CREATE TEMP TABLE sync_changed (action text, key text) ON COMMIT DROP")
             rebuild = await self._drop_indexes_if_empty(raw, table, result.read - result.rejected)
@@ -290,11 +290,11 @@ class EntityLoader:
                 # staleness check, tomorrow's comparison, the read API) are planned on real numbers.
                 await raw.execute(f"ANALYZE {table}")
             result.unchanged = result.read - result.rejected - result.inserted - result.updated
-            result.phases["upsert"] = _since(started) - sum(result.phases.values())
+            lap("upsert")
             if loaded_before:
                 result.stale = await self._mark_missing(raw, cols, source_system, now)
                 await raw.execute("RESET enable_hashjoin; RESET enable_mergejoin")
-            result.phases["stale"] = _since(started) - sum(result.phases.values())
+            lap("stale")
             await raw.execute(
                 f"""INSERT INTO {SCHEMA}.sync_entity_state (source_system, entity_type, last_snapshot_at,
                         business_date, run_id)
@@ -308,21 +308,27 @@ class EntityLoader:
                 run_id,
             )
             self.progress(spec.name, "events", result.inserted + result.updated)
-            changed = "SELECT key FROM sync_changed WHERE action <> 'SAME'"
-            if (rebuild is not None or not loaded_before) and result.inserted:
-                # Inserted keys are the good rows' keys, less the few that matched another source's record.
-                key = " || '|' || ".join(f"r.{cols.raw(f)}" for f in cols.key_fields)
-                good = f"SELECT {key} AS key FROM {cols.trimmed(work, 'reason IS NULL')} r"
-                changed = (
-                    good
-                    if result.inserted == result.read - result.rejected
-                    else (f"{changed} UNION ALL ({good} EXCEPT SELECT key FROM sync_changed)")
-                )
+            inserted_all = rebuild is not None or not loaded_before
+            changed = self._changed_keys(cols, work, result, inserted_all=inserted_all)
             await self._stage_events(session, raw, cols, changed, run_id, source_system)
-            result.phases["events"] = _since(started) - sum(result.phases.values())
-        result.seconds = _since(started)
-        result.phases["commit"] = round(result.seconds - sum(result.phases.values()), 3)
+            lap("events")
+        lap("commit")
+        result.seconds = round(sum(result.phases.values()), 3)
         return result
+
+    @staticmethod
+    def _changed_keys(cols: _Columns, work: str, result: EntityResult, *, inserted_all: bool) -> str:
+        """The query of the natural keys to announce. The MERGE noted what it updated (and, once a
+        source is known, what it inserted); on a first load the inserted keys are the good rows'
+        keys, less the few that matched another source's record."""
+        changed = "SELECT key FROM sync_changed WHERE action <> 'SAME'"
+        if not (inserted_all and result.inserted):
+            return changed
+        key = " || '|' || ".join(f"r.{cols.raw(f)}" for f in cols.key_fields)
+        good = f"SELECT {key} AS key FROM {cols.trimmed(work, 'reason IS NULL')} r"
+        if result.inserted == result.read - result.rejected:
+            return good
+        return f"{changed} UNION ALL ({good} EXCEPT SELECT key FROM sync_changed)"
 
     async def _counted(self, entity: str, source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         copied = 0
@@ -592,8 +598,17 @@ def _new_ids(line_number: str) -> str:
     return f"encode(decode('{high:016x}', 'hex') || int8send({line_number} + ({low - (1 << 64)})::bigint), 'hex')::uuid"
 
 
-def _since(started: float) -> float:
-    return round(time.perf_counter() - started, 3)
+class _Laps:
+    """Seconds per phase of a load: ``lap(name)`` records the time since the previous lap."""
+
+    def __init__(self, phases: dict[str, float]) -> None:
+        self.phases = phases
+        self.last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = round(now - self.last, 3)
+        self.last = now
 
 
 async def _analyze(raw: Any, table: str) -> None:
