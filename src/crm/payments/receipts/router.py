@@ -16,6 +16,7 @@ from crm.payments.receipts import service
 from crm.payments.receipts.pdf import Receipt, render_pdf
 from crm.platform.auth import SecureRouter
 from crm.platform.db import Session
+from crm.platform.negotiation import preferred
 from crm.platform.schemas import ApiModel, Money
 
 router = SecureRouter(prefix="/api/payments/receipt", tags=["payments"])
@@ -41,32 +42,9 @@ class ReceiptRead(ApiModel):
     issued_at: datetime
 
 
-def _quality(accept: str, media_type: str) -> float:
-    """The q-value ``accept`` gives ``media_type``, from its most specific matching range (RFC 9110)."""
-    kind = media_type.split("/")[0]
-    best: tuple[int, float] = (-1, 0.0)
-    for part in accept.split(","):
-        media_range, *params = (p.strip() for p in part.split(";"))
-        specificity = {media_type: 2, f"{kind}/*": 1, "*/*": 0}.get(media_range.lower())
-        if specificity is None or specificity < best[0]:
-            continue
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        best = (specificity, q)
-    return best[1]
-
-
 def wants_json(accept: str | None) -> bool:
     """JSON only when the client prefers it to PDF; the PDF is the receipt, so it wins ties."""
-    if not accept:
-        return False
-    return _quality(accept, JSON) > _quality(accept, PDF)
+    return preferred(accept, [PDF, JSON]) == JSON
 
 
 def _filename(reference_number: str) -> str:

@@ -12,6 +12,7 @@ from crm.payments.reconciliation import service
 from crm.payments.reconciliation.schemas import ReconciliationReportRead, ReconciliationRequest
 from crm.platform.auth import Caller, SecureRouter
 from crm.platform.db import Session
+from crm.platform.negotiation import preferred
 
 router = SecureRouter(prefix="/api/payments/reconciliation", tags=["reconciliation"])
 BusinessDate = Annotated[date, Path(alias="date", description="Business date, YYYY-MM-DD")]
@@ -52,7 +53,7 @@ async def get_report(
 ) -> ReconciliationReportRead | Response:
     """The stored reconciliation report of a date; CSV (a line per discrepancy) with Accept: text/csv."""
     report = await service.get_report(session, business_date)
-    if "text/csv" in request.headers.get("accept", ""):
+    if preferred(request.headers.get("accept"), ["application/json", "text/csv"]) == "text/csv":
         return Response(
             service.report_csv(report),
             media_type="text/csv; charset=utf-8",
