@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 import uvicorn
@@ -18,9 +18,6 @@ from crm.platform.embedded import EmbeddedNats, EmbeddedPostgres
 from crm.platform.logging import configure_logging
 from crm.platform.settings import PlatformSettings
 from crm.services import SERVICES, migrate_all
-
-if TYPE_CHECKING:
-    from crm.payments.settings import PaymentsSettings
 
 app = typer.Typer(help="Collection CRM", no_args_is_help=True, add_completion=False)
 
@@ -86,17 +83,16 @@ def _login_help(settings: PlatformSettings) -> list[str]:
     return ["No users yet: set CRM_BOOTSTRAP_ADMIN_USERNAME and CRM_BOOTSTRAP_ADMIN_PASSWORD and restart."]
 
 
-_WEBHOOK_SECRET_FILE = "{}/secrets/payment-webhook-secret"
-
-
 def _banner(settings: PlatformSettings, base_url: str, what: str) -> None:
+    from crm.payments.settings import DEMO_WEBHOOK_SECRET
+
     lines = [
         f"Collection CRM {what} at {base_url}",
         f"  API docs: {base_url}/docs    health: {base_url}/health/ready",
         f"  token:    curl -d username=... -d password=... {base_url}/api/auth/token",
         *("  " + line for line in _login_help(settings)),
         *(
-            [f"  webhook:  notifications signed with {_WEBHOOK_SECRET_FILE.format(settings.data_dir)}"]
+            [f"  webhook:  notifications signed with {settings.data_dir / 'secrets' / DEMO_WEBHOOK_SECRET}"]
             if settings.demo and not os.environ.get("CRM_PAYMENT_WEBHOOK_SECRET")
             else []
         ),
@@ -177,16 +173,34 @@ def migrate(
     """Apply database migrations (each service has its own schema and history)."""
     settings = PlatformSettings()
     configure_logging(settings.log_level, settings.log_format)
+    if service is not None:
+        with _service_infrastructure(settings, service):
+            typer.echo("Migrations applied.", err=True)
+        return
     with infrastructure(settings) as resolved:
         assert resolved.database_url
-        if service is None:
-            migrate_all(resolved.database_url)
-        else:
-            from crm.platform import migrations
-
-            deployable = SERVICES[service]
-            migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
+        migrate_all(resolved.database_url)
         typer.echo("Migrations applied.", err=True)
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        typer.echo(f"--date must be YYYY-MM-DD, not {value!r}.", err=True)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _service_infrastructure(settings: PlatformSettings, service: str) -> Iterator[PlatformSettings]:
+    """Servers resolved (embedded unless configured) and one service's migrations applied."""
+    from crm.platform import migrations
+
+    with infrastructure(settings) as resolved:
+        assert resolved.database_url
+        deployable = SERVICES[service]
+        migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
+        yield resolved
 
 
 @app.command()
@@ -198,29 +212,18 @@ def sync(
     entity: Annotated[str | None, typer.Option(help="One entity (file stem), e.g. customers.")] = None,
 ) -> None:
     """Load a source system's extract now (the same run as POST /api/sync/run), with progress."""
-    from datetime import date
-
     from crm.bank_sync.settings import BankSyncSettings
     from crm.bank_sync.sync.cli import run_sync
 
     settings = PlatformSettings()
     configure_logging(settings.log_level, "console")
-    try:
-        day = date.fromisoformat(business_date) if business_date else None
-    except ValueError:
-        typer.echo(f"--date must be YYYY-MM-DD, not {business_date!r}.", err=True)
-        raise typer.Exit(2) from None
+    day = _parse_date(business_date)
     if source not in ("T24", "W4", "OTHER") or (entity and entity not in _entity_names()):
         typer.echo(
             "--source must be T24, W4 or OTHER; --entity one of " + ", ".join(_entity_names()), err=True
         )
         raise typer.Exit(2)
-    with infrastructure(settings) as resolved:
-        assert resolved.database_url
-        deployable = SERVICES["bank-sync"]
-        from crm.platform import migrations
-
-        migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
+    with _service_infrastructure(settings, "bank-sync") as resolved:
         code = asyncio.run(run_sync(BankSyncSettings(**resolved.model_dump()), source, day, entity))
     raise typer.Exit(code)
 
@@ -248,27 +251,6 @@ payments_app = typer.Typer(
 app.add_typer(payments_app, name="payments")
 
 
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        typer.echo(f"--date must be YYYY-MM-DD, not {value!r}.", err=True)
-        raise typer.Exit(2) from None
-
-
-@contextmanager
-def _payments_infrastructure(settings: PlatformSettings) -> Iterator[PaymentsSettings]:
-    """The payments service's settings on resolved servers, its migrations applied."""
-    from crm.payments.settings import PaymentsSettings
-    from crm.platform import migrations
-
-    with infrastructure(settings) as resolved:
-        assert resolved.database_url
-        deployable = SERVICES["payments"]
-        migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
-        yield PaymentsSettings(**resolved.model_dump())
-
-
 @payments_app.command("sync")
 def payments_sync(
     source: Annotated[
@@ -279,6 +261,7 @@ def payments_sync(
     ] = None,
 ) -> None:
     """Import the core's payments.csv now: each row validated and stored once, as POST /api/payments."""
+    from crm.payments.settings import PaymentsSettings
     from crm.payments.sync import sync_from_cli
 
     settings = PlatformSettings()
@@ -287,8 +270,8 @@ def payments_sync(
     if source is not None and source not in ("T24", "W4", "OTHER"):
         typer.echo("--source must be T24, W4 or OTHER.", err=True)
         raise typer.Exit(2)
-    with _payments_infrastructure(settings) as resolved:
-        results = asyncio.run(sync_from_cli(resolved, source, day))
+    with _service_infrastructure(settings, "payments") as resolved:
+        results = asyncio.run(sync_from_cli(PaymentsSettings(**resolved.model_dump()), source, day))
     for r in results:
         if r.state == "NO_FILE":
             when = f" for {r.business_date}" if r.business_date else ""
@@ -316,15 +299,16 @@ def payments_reconcile(
 ) -> None:
     """Reconcile a business date with the core's payments (as POST /api/payments/reconciliation)."""
     from crm.payments.reconciliation.service import reconcile_from_cli, report_csv
+    from crm.payments.settings import PaymentsSettings
     from crm.platform.errors import DomainError
 
     settings = PlatformSettings()
     configure_logging(settings.log_level, "console")
     day = _parse_date(business_date)
     assert day is not None
-    with _payments_infrastructure(settings) as resolved:
+    with _service_infrastructure(settings, "payments") as resolved:
         try:
-            report = asyncio.run(reconcile_from_cli(resolved, day))
+            report = asyncio.run(reconcile_from_cli(PaymentsSettings(**resolved.model_dump()), day))
         except DomainError as exc:
             typer.echo(exc.detail, err=True)
             raise typer.Exit(1) from None

@@ -9,6 +9,9 @@ from pydantic import SecretStr, field_validator
 
 from crm.platform.settings import PlatformSettings
 
+DEMO_WEBHOOK_SECRET = "payment-webhook-secret"
+"""The file under ``<data>/secrets/`` holding demo mode's generated webhook secret."""
+
 
 class PaymentsSettings(PlatformSettings):
     payment_webhook_secret: SecretStr | None = None
@@ -41,7 +44,7 @@ class PaymentsSettings(PlatformSettings):
         raw = self.payment_webhook_secret.get_secret_value() if self.payment_webhook_secret else ""
         configured = [s.strip() for s in raw.split(",") if s.strip()]
         if not configured and self.demo:
-            return [self.generated_secret("payment-webhook-secret")]
+            return [self.generated_secret(DEMO_WEBHOOK_SECRET)]
         return configured
 
     def currencies(self) -> frozenset[str]:
