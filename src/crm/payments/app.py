@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from crm.payments.ledger.router import router as ledger_router
 from crm.payments.models import Base
-from crm.payments.notifications.jobs import confirm_pending_payments, open_loan_directory
+from crm.payments.notifications.jobs import close_clients, confirm_pending_payments, open_clients
 from crm.payments.notifications.router import router as notifications_router
 from crm.payments.receipts.router import router as receipts_router
 from crm.payments.reconciliation.router import router as reconciliation_router
@@ -22,7 +22,8 @@ def spec() -> ServiceSpec:
         package="crm.payments",
         metadata=Base.metadata,
         routers=[notifications_router, receipts_router, reconciliation_router, ledger_router],
-        on_startup=[open_loan_directory],
+        on_startup=[open_clients],
+        on_shutdown=[close_clients],
         background=[confirm_pending_payments, run_payment_sync_schedule],
     )
 

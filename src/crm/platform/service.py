@@ -45,6 +45,8 @@ class ServiceSpec:
     routers: Sequence[APIRouter]
     consumers: Sequence[Callable[[FastAPI], EventConsumer]] = ()
     on_startup: Sequence[Callable[[FastAPI], Awaitable[None]]] = ()
+    on_shutdown: Sequence[Callable[[FastAPI], Awaitable[None]]] = ()
+    """Run after the background tasks are cancelled, before the database is closed."""
     background: Sequence[Callable[[FastAPI], Coroutine[Any, Any, None]]] = field(default_factory=tuple)
 
     @property
@@ -172,6 +174,8 @@ def create_service_app(
         finally:
             for task in background:
                 task.cancel()
+            for hook in spec.on_shutdown:
+                await hook(app)
             for runner in runners:
                 await runner.stop()
             await relay.stop()

@@ -18,7 +18,8 @@ from crm.platform.logging import get_logger
 log = get_logger("crm.payments.notifications")
 
 
-async def open_loan_directory(app: FastAPI) -> None:
+async def open_clients(app: FastAPI) -> None:
+    """The loan directory (bank-sync's API) and the notification path's own asyncpg pool."""
     settings: PaymentsSettings = app.state.settings
     settings.webhook_secrets()  # in demo mode, generates the secret now rather than at the first call
     neighbour = getattr(app.state, "neighbours", {}).get("bank-sync")
@@ -47,15 +48,16 @@ async def open_loan_directory(app: FastAPI) -> None:
 async def confirm_pending_payments(app: FastAPI) -> None:
     """Every ``pending_check_interval_seconds``, settle what bank-sync can now confirm."""
     settings: PaymentsSettings = app.state.settings
-    try:
-        while True:
-            await asyncio.sleep(settings.pending_check_interval_seconds)
-            try:
-                settled = await confirm_pending(app.state.db, app.state.outbox, app.state.loan_directory)
-                if settled:
-                    log.info("payments_confirmed", count=settled)
-            except Exception:
-                log.exception("payments_confirm_failed")
-    finally:
-        await app.state.loan_directory.close()
-        await app.state.pg_pool.close()
+    while True:
+        await asyncio.sleep(settings.pending_check_interval_seconds)
+        try:
+            settled = await confirm_pending(app.state.db, app.state.outbox, app.state.loan_directory)
+            if settled:
+                log.info("payments_confirmed", count=settled)
+        except Exception:
+            log.exception("payments_confirm_failed")
+
+
+async def close_clients(app: FastAPI) -> None:
+    await app.state.loan_directory.close()
+    await app.state.pg_pool.close()
