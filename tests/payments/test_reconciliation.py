@@ -29,7 +29,9 @@ async def api(settings, isolated_database, tmp_path):
     local = PaymentsSettings(**settings.model_dump(), inbox_dir=tmp_path)
     local.database_url = await isolated_database("payments")
     app = create_service_app(
-        dataclasses.replace(spec(), consumers=(), on_startup=(), background=()), local, standalone=False
+        dataclasses.replace(spec(), consumers=(), on_startup=(), on_shutdown=(), background=()),
+        local,
+        standalone=False,
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
