@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -18,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import MetaData
 from swagger_ui_bundle import swagger_ui_path
 
-from crm.platform import migrations
+from crm.platform import leader, migrations
 from crm.platform.auth import Access, SecureRouter, TokenService, assert_every_route_declares_access
 from crm.platform.bus import Bus
 from crm.platform.consumer import ConsumerRunner, EventConsumer
@@ -45,9 +46,11 @@ class ServiceSpec:
     routers: Sequence[APIRouter]
     consumers: Sequence[Callable[[FastAPI], EventConsumer]] = ()
     on_startup: Sequence[Callable[[FastAPI], Awaitable[None]]] = ()
+    """Run in one process at a time when several serve the service (see ``crm.platform.leader``)."""
     on_shutdown: Sequence[Callable[[FastAPI], Awaitable[None]]] = ()
     """Run after the background tasks are cancelled, before the database is closed."""
     background: Sequence[Callable[[FastAPI], Coroutine[Any, Any, None]]] = field(default_factory=tuple)
+    """Long-running jobs (workers, schedules): run by the service's leader process only."""
 
     @property
     def schema(self) -> str:
@@ -162,18 +165,24 @@ def create_service_app(
             for factory in spec.consumers
         ]
         app.state.consumers = runners
-        for hook in spec.on_startup:
-            await hook(app)
+        async with leader.exclusively(db, f"crm:{spec.name}:startup"):
+            for hook in spec.on_startup:
+                await hook(app)
         relay.start()
         for runner in runners:
             runner.start()
-        background = [asyncio.create_task(job(app)) for job in spec.background]
+        background: list[asyncio.Task[None]] = []
+        if spec.background:
+            jobs = [partial(job, app) for job in spec.background]
+            lead = leader.lead(db, f"crm:{spec.name}:background", jobs)
+            background.append(asyncio.create_task(lead, name=f"jobs-{spec.name}"))
         log.info("service_started", service=spec.name)
         try:
             yield
         finally:
             for task in background:
                 task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             for hook in spec.on_shutdown:
                 await hook(app)
             for runner in runners:
