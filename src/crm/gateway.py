@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.platform.auth import Access, SecureRouter, TokenService, assert_every_route_declares_access
 from crm.platform.errors import install_error_handlers, problem
+from crm.platform.heap import freeze_startup_objects
 from crm.platform.logging import configure_logging
 from crm.platform.metrics import metrics_response
 from crm.platform.service import docs_router, mount_swagger_assets
@@ -32,6 +33,7 @@ def _root_app(settings: PlatformSettings, apps: dict[str, FastAPI]) -> FastAPI:
         async with AsyncExitStack() as stack:
             for app in apps.values():
                 await stack.enter_async_context(app.router.lifespan_context(app))
+            freeze_startup_objects()
             yield
 
     root = FastAPI(title="Collection CRM", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)

@@ -129,3 +129,58 @@ async def test_event_failing_every_time_goes_to_the_dead_letter_subject(payments
     finally:
         await runner.stop()
         await dead_letters.unsubscribe()
+
+
+class PoisonedConsumer(CountingConsumer):
+    """Fails on the events it is told are poison, applies the others."""
+
+    def __init__(self, name: str, marker: str, poison: set[uuid.UUID]) -> None:
+        super().__init__(name, marker)
+        self.poison = poison
+
+    async def handle(self, session: AsyncSession, event: Event) -> None:
+        await super().handle(session, event)
+        if event.event_id in self.poison:
+            raise RuntimeError("this event cannot be applied")
+
+
+async def test_a_poison_event_in_a_batch_holds_back_none_of_the_others(payments, settings):
+    app = payments.app
+    marker = uuid.uuid4().hex
+    good = [_event(marker) for _ in range(20)]
+    bad = _event(marker)
+    consumer = PoisonedConsumer(f"batch-{marker[:8]}", marker, {bad.event_id})
+    dead_letters = await app.state.bus.nc.subscribe(f"crm.dead_letter.test.{consumer.name}")
+    runner = _runner(app, settings, consumer)
+    runner.start()
+    await asyncio.wait_for(runner.ready.wait(), 20)
+    await runner.stop()  # the durable consumer stays on the server and keeps its position
+    try:
+        # Published while nobody fetches: the restarted runner gets them as one batch.
+        for event in [*good[:10], bad, *good[10:], good[3]]:
+            await app.state.bus.publish(SUBJECT, event.to_json(), msg_id=f"{event.event_id}-{uuid.uuid4()}")
+        runner = _runner(app, settings, consumer)
+        runner.start()
+        msg = await dead_letters.next_msg(timeout=30)
+        assert json.loads(msg.data)["eventId"] == str(bad.event_id)
+        for event in good:
+            assert await _applications(app, event.event_id) == 1, "applied once, the repeat of good[3] too"
+        assert await _applications(app, bad.event_id) == 0
+
+        await runner.stop()
+        later = [_event(marker) for _ in range(10)]
+        for event in [*later, later[5], good[0]]:  # a repeat inside the batch, and one of before
+            await app.state.bus.publish(SUBJECT, event.to_json(), msg_id=f"{event.event_id}-{uuid.uuid4()}")
+        runner = _runner(app, settings, consumer)
+        runner.start()
+
+        async def all_applied() -> bool:
+            return all([await _applications(app, e.event_id) for e in later])
+
+        await _until(all_applied)
+        await asyncio.sleep(0.3)  # a second application of the repeat would land by now
+        for event in [*later, good[0]]:
+            assert await _applications(app, event.event_id) == 1
+    finally:
+        await runner.stop()
+        await dead_letters.unsubscribe()

@@ -1,10 +1,13 @@
 """Idempotent JetStream consumers.
 
-Each message is handled in one transaction that also records its ``eventId`` in
-``processed_event``; a second delivery of the same event finds the row and does nothing. The
-message is acked only after the commit. A handler that keeps failing is retried with a growing
-delay up to ``max_deliveries`` times, then the message goes to the dead-letter subject
-``crm.dead_letter.<service>.<consumer>`` with the error in its headers.
+A fetched batch of messages is handled in one transaction that also records their ``eventId`` in
+``processed_event``; a second delivery of the same event finds the row and does nothing. Messages
+are acked only after the commit. If anything in the batch fails, the batch is rolled back and each
+message is handled again on its own, in its own transaction, so one bad event cannot hold back or
+take down the others (a payment burst would otherwise pay a commit per event). A handler that
+keeps failing is retried with a growing delay up to ``max_deliveries`` times, then the message
+goes to the dead-letter subject ``crm.dead_letter.<service>.<consumer>`` with the error in its
+headers.
 """
 
 from __future__ import annotations
@@ -114,13 +117,29 @@ class ConsumerRunner:
                         msgs = await sub.fetch(self.batch, timeout=1)
                     except (NatsTimeoutError, TimeoutError):
                         continue
-                    for msg in msgs:
-                        await self.process(msg)
+                    await self.process_batch(msgs)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("consumer_loop_failed", consumer=self.durable, error=str(exc))
                 await asyncio.sleep(1)
+
+    async def process_batch(self, msgs: list[Any]) -> None:
+        """All of ``msgs`` in one transaction; each on its own if that fails."""
+        if len(msgs) > 1:
+            set_current_principal(self.principal)
+            try:
+                events = [parse_event(msg.subject, msg.data) for msg in msgs]
+                applied = await self.apply_all(events)
+            except Exception as exc:
+                log.info("event_batch_split", consumer=self.durable, size=len(msgs), error=str(exc))
+            else:
+                for msg, first_time in zip(msgs, applied, strict=True):
+                    EVENTS_CONSUMED.labels(self.durable, "applied" if first_time else "duplicate").inc()
+                    await msg.ack()
+                return
+        for msg in msgs:
+            await self.process(msg)
 
     async def process(self, msg: Any) -> None:
         set_current_principal(self.principal)
@@ -163,6 +182,27 @@ class ConsumerRunner:
                 return False
             await self.consumer.handle(session, event)
         return True
+
+    async def apply_all(self, events: list[Event]) -> list[bool]:
+        """Handle each event not processed before, in one transaction; for each: was it new."""
+        processed = self.tables.processed_event
+        async with self.db.transaction() as session:
+            new = set(
+                await session.scalars(
+                    pg_insert(processed)
+                    .values([{"consumer": self.consumer.name, "event_id": e.event_id} for e in events])
+                    .on_conflict_do_nothing()
+                    .returning(processed.c.event_id)
+                )
+            )
+            applied = []
+            for event in events:
+                first_time = event.event_id in new
+                new.discard(event.event_id)  # the same event twice in one batch: applied once
+                if first_time:
+                    await self.consumer.handle(session, event)
+                applied.append(first_time)
+        return applied
 
     async def _dead_letter(self, msg: Any, reason: str) -> None:
         subject = f"crm.dead_letter.{self.service}.{self.consumer.name}"

@@ -25,6 +25,7 @@ from crm.platform.bus import Bus
 from crm.platform.consumer import ConsumerRunner, EventConsumer
 from crm.platform.db import Database
 from crm.platform.errors import install_error_handlers, problem
+from crm.platform.heap import freeze_startup_objects
 from crm.platform.logging import configure_logging, get_logger
 from crm.platform.metrics import MetricsMiddleware, metrics_response
 from crm.platform.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
@@ -176,6 +177,8 @@ def create_service_app(
             jobs = [partial(job, app) for job in spec.background]
             lead = leader.lead(db, f"crm:{spec.name}:background", jobs)
             background.append(asyncio.create_task(lead, name=f"jobs-{spec.name}"))
+        if standalone:  # under crm up, the gateway does it once every service is up
+            freeze_startup_objects()
         log.info("service_started", service=spec.name)
         try:
             yield

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -42,7 +43,8 @@ def _same_content(stored: Payment, incoming: dict[str, Any]) -> bool:
     return all(getattr(stored, f) == incoming[f] for f in CONTENT_FIELDS)
 
 
-def payment_event(payment: Payment) -> PaymentEvent | None:
+def payment_event(payment: Payment | SimpleNamespace) -> PaymentEvent | None:
+    """The event a payment in its status announces (a Payment, or its values as attributes)."""
     event_type = EVENT_TYPE.get(PaymentStatus(payment.status))
     if event_type is None:
         return None
