@@ -236,3 +236,78 @@ def test_demo_mode_generates_a_webhook_secret_once(tmp_path):
     )
     rotated = PaymentsSettings(data_dir=tmp_path, demo=True, payment_webhook_secret=SecretStr("a, b"))
     assert rotated.webhook_secrets() == ["a", "b"], "configured secrets win, several at once"
+
+
+async def test_notifications_arriving_while_nats_is_down_are_stored_answered_and_announced_later(
+    settings, tmp_path, isolated_database, bank_sync, tokens, loan, unique
+):
+    from crm.platform.embedded import EmbeddedNats
+    from crm.services import SERVICES
+
+    # Its own database and NATS, so that no other relay publishes this outbox meanwhile.
+    nats = EmbeddedNats(tmp_path)
+    nats.start()
+    local = settings.model_copy(
+        update={
+            "nats_url": nats.url(),
+            "database_url": await isolated_database("payments"),
+        }
+    )
+    app = SERVICES["payments"].create_app(local)
+    cif, account = loan
+    refs = [unique("NATS-DOWN") for _ in range(20)]
+    outbox = platform_tables.outbox
+
+    async def unpublished() -> int:
+        async with app.state.db.transaction() as session:
+            return int(
+                await session.scalar(
+                    select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+                )
+                or 0
+            )
+
+    try:
+        async with app.router.lifespan_context(app):
+            app.state.settings = app.state.settings.model_copy(
+                update={"payment_webhook_secret": SecretStr(SECRET)}
+            )
+            await app.state.loan_directory.close()
+            app.state.loan_directory = LoanDirectory(
+                ServiceClient(
+                    "http://bank-sync",
+                    tokens,
+                    caller="payments",
+                    transport=httpx.ASGITransport(app=bank_sync.app),
+                ),
+                ttl_seconds=60,
+            )
+            await app.state.bus.wait_connected(within=20)
+            nats.stop()
+            deadline = asyncio.get_running_loop().time() + 15
+            while app.state.bus.is_connected:
+                assert asyncio.get_running_loop().time() < deadline, "the bus did not notice NATS stop"
+                await asyncio.sleep(0.05)
+
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+
+                async def send(ref: str) -> int:
+                    body = notification(ref, account, cif)
+                    r = await c.post("/api/payments/notification", content=body, headers=headers(body))
+                    return r.status_code
+
+                assert await asyncio.gather(*(send(ref) for ref in refs)) == [201] * len(refs)
+            assert await unpublished() == len(refs), "stored with their events, waiting for NATS"
+
+            nats.start()  # same port, same store
+            deadline = asyncio.get_running_loop().time() + 30
+            while await unpublished():
+                assert asyncio.get_running_loop().time() < deadline, (
+                    "events not published after NATS came back"
+                )
+                await asyncio.sleep(0.1)
+            async with app.state.db.transaction() as session:
+                rows = await session.scalar(select(func.count()).where(Payment.reference_number.in_(refs)))
+            assert rows == len(refs)
+    finally:
+        nats.stop()
