@@ -5,10 +5,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from crm.platform.service import ServiceSpec, create_service_app
+from crm.workflow.actions.router import router as actions_router
 from crm.workflow.agents.router import router as agents_router
+from crm.workflow.assignments.router import router as assignments_router
+from crm.workflow.bank_data import close_bank_data, open_bank_data
 from crm.workflow.cases.router import router as cases_router
 from crm.workflow.models import Base
+from crm.workflow.promises.jobs import BACKGROUND as promise_jobs
+from crm.workflow.readmodel.consumers import CONSUMERS as readmodel_consumers
 from crm.workflow.settings import WorkflowSettings
+from crm.workflow.vocabularies.router import router as vocabularies_router
+from crm.workflow.workload.router import router as workload_router
 
 
 def spec() -> ServiceSpec:
@@ -17,7 +24,18 @@ def spec() -> ServiceSpec:
         title="Collection CRM - Collection Workflow",
         package="crm.workflow",
         metadata=Base.metadata,
-        routers=[agents_router, cases_router],
+        routers=[
+            agents_router,
+            workload_router,
+            actions_router,
+            assignments_router,
+            cases_router,
+            vocabularies_router,
+        ],
+        consumers=readmodel_consumers,
+        on_startup=[open_bank_data],
+        on_shutdown=[close_bank_data],
+        background=promise_jobs,
     )
 
 

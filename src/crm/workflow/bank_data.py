@@ -1,0 +1,73 @@
+"""``BankDataQueryService``: what workflow asks bank-sync about customers and loans, over its API.
+
+With a SYSTEM token, a timeout and a short cache (an agent records several actions on the same
+customer in a few minutes). Under ``crm up`` bank-sync runs in the same process and is called
+in-process (still through its API); otherwise at ``CRM_BANK_SYNC_URL`` or the base URL.
+Errors come as the platform's: ``NotFound`` (404) and ``ServiceUnavailable``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from cachetools import TTLCache
+from fastapi import FastAPI
+
+from crm.platform.http import ServiceClient
+from crm.workflow.settings import WorkflowSettings
+
+
+class BankDataQueryService:
+    def __init__(self, client: ServiceClient, *, ttl_seconds: float, size: int = 50_000) -> None:
+        self.client = client
+        self._cache: TTLCache[str, Any] = TTLCache(maxsize=size, ttl=ttl_seconds)
+
+    async def _get(self, path: str) -> Any:
+        cached = self._cache.get(path)
+        if cached is not None:
+            return cached
+        document = await self.client.get_json(path)
+        self._cache[path] = document
+        return document
+
+    async def customer(self, cif: str) -> dict[str, Any]:
+        """The customer 360 document of ``GET /api/customers/:cif`` (api.md)."""
+        document: dict[str, Any] = await self._get(f"/api/customers/{cif}")
+        return document
+
+    async def loan(self, account_number: str) -> dict[str, Any]:
+        """The loan document of ``GET /api/loans/:accountNumber`` (api.md)."""
+        document: dict[str, Any] = await self._get(f"/api/loans/{account_number}")
+        return document
+
+    def forget(self, path_prefix: str = "") -> None:
+        """Drop cached answers (all, or those under a path), e.g. when a SyncEvent says they changed."""
+        for key in [k for k in self._cache if k.startswith(path_prefix)]:
+            self._cache.pop(key, None)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+async def open_bank_data(app: FastAPI) -> None:
+    """Start-up hook: ``app.state.bank_data``."""
+    settings: WorkflowSettings = app.state.settings
+    neighbour = getattr(app.state, "neighbours", {}).get("bank-sync")
+    transport: httpx.AsyncBaseTransport | None = None
+    if neighbour is not None and not settings.bank_sync_url:  # crm up: bank-sync in this process
+        base_url, transport = "http://bank-sync", httpx.ASGITransport(app=neighbour)
+    else:
+        base_url = settings.bank_sync_url or settings.public_base_url
+    client = ServiceClient(
+        base_url,
+        app.state.tokens,
+        caller="workflow",
+        timeout=settings.bank_sync_timeout_seconds,
+        transport=transport,
+    )
+    app.state.bank_data = BankDataQueryService(client, ttl_seconds=settings.bank_data_cache_seconds)
+
+
+async def close_bank_data(app: FastAPI) -> None:
+    await app.state.bank_data.close()
