@@ -2,7 +2,120 @@
 
 from __future__ import annotations
 
-from crm.platform.auth import SecureRouter
-from crm.workflow.actions import models as _models  # noqa: F401
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import Path, Query, Request
+
+from crm.platform.auth import Caller, SecureRouter
+from crm.platform.db import Session
+from crm.platform.schemas import Page, Paging
+from crm.workflow.access import READ, WRITE
+from crm.workflow.actions import service
+from crm.workflow.actions.models import ActionRecord
+from crm.workflow.actions.schemas import ActionCreate, ActionRead, ResultUpdate
 
 router = SecureRouter(prefix="/api/actions", tags=["actions"])
+TypeFilter = Annotated[str | None, Query(alias="type", min_length=1, max_length=64)]
+FromFilter = Annotated[date | None, Query(alias="from", description="First business date, inclusive")]
+ToFilter = Annotated[date | None, Query(alias="to", description="Last business date, inclusive")]
+
+
+@router.post(
+    "",
+    access=WRITE,
+    status_code=201,
+    response_model=ActionRead,
+    responses={
+        403: {"description": "an AGENT recording for another agent, or overriding the contact rules"},
+        422: {"description": "a field breaks a vocabulary, promise or contact rule (it is named)"},
+        503: {"description": "bank data could not be reached"},
+    },
+)
+async def record_action(
+    body: ActionCreate, request: Request, session: Session, caller: Caller
+) -> ActionRecord:
+    """Record an action on a customer (and loan); checked against vocabularies and contact rules."""
+    state = request.app.state
+    return await service.record_action(
+        session, state.outbox, state.bank_data, state.settings, body, caller=caller
+    )
+
+
+@router.put(
+    "/{id}/result",
+    access=WRITE,
+    response_model=ActionRead,
+    responses={
+        403: {"description": "an AGENT updating another agent's action"},
+        404: {"description": "no such action"},
+        409: {"description": "the action's promise is already KEPT or BROKEN"},
+    },
+)
+async def update_result(
+    body: ResultUpdate,
+    request: Request,
+    session: Session,
+    caller: Caller,
+    action_id: Annotated[uuid.UUID, Path(alias="id")],
+) -> ActionRecord:
+    """Change an action's result, notes and promise."""
+    return await service.update_result(session, request.app.state.settings, action_id, body, caller=caller)
+
+
+def _page(rows: list[ActionRecord], total: int, paging: Paging) -> Page[ActionRead]:
+    return Page[ActionRead](
+        items=[ActionRead.model_validate(r) for r in rows],
+        page=paging.page,
+        page_size=paging.page_size,
+        total=total,
+    )
+
+
+@router.get("/customer/{cif}", access=READ, response_model=Page[ActionRead])
+async def customer_actions(
+    request: Request,
+    session: Session,
+    paging: Paging,
+    cif: Annotated[str, Path(min_length=1, max_length=64)],
+    action_type: TypeFilter = None,
+    date_from: FromFilter = None,
+    date_to: ToFilter = None,
+) -> Page[ActionRead]:
+    """A customer's actions, newest first, optionally of one type and between two business dates."""
+    rows, total = await service.list_actions(
+        session,
+        request.app.state.settings,
+        cif=cif,
+        action_type=action_type,
+        date_from=date_from,
+        date_to=date_to,
+        offset=paging.offset,
+        limit=paging.page_size,
+    )
+    return _page(rows, total, paging)
+
+
+@router.get("/loan/{accountNumber}", access=READ, response_model=Page[ActionRead])
+async def loan_actions(
+    request: Request,
+    session: Session,
+    paging: Paging,
+    account_number: Annotated[str, Path(alias="accountNumber", min_length=1, max_length=64)],
+    action_type: TypeFilter = None,
+    date_from: FromFilter = None,
+    date_to: ToFilter = None,
+) -> Page[ActionRead]:
+    """A loan's actions, newest first, optionally of one type and between two business dates."""
+    rows, total = await service.list_actions(
+        session,
+        request.app.state.settings,
+        loan_account_number=account_number,
+        action_type=action_type,
+        date_from=date_from,
+        date_to=date_to,
+        offset=paging.offset,
+        limit=paging.page_size,
+    )
+    return _page(rows, total, paging)

@@ -1,10 +1,10 @@
-"""Case status updates. The status vocabularies are the defaults of data-model.md (editable later)."""
+"""Case status updates. The allowed statuses are data: the vocabulary tables an ADMIN edits."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from typing import Annotated
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
@@ -14,76 +14,19 @@ CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of our clock a client's ``actionDate`` may be."""
 
 
-class CustomerStatus(StrEnum):
-    COOPERATIVE = "COOPERATIVE"
-    PARTIALLY_COOPERATIVE = "PARTIALLY_COOPERATIVE"
-    UNCOOPERATIVE = "UNCOOPERATIVE"
-    UNREACHABLE = "UNREACHABLE"
-    DISPUTED = "DISPUTED"
-    BANKRUPT = "BANKRUPT"
-    DECEASED = "DECEASED"
-    LEGAL_REPRESENTATION = "LEGAL_REPRESENTATION"
-    UNKNOWN = "UNKNOWN"
-
-
-class CollateralStatus(StrEnum):
-    SECURED = "SECURED"
-    PARTIALLY_SECURED = "PARTIALLY_SECURED"
-    AT_RISK = "AT_RISK"
-    DAMAGED = "DAMAGED"
-    MISSING = "MISSING"
-    SEIZED = "SEIZED"
-    IN_LIQUIDATION = "IN_LIQUIDATION"
-    LIQUIDATED = "LIQUIDATED"
-    NOT_APPLICABLE = "NOT_APPLICABLE"
-    UNKNOWN = "UNKNOWN"
-
-
-class ProcessingStateStatus(StrEnum):
-    NEW = "NEW"
-    IN_PROGRESS = "IN_PROGRESS"
-    PENDING_CUSTOMER = "PENDING_CUSTOMER"
-    PENDING_APPROVAL = "PENDING_APPROVAL"
-    PENDING_LEGAL = "PENDING_LEGAL"
-    ON_HOLD = "ON_HOLD"
-    ESCALATED = "ESCALATED"
-    RESOLVED = "RESOLVED"
-    CLOSED = "CLOSED"
-    REOPENED = "REOPENED"
-
-
-class LendingViolationStatus(StrEnum):
-    NONE = "NONE"
-    PAYMENT_DELAY = "PAYMENT_DELAY"
-    COVENANT_BREACH = "COVENANT_BREACH"
-    COLLATERAL_ISSUE = "COLLATERAL_ISSUE"
-    FINANCIAL_REPORTING = "FINANCIAL_REPORTING"
-    MULTIPLE = "MULTIPLE"
-    SEVERE = "SEVERE"
-    UNDER_INVESTIGATION = "UNDER_INVESTIGATION"
-    RESOLVED = "RESOLVED"
-    UNKNOWN = "UNKNOWN"
-
-
-class RecoveryAbilityStatus(StrEnum):
-    HIGH = "HIGH"
-    MEDIUM = "MEDIUM"
-    LOW = "LOW"
-    VERY_LOW = "VERY_LOW"
-    REQUIRES_RESTRUCTURING = "REQUIRES_RESTRUCTURING"
-    REQUIRES_LEGAL = "REQUIRES_LEGAL"
-    WRITE_OFF_RECOMMENDED = "WRITE_OFF_RECOMMENDED"
-    UNKNOWN = "UNKNOWN"
+StatusCode = Annotated[str, Field(min_length=1, max_length=64)]
+"""A case status value: an active code of its vocabulary (``GET /api/vocabularies``), checked by the
+service against the vocabulary tables an ADMIN edits."""
 
 
 class CaseStatus(ApiModel):
     """The five case status fields; in ``current`` each is the latest value ever set (or null)."""
 
-    customer_status: CustomerStatus | None = None
-    collateral_status: CollateralStatus | None = None
-    processing_state_status: ProcessingStateStatus | None = None
-    lending_violation_status: LendingViolationStatus | None = None
-    recovery_ability_status: RecoveryAbilityStatus | None = None
+    customer_status: StatusCode | None = None
+    collateral_status: StatusCode | None = None
+    processing_state_status: StatusCode | None = None
+    lending_violation_status: StatusCode | None = None
+    recovery_ability_status: StatusCode | None = None
 
 
 class CaseActionCreate(CaseStatus):
@@ -108,11 +51,7 @@ class CaseActionCreate(CaseStatus):
 
     def status_values(self) -> dict[str, str]:
         """The status fields this update sets, by column name."""
-        return {
-            name: value.value
-            for name in CaseStatus.model_fields
-            if (value := getattr(self, name)) is not None
-        }
+        return {name: value for name in CaseStatus.model_fields if (value := getattr(self, name)) is not None}
 
 
 class CaseActionRead(CaseStatus):

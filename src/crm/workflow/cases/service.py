@@ -15,6 +15,7 @@ from crm.platform.events import WorkflowEvent
 from crm.platform.outbox import Outbox
 from crm.workflow.cases.models import STATUS_FIELDS, CustomerCaseAction
 from crm.workflow.cases.schemas import CaseActionCreate, CaseStatus
+from crm.workflow.vocabularies.service import check_case_statuses
 
 NEWEST_FIRST = (
     CustomerCaseAction.action_date.desc(),
@@ -26,8 +27,11 @@ NEWEST_FIRST = (
 async def record_case_action(
     session: AsyncSession, outbox: Outbox, data: CaseActionCreate, *, caller: Principal
 ) -> CustomerCaseAction:
-    """Store one status update and, when it sets a status, stage a STATUS_CHANGED event with it."""
+    """Store one status update and, when it sets a status, stage a STATUS_CHANGED event with it.
+
+    Each status must be an active code of its vocabulary (422 naming the field otherwise)."""
     statuses = data.status_values()
+    await check_case_statuses(session, statuses)
     action = CustomerCaseAction(
         cif=data.cif,
         action_date=data.action_date or utcnow(),

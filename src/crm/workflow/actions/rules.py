@@ -1,0 +1,56 @@
+"""Pure rules of recording an action: business dates, contact hours, promise dates, follow-ups.
+
+No database and no clock: the caller passes "now" and the business time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+"""How far ahead of our clock a client's ``actionDate`` may be (clock skew)."""
+
+
+def business_date(moment: datetime, tz: ZoneInfo) -> date:
+    """The business-day date of an aware datetime."""
+    return moment.astimezone(tz).date()
+
+
+def business_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a business day as aware datetimes (midnight to midnight in ``tz``)."""
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    return start, end
+
+
+def within_contact_hours(moment: datetime, tz: ZoneInfo, start: time, end: time) -> bool:
+    """Whether a contact at ``moment`` is allowed by the contact hours, both ends included.
+
+    With 07:00-21:00: 07:00:00 and 21:00:00 are allowed, 06:59:59 and 21:00:01 (indeed 21:00:00.001)
+    are not.
+    """
+    local = moment.astimezone(tz).time().replace(tzinfo=None)
+    return start <= local <= end
+
+
+def promise_date_problem(promise_date: date, today: date, horizon_days: int) -> str | None:
+    """Why a promise date is refused (None when it is fine): from today to today + horizon, inclusive."""
+    if promise_date < today:
+        return f"must not be before today ({today.isoformat()})"
+    last = today + timedelta(days=horizon_days)
+    if promise_date > last:
+        return f"must be at most {horizon_days} days ahead (on or before {last.isoformat()})"
+    return None
+
+
+def follow_up_date(
+    action_date: datetime, tz: ZoneInfo, follow_up_days: int | None, promise_date: date | None
+) -> date | None:
+    """When to follow up: the promise date for a promise, else the action's business date plus the
+    result's follow-up days, else none."""
+    if promise_date is not None:
+        return promise_date
+    if follow_up_days is None:
+        return None
+    return business_date(action_date, tz) + timedelta(days=follow_up_days)

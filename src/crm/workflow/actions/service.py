@@ -1,0 +1,379 @@
+"""Recording actions: checked against the vocabularies, the customer's bank data and the contact rules.
+
+Contact rules (regulatory): a CALL or VISIT only within the contact hours of the business time zone
+(both ends included, see ``rules.within_contact_hours``), and at most ``max_call_attempts_per_day``
+CALLs per customer per business day (midnight to midnight in the business time zone). A SUPERVISOR
+or ADMIN may override them; the action then names them in ``rulesOverriddenBy`` (and the audit
+trail keeps it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.platform.auth import Principal, Role
+from crm.platform.db import utcnow
+from crm.platform.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
+from crm.platform.events import WorkflowEvent
+from crm.platform.outbox import Outbox
+from crm.workflow.actions import rules
+from crm.workflow.actions.models import ActionRecord
+from crm.workflow.actions.schemas import ActionCreate, ResultUpdate
+from crm.workflow.agents.models import Agent
+from crm.workflow.bank_data import BankDataQueryService
+from crm.workflow.callers import acting_agent_id, is_only_agent
+from crm.workflow.settings import WorkflowSettings
+from crm.workflow.vocabularies.models import LinkKind, VocabularyEntry, VocabularyKind
+from crm.workflow.vocabularies.service import find_entry, is_linked
+
+CONTACT_TYPES = ("CALL", "VISIT")
+SETTLED = ("KEPT", "BROKEN")
+NEWEST_FIRST = (ActionRecord.action_date.desc(), ActionRecord.created_at.desc(), ActionRecord.id)
+OVERRIDERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+def _error(field: str, message: str) -> dict[str, str]:
+    return {"field": field, "message": message}
+
+
+def _refuse(errors: list[dict[str, str]]) -> None:
+    if errors:
+        fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+        raise BusinessRuleViolation(f"Invalid value for: {fields}. {errors[0]['message']}", errors=errors)
+
+
+@dataclass(frozen=True)
+class Promise:
+    amount: Decimal | None
+    day: date | None
+
+
+async def _result_entry(
+    session: AsyncSession, type_code: str, result_code: str, errors: list[dict[str, str]]
+) -> VocabularyEntry | None:
+    result = await find_entry(session, VocabularyKind.ACTION_RESULT, result_code)
+    if result is None or not result.is_active:
+        errors.append(_error("actionResult", f"{result_code!r} is not an active action result"))
+        return None
+    if not await is_linked(session, LinkKind.TYPE_RESULT, type_code, result_code):
+        errors.append(_error("actionResult", f"{result_code!r} is not a result allowed for {type_code}"))
+        return None
+    return result
+
+
+def _check_promise(
+    result: VocabularyEntry | None,
+    promise: Promise,
+    *,
+    today: date,
+    horizon_days: int,
+    errors: list[dict[str, str]],
+) -> None:
+    if result is None:
+        return
+    if result.is_promise:
+        if promise.amount is None:
+            errors.append(_error("promiseAmount", f"a {result.code} needs a promiseAmount greater than 0"))
+        if promise.day is None:
+            errors.append(_error("promiseDate", f"a {result.code} needs a promiseDate"))
+        elif (problem := rules.promise_date_problem(promise.day, today, horizon_days)) is not None:
+            errors.append(_error("promiseDate", problem))
+        return
+    if promise.amount is not None:
+        errors.append(_error("promiseAmount", f"only a promise result carries one, not {result.code}"))
+    if promise.day is not None:
+        errors.append(_error("promiseDate", f"only a promise result carries one, not {result.code}"))
+
+
+def _authorize(caller: Principal, data: ActionCreate) -> None:
+    if is_only_agent(caller) and acting_agent_id(caller) != data.agent_id:
+        raise Forbidden("An agent records actions only as itself (agentId must be your own).")
+    if data.override_contact_rules and not caller.roles & OVERRIDERS:
+        raise Forbidden("Only a SUPERVISOR or ADMIN may override the contact rules.")
+
+
+async def _check_vocabulary(
+    session: AsyncSession, data: ActionCreate, errors: list[dict[str, str]]
+) -> VocabularyEntry | None:
+    action_type = await find_entry(session, VocabularyKind.ACTION_TYPE, data.type)
+    if action_type is None or not action_type.is_active:
+        errors.append(_error("type", f"{data.type!r} is not an active action type"))
+        return None
+    if data.subtype is not None:
+        subtype = await find_entry(session, VocabularyKind.ACTION_SUBTYPE, data.subtype)
+        if subtype is None or not subtype.is_active:
+            errors.append(_error("subtype", f"{data.subtype!r} is not an active action subtype"))
+        elif not await is_linked(session, LinkKind.TYPE_SUBTYPE, data.type, data.subtype):
+            errors.append(_error("subtype", f"{data.subtype!r} is not a subtype of {data.type}"))
+    return await _result_entry(session, data.type, data.action_result, errors)
+
+
+def _check_visit(data: ActionCreate, errors: list[dict[str, str]]) -> None:
+    if data.type == "VISIT":
+        if (data.visit_latitude is None) != (data.visit_longitude is None):
+            missing = "visitLongitude" if data.visit_longitude is None else "visitLatitude"
+            errors.append(_error(missing, "give both coordinates of the visit or neither"))
+        return
+    for name, value in (
+        ("visitLatitude", data.visit_latitude),
+        ("visitLongitude", data.visit_longitude),
+    ):
+        if value is not None:
+            errors.append(_error(name, "coordinates are only for a VISIT"))
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+async def _snapshot(bank: BankDataQueryService, data: ActionCreate) -> tuple[int | None, Decimal | None]:
+    """(dpd, due amount) of the loan, or of the customer over its loans; 422 for an unknown cif/loan."""
+    try:
+        customer = await bank.customer(data.cif)
+    except NotFound:
+        raise BusinessRuleViolation(
+            f"No customer with cif {data.cif!r} in bank data.",
+            errors=[_error("cif", "no such customer")],
+        ) from None
+    if data.loan_account_number is not None:
+        try:
+            loan = await bank.loan(data.loan_account_number)
+        except NotFound:
+            raise BusinessRuleViolation(
+                f"No loan {data.loan_account_number!r} in bank data.",
+                errors=[_error("loanAccountNumber", "no such loan")],
+            ) from None
+        if loan.get("cif") != data.cif:
+            raise BusinessRuleViolation(
+                f"Loan {data.loan_account_number!r} is not a loan of customer {data.cif!r}.",
+                errors=[_error("loanAccountNumber", f"not a loan of {data.cif}")],
+            )
+        dpd = loan.get("dpd")
+        return (int(dpd) if dpd is not None else None), _decimal(loan.get("dueAmount"))
+    loans = customer.get("loans")
+    if not isinstance(loans, list) or not loans:
+        return None, None
+    dpds = [int(x["dpd"]) for x in loans if isinstance(x, dict) and x.get("dpd") is not None]
+    dues = [d for x in loans if isinstance(x, dict) and (d := _decimal(x.get("dueAmount"))) is not None]
+    return (max(dpds) if dpds else None), (sum(dues, Decimal("0.00")) if dues else None)
+
+
+async def _calls_that_day(session: AsyncSession, cif: str, day: date, settings: WorkflowSettings) -> int:
+    # One recorder at a time per customer, so two concurrent CALLs cannot both be the last allowed one.
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"calls:{cif}"})
+    start, end = rules.business_day_bounds(day, settings.tz)
+    count = await session.scalar(
+        select(func.count()).where(
+            ActionRecord.cif == cif,
+            ActionRecord.type == "CALL",
+            ActionRecord.action_date >= start,
+            ActionRecord.action_date < end,
+        )
+    )
+    return count or 0
+
+
+async def _contact_rules(
+    session: AsyncSession, data: ActionCreate, action_date: datetime, settings: WorkflowSettings
+) -> list[dict[str, str]]:
+    """The contact rules this action breaks (empty when it keeps them)."""
+    broken: list[dict[str, str]] = []
+    if data.type not in CONTACT_TYPES:
+        return broken
+    start, end = settings.contact_hours_start, settings.contact_hours_end
+    if not rules.within_contact_hours(action_date, settings.tz, start, end):
+        local = action_date.astimezone(settings.tz)
+        broken.append(
+            _error(
+                "actionDate",
+                f"{local.strftime('%H:%M:%S')} ({settings.tz.key}) is outside the contact hours "
+                f"{start.isoformat()}-{end.isoformat()}",
+            )
+        )
+    if data.type == "CALL":
+        day = rules.business_date(action_date, settings.tz)
+        made = await _calls_that_day(session, data.cif, day, settings)
+        if made >= settings.max_call_attempts_per_day:
+            broken.append(
+                _error(
+                    "type",
+                    f"customer {data.cif} already had {made} CALLs on {day.isoformat()}; at most "
+                    f"{settings.max_call_attempts_per_day} a day",
+                )
+            )
+    return broken
+
+
+async def record_action(
+    session: AsyncSession,
+    outbox: Outbox,
+    bank: BankDataQueryService,
+    settings: WorkflowSettings,
+    data: ActionCreate,
+    *,
+    caller: Principal,
+) -> ActionRecord:
+    """Check and store an action, and stage its ACTION_RECORDED event."""
+    _authorize(caller, data)
+    now = utcnow()
+    action_date = data.action_date or now
+    errors: list[dict[str, str]] = []
+    result = await _check_vocabulary(session, data, errors)
+    promise = Promise(data.promise_amount, data.promise_date)
+    today = rules.business_date(now, settings.tz)
+    _check_promise(result, promise, today=today, horizon_days=settings.promise_horizon_days, errors=errors)
+    _check_visit(data, errors)
+    agent = await session.get(Agent, data.agent_id)
+    if agent is None or not agent.is_active:
+        errors.append(_error("agentId", "no active agent with this id"))
+    _refuse(errors)
+    assert result is not None  # _refuse raised otherwise
+    # Before the bank-data lookup: a refused contact costs no round trip. A CALL takes the customer's
+    # attempts lock here; it is held until the commit.
+    broken = await _contact_rules(session, data, action_date, settings)
+    if broken and not data.override_contact_rules:
+        raise BusinessRuleViolation(
+            "Contact rules: " + "; ".join(e["message"] for e in broken) + ". A SUPERVISOR may override.",
+            errors=broken,
+        )
+    dpd, due = await _snapshot(bank, data)
+    action = ActionRecord(
+        cif=data.cif,
+        loan_account_number=data.loan_account_number,
+        agent_id=data.agent_id,
+        type=data.type,
+        subtype=data.subtype,
+        action_result=data.action_result,
+        action_date=action_date,
+        notes=data.notes,
+        promise_amount=promise.amount if result.is_promise else None,
+        promise_date=promise.day if result.is_promise else None,
+        promise_status="OPEN" if result.is_promise else None,
+        follow_up_date=rules.follow_up_date(
+            action_date, settings.tz, result.follow_up_days, promise.day if result.is_promise else None
+        ),
+        dpd_at_action=dpd,
+        due_amount_at_action=due,
+        call_trace_id=data.call_trace_id,
+        visit_latitude=data.visit_latitude,
+        visit_longitude=data.visit_longitude,
+        visit_address=data.visit_address,
+        rules_overridden_by=caller.subject if broken else None,
+        created_by=caller.subject,
+        updated_by=caller.subject,
+    )
+    session.add(action)
+    await session.flush()
+    await outbox.add(session, _recorded_event(action, broken))
+    return action
+
+
+def _recorded_event(action: ActionRecord, broken: list[dict[str, str]]) -> WorkflowEvent:
+    details: dict[str, Any] = {
+        "type": action.type,
+        "subtype": action.subtype,
+        "actionResult": action.action_result,
+        "actionDate": action.action_date.isoformat(),
+        "loanAccountNumber": action.loan_account_number,
+        "promiseAmount": f"{action.promise_amount:.2f}" if action.promise_amount is not None else None,
+        "promiseDate": action.promise_date.isoformat() if action.promise_date else None,
+        "followUpDate": action.follow_up_date.isoformat() if action.follow_up_date else None,
+    }
+    if broken:
+        details["rulesOverriddenBy"] = action.rules_overridden_by
+    return WorkflowEvent(
+        type="ACTION_RECORDED",
+        entity_id=str(action.id),
+        agent_id=str(action.agent_id),
+        cif=action.cif,
+        details=details,
+    )
+
+
+async def update_result(
+    session: AsyncSession,
+    settings: WorkflowSettings,
+    action_id: uuid.UUID,
+    data: ResultUpdate,
+    *,
+    caller: Principal,
+) -> ActionRecord:
+    """Change an action's result (and its promise); a settled (KEPT/BROKEN) promise is final (409)."""
+    action = await session.scalar(select(ActionRecord).where(ActionRecord.id == action_id).with_for_update())
+    if action is None:
+        raise NotFound(f"No action with id {action_id}.")
+    if is_only_agent(caller) and acting_agent_id(caller) != action.agent_id:
+        raise Forbidden("An agent updates only the results of its own actions.")
+    if action.promise_status in SETTLED:
+        raise Conflict(
+            f"The promise of this action is {action.promise_status}; its result can no longer change.",
+            errors=[_error("actionResult", f"the promise is {action.promise_status}")],
+        )
+    errors: list[dict[str, str]] = []
+    result = await _result_entry(session, action.type, data.action_result, errors)
+    promise = Promise(data.promise_amount, data.promise_date)
+    today = rules.business_date(utcnow(), settings.tz)
+    _check_promise(result, promise, today=today, horizon_days=settings.promise_horizon_days, errors=errors)
+    _refuse(errors)
+    assert result is not None
+    action.action_result = result.code
+    action.notes = data.notes
+    if result.is_promise:
+        action.promise_amount, action.promise_date, action.promise_status = (
+            promise.amount,
+            promise.day,
+            "OPEN",
+        )
+    else:
+        action.promise_amount = action.promise_date = action.promise_status = None
+    action.follow_up_date = rules.follow_up_date(
+        action.action_date, settings.tz, result.follow_up_days, action.promise_date
+    )
+    action.updated_by = caller.subject
+    await session.flush()
+    return action
+
+
+async def list_actions(
+    session: AsyncSession,
+    settings: WorkflowSettings,
+    *,
+    cif: str | None = None,
+    loan_account_number: str | None = None,
+    action_type: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    offset: int,
+    limit: int,
+) -> tuple[list[ActionRecord], int]:
+    """A customer's or a loan's actions, newest actionDate first; dates are business dates, inclusive."""
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise BusinessRuleViolation(
+            "from must not be after to.", errors=[_error("from", "must not be after to")]
+        )
+    query = select(ActionRecord)
+    if cif is not None:
+        query = query.where(ActionRecord.cif == cif)
+    if loan_account_number is not None:
+        query = query.where(ActionRecord.loan_account_number == loan_account_number)
+    if action_type is not None:
+        query = query.where(ActionRecord.type == action_type)
+    if date_from is not None:
+        query = query.where(ActionRecord.action_date >= rules.business_day_bounds(date_from, settings.tz)[0])
+    if date_to is not None:
+        query = query.where(ActionRecord.action_date < rules.business_day_bounds(date_to, settings.tz)[1])
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(*NEWEST_FIRST).offset(offset).limit(limit))
+    return list(rows), total

@@ -1,0 +1,88 @@
+"""Vocabulary entries and links as the API shows them (camelCase)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from crm.platform.schemas import ApiModel
+from crm.workflow.vocabularies.models import VocabularyKind
+
+CODE_PATTERN = r"^[A-Z][A-Z0-9_]{0,63}$"
+RESULT_FLAGS = ("is_promise", "is_contact", "follow_up_days")
+
+
+class VocabularyEntryRead(ApiModel):
+    kind: VocabularyKind
+    code: str
+    label: str
+    is_promise: bool
+    is_contact: bool
+    follow_up_days: int | None
+    is_active: bool
+    sort_order: int
+
+
+class ActionTypeRead(VocabularyEntryRead):
+    """An action type with the subtypes and results allowed with it."""
+
+    subtypes: list[VocabularyEntryRead]
+    results: list[VocabularyEntryRead]
+
+
+class CaseStatusVocabularies(ApiModel):
+    """The allowed values of each case status field (named as the fields of ``POST /api/cases``)."""
+
+    customer_status: list[VocabularyEntryRead]
+    collateral_status: list[VocabularyEntryRead]
+    processing_state_status: list[VocabularyEntryRead]
+    lending_violation_status: list[VocabularyEntryRead]
+    recovery_ability_status: list[VocabularyEntryRead]
+
+
+class Vocabularies(ApiModel):
+    action_types: list[ActionTypeRead]
+    action_subtypes: list[VocabularyEntryRead]
+    action_results: list[VocabularyEntryRead]
+    case_statuses: CaseStatusVocabularies
+
+
+class VocabularyEntryCreate(ApiModel):
+    """A new entry; ``parentType`` links a subtype or a result to that action type at once.
+
+    ``isPromise``, ``isContact`` and ``followUpDays`` mean something only for action results.
+    """
+
+    kind: VocabularyKind
+    code: str = Field(pattern=CODE_PATTERN, description="Upper case letters, digits and _")
+    label: str = Field(min_length=1, max_length=200)
+    is_promise: bool = False
+    is_contact: bool = False
+    follow_up_days: int | None = Field(default=None, ge=0, le=365)
+    sort_order: int = Field(default=0, ge=0, le=100_000)
+    parent_type: str | None = Field(default=None, pattern=CODE_PATTERN)
+
+
+class VocabularyEntryUpdate(ApiModel):
+    """A partial update: only the fields in the body change; kind and code never do."""
+
+    label: str | None = Field(default=None, min_length=1, max_length=200)
+    is_promise: bool | None = None
+    is_contact: bool | None = None
+    follow_up_days: int | None = Field(default=None, ge=0, le=365)
+    is_active: bool | None = None
+    sort_order: int | None = Field(default=None, ge=0, le=100_000)
+
+    @field_validator("label", "is_promise", "is_contact", "is_active", "sort_order", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out but not set to null")
+        return value
+
+
+class VocabularyLinkRead(ApiModel):
+    link: str
+    parent_kind: str
+    parent_code: str
+    child_kind: str
+    child_code: str
