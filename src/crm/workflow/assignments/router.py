@@ -2,7 +2,107 @@
 
 from __future__ import annotations
 
-from crm.platform.auth import SecureRouter
-from crm.workflow.assignments import models as _models  # noqa: F401
+import uuid
+from typing import Annotated
+
+from fastapi import Path, Query, Request, Response
+
+from crm.platform.auth import Access, Caller, Role, SecureRouter
+from crm.platform.db import Session
+from crm.platform.schemas import Page, Paging
+from crm.workflow.access import READ
+from crm.workflow.assignments import service
+from crm.workflow.assignments.models import CustomerAgent
+from crm.workflow.assignments.schemas import (
+    AssignmentCreate,
+    AssignmentRead,
+    AssignmentUpdate,
+    BulkAssign,
+    BulkResult,
+)
 
 router = SecureRouter(prefix="/api/assignments", tags=["assignments"])
+ASSIGN = Access.of(Role.SUPERVISOR, Role.ADMIN)
+"""Assignments are SUPERVISOR and ADMIN (api.md)."""
+
+_WRITE_RESPONSES: dict[int | str, dict[str, str]] = {
+    200: {"description": "the customer already has these agents: nothing changed"},
+    409: {"description": "an agent is at capacity (send override: true to assign anyway)"},
+    422: {"description": "unknown or inactive agent, or unknown customer (the field is named)"},
+    503: {"description": "bank-sync could not be asked whether the customer exists"},
+}
+
+
+def _page(rows: list[CustomerAgent], total: int, paging: Paging) -> Page[AssignmentRead]:
+    return Page[AssignmentRead](
+        items=[AssignmentRead.model_validate(r) for r in rows],
+        page=paging.page,
+        page_size=paging.page_size,
+        total=total,
+    )
+
+
+@router.get("/agent/{agentId}", access=READ, response_model=Page[AssignmentRead])
+async def agent_assignments(
+    session: Session,
+    paging: Paging,
+    agent_id: Annotated[uuid.UUID, Path(alias="agentId")],
+    current: Annotated[bool, Query(description="Only the current assignments; false: all history")] = True,
+) -> Page[AssignmentRead]:
+    """The agent's customers (current ones, or its whole assignment history), newest first."""
+    rows, total = await service.agent_assignments(
+        session, agent_id, current=current, offset=paging.offset, limit=paging.page_size
+    )
+    return _page(rows, total, paging)
+
+
+@router.get("/customer/{cif}/history", access=READ, response_model=Page[AssignmentRead])
+async def customer_history(
+    session: Session, paging: Paging, cif: Annotated[str, Path(min_length=1, max_length=64)]
+) -> Page[AssignmentRead]:
+    """Every assignment of the customer, newest first (the first item is the current one, if any)."""
+    rows, total = await service.customer_history(session, cif, offset=paging.offset, limit=paging.page_size)
+    return _page(rows, total, paging)
+
+
+@router.post("", access=ASSIGN, status_code=201, response_model=AssignmentRead, responses=_WRITE_RESPONSES)
+async def assign(
+    body: AssignmentCreate, request: Request, response: Response, session: Session, caller: Caller
+) -> CustomerAgent:
+    """Assign a customer: ends the current assignment and starts a new one (SCD Type 2)."""
+    state = request.app.state
+    row, changed = await service.assign(session, state.outbox, state.bank_data, body, caller=caller)
+    if not changed:
+        response.status_code = 200
+    return row
+
+
+@router.post("/bulk", access=ASSIGN, response_model=BulkResult)
+async def bulk_assign(body: BulkAssign, request: Request, session: Session, caller: Caller) -> BulkResult:
+    """Assign many customers: a list with the same agents, or a rule spreading customers by free capacity."""
+    state = request.app.state
+    if body.cifs is not None:
+        return await service.bulk_assign_list(session, state.outbox, state.bank_data, body, caller=caller)
+    return await service.bulk_assign_rule(session, state.outbox, body, caller=caller)
+
+
+@router.put(
+    "/{id}",
+    access=ASSIGN,
+    response_model=AssignmentRead,
+    responses={
+        **_WRITE_RESPONSES,
+        404: {"description": "no such assignment"},
+        409: {"description": "the assignment is not current, or an agent is at capacity"},
+    },
+)
+async def reassign(
+    body: AssignmentUpdate,
+    request: Request,
+    session: Session,
+    caller: Caller,
+    assignment_id: Annotated[uuid.UUID, Path(alias="id")],
+) -> CustomerAgent:
+    """Change the current assignment: ends it and starts a new one with the new agents (SCD Type 2)."""
+    row, _ = await service.reassign(session, request.app.state.outbox, assignment_id, body, caller=caller)
+    return row

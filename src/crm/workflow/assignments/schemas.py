@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from crm.platform.schemas import ApiModel
+from crm.workflow.agents.schemas import AgentTeam
+
+CIF = Field(min_length=1, max_length=64)
+MAX_BULK_CIFS = 5_000
+"""The longest list of customers one bulk request may assign."""
+
+
+class Bucket(StrEnum):
+    """DPD buckets; the boundaries are in ``crm.workflow.assignments.buckets``."""
+
+    CURRENT = "CURRENT"
+    B1 = "B1"
+    B2 = "B2"
+    B3 = "B3"
+    B4 = "B4"
+    B5 = "B5"
+
+
+class AgentsChoice(ApiModel):
+    """Who works the customer: a call agent, a field agent or both (at least one)."""
+
+    assigned_call_agent_id: uuid.UUID | None = None
+    assigned_field_agent_id: uuid.UUID | None = None
+    reason: str | None = Field(default=None, min_length=1, max_length=1000)
+    override: bool = Field(default=False, description="Assign even when an agent is at capacity")
+
+    @model_validator(mode="after")
+    def _has_an_agent(self) -> AgentsChoice:
+        if self.assigned_call_agent_id is None and self.assigned_field_agent_id is None:
+            raise ValueError("give assignedCallAgentId, assignedFieldAgentId or both")
+        return self
+
+
+class AssignmentCreate(AgentsChoice):
+    cif: str = CIF
+
+
+class AssignmentUpdate(AgentsChoice):
+    """The new agents of the customer whose current assignment is changed."""
+
+
+class AssignmentRead(ApiModel):
+    id: uuid.UUID
+    cif: str
+    assigned_call_agent_id: uuid.UUID | None
+    assigned_field_agent_id: uuid.UUID | None
+    start_date: datetime
+    end_date: datetime | None
+    is_current: bool
+    reason: str | None
+    created_by: str
+    created_at: datetime
+
+
+class AssignmentRule(ApiModel):
+    """Which customers a rule takes: unassigned ones, by DPD bucket and/or range, for one team."""
+
+    bucket: Bucket | None = None
+    team: AgentTeam
+    min_dpd: int | None = Field(default=None, ge=0)
+    max_dpd: int | None = Field(default=None, ge=0)
+    only_unassigned: bool = Field(
+        default=True, description="Only customers without a current assignment (the only mode)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AssignmentRule:
+        if not self.only_unassigned:
+            raise ValueError("onlyUnassigned must be true: a rule never moves assigned customers")
+        if self.min_dpd is not None and self.max_dpd is not None and self.min_dpd > self.max_dpd:
+            raise ValueError("minDpd must not be greater than maxDpd")
+        return self
+
+
+class BulkAssign(ApiModel):
+    """Either ``cifs`` with the agents for all of them, or a ``rule`` (with an optional ``limit``)."""
+
+    cifs: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_BULK_CIFS
+    )
+    assigned_call_agent_id: uuid.UUID | None = None
+    assigned_field_agent_id: uuid.UUID | None = None
+    rule: AssignmentRule | None = None
+    limit: int | None = Field(default=None, ge=1, le=MAX_BULK_CIFS)
+    reason: str | None = Field(default=None, min_length=1, max_length=1000)
+    override: bool = Field(default=False, description="List mode: assign even over an agent's capacity")
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> BulkAssign:
+        if (self.cifs is None) == (self.rule is None):
+            raise ValueError("give either cifs (with the agents) or a rule")
+        has_agent = self.assigned_call_agent_id is not None or self.assigned_field_agent_id is not None
+        if self.cifs is not None and not has_agent:
+            raise ValueError("give assignedCallAgentId, assignedFieldAgentId or both")
+        if self.rule is not None and (has_agent or self.override):
+            raise ValueError("a rule chooses the agents itself: no agent ids or override with a rule")
+        if self.cifs is not None and self.limit is not None:
+            raise ValueError("limit applies to a rule only")
+        return self
+
+    def agents(self) -> AgentsChoice:
+        return AgentsChoice(
+            assigned_call_agent_id=self.assigned_call_agent_id,
+            assigned_field_agent_id=self.assigned_field_agent_id,
+            reason=self.reason,
+            override=self.override,
+        )
+
+
+class BulkStatus(StrEnum):
+    ASSIGNED = "ASSIGNED"
+    UNCHANGED = "UNCHANGED"
+    REFUSED = "REFUSED"
+
+
+class BulkItem(ApiModel):
+    cif: str
+    status: BulkStatus
+    assignment_id: uuid.UUID | None = None
+    assigned_call_agent_id: uuid.UUID | None = None
+    assigned_field_agent_id: uuid.UUID | None = None
+    error: str | None = None
+
+
+class BulkResult(ApiModel):
+    """One line per customer, in the order they were handled; counts by status."""
+
+    items: list[BulkItem]
+    assigned: int
+    unchanged: int
+    refused: int
