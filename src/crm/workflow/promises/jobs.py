@@ -2,9 +2,42 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from typing import Any
 
+from croniter import croniter
 from fastapi import FastAPI
 
-BACKGROUND: list[Callable[[FastAPI], Coroutine[Any, Any, None]]] = []
+from crm.platform.logging import get_logger
+from crm.workflow.promises.service import break_overdue_promises
+from crm.workflow.settings import WorkflowSettings
+
+log = get_logger("crm.workflow.promises")
+
+_sleep = asyncio.sleep  # the schedule's clock, replaced in tests
+
+
+async def run_promise_check_schedule(app: FastAPI) -> None:
+    """Break the promises whose date has passed unpaid, at each time of ``CRM_PROMISE_CHECK_SCHEDULE``.
+
+    The cron expression is read in the business time zone; "today" is the business date of the
+    scheduled time, so a promise dated yesterday is broken by the run just after midnight.
+    """
+    settings: WorkflowSettings = app.state.settings
+    if not settings.promise_check_schedule:
+        return
+    schedule = croniter(settings.promise_check_schedule, datetime.now(settings.tz))
+    while True:
+        due: datetime = schedule.get_next(datetime)
+        await _sleep(max(0.0, (due - datetime.now(settings.tz)).total_seconds()))
+        try:
+            await break_overdue_promises(app.state.db, app.state.outbox, due.date(), tz=settings.tz)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("promise_check_failed")
+
+
+BACKGROUND: list[Callable[[FastAPI], Coroutine[Any, Any, None]]] = [run_promise_check_schedule]

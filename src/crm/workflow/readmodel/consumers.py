@@ -5,8 +5,73 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.platform.consumer import EventConsumer
-from crm.workflow.readmodel import models as _models  # noqa: F401
+from crm.platform.events import Event, PaymentEvent, SyncEvent
+from crm.platform.outbox import Outbox
+from crm.workflow.bank_data import BankDataQueryService
+from crm.workflow.promises import service as promises
+from crm.workflow.readmodel import service
+from crm.workflow.settings import WorkflowSettings
 
-CONSUMERS: list[Callable[[FastAPI], EventConsumer]] = []
+CUSTOMERS, LOANS = "customers", "loans"
+"""The bank-sync entity types (``SyncEvent.entityType``) the read model follows."""
+
+
+class BankDataConsumer(EventConsumer):
+    """ENTITY_UPDATED for customers and loans: fetch the changed keys from bank-sync and store them.
+
+    The fetch happens inside the consumer's transaction (the platform gives no earlier hook); it is
+    bounded (a few requests at a time) and a bank-sync that cannot answer fails the event, which is
+    retried, rather than emptying the view.
+    """
+
+    name = "readmodel-bank-data"
+    stream = "CRM_SYNC"
+    subjects = ["crm.sync.entity_updated"]
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    @property
+    def bank_data(self) -> BankDataQueryService:
+        # Read at each event: start-up hooks (and tests) set it after the consumer is made.
+        bank_data: BankDataQueryService = self.app.state.bank_data
+        return bank_data
+
+    async def handle(self, session: AsyncSession, event: Event) -> None:
+        if not isinstance(event, SyncEvent) or event.type != "ENTITY_UPDATED" or not event.affected_records:
+            return
+        if event.entity_type == CUSTOMERS:
+            await service.refresh_customers(session, self.bank_data, event.affected_records)
+        elif event.entity_type == LOANS:
+            await service.refresh_loans(session, self.bank_data, event.affected_records)
+
+
+class PaymentConsumer(EventConsumer):
+    """Received and reversed payments: ``payment_view``, the loan's balances, and the promises they settle."""
+
+    name = "readmodel-payments"
+    stream = "CRM_PAYMENT"
+    subjects = ["crm.payment.payment_received", "crm.payment.payment_reversed"]
+
+    def __init__(self, app: FastAPI) -> None:
+        self.outbox: Outbox = app.state.outbox
+        settings: WorkflowSettings = app.state.settings
+        self.tz = settings.tz
+
+    async def handle(self, session: AsyncSession, event: Event) -> None:
+        if not isinstance(event, PaymentEvent):
+            return
+        if event.type == "PAYMENT_RECEIVED":
+            applied = await service.record_payment_received(session, event)
+        elif event.type == "PAYMENT_REVERSED":
+            applied = await service.record_payment_reversed(session, event)
+        else:
+            return
+        if applied is not None:
+            await promises.reevaluate_for_payment(session, self.outbox, applied, tz=self.tz)
+
+
+CONSUMERS: list[Callable[[FastAPI], EventConsumer]] = [BankDataConsumer, PaymentConsumer]

@@ -1,0 +1,277 @@
+"""Keeping workflow's read model current: customers and loans from bank-sync, payments from their events.
+
+``customer_view`` / ``loan_view`` hold what bank-sync's API answered the last time a SyncEvent
+named the key (a key bank-sync answers 404 for is removed); a PaymentEvent moves the loan's balances
+at once, before the next nightly sync confirms them. ``payment_view`` has one row per payment
+reference: RECEIVED, or REVERSED once a reversal arrived (then it counts for nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.platform.db import Database
+from crm.platform.errors import NotFound
+from crm.platform.events import PaymentEvent
+from crm.platform.logging import get_logger
+from crm.workflow.bank_data import BankDataQueryService
+from crm.workflow.readmodel.models import CustomerView, LoanView, PaymentView
+
+log = get_logger("crm.workflow.readmodel")
+
+FETCH_CONCURRENCY = 8
+"""Requests to bank-sync in flight at once while refreshing the changed keys of one event."""
+
+ZERO = Decimal("0.00")
+RECEIVED, REVERSED = "RECEIVED", "REVERSED"
+
+Document = dict[str, Any]
+
+
+async def fetch_all(
+    keys: Iterable[str],
+    fetch: Callable[[str], Awaitable[Document]],
+    *,
+    concurrency: int = FETCH_CONCURRENCY,
+) -> dict[str, Document | None]:
+    """Each key's document from bank-sync, ``None`` for a key it no longer knows (404).
+
+    ``ServiceUnavailable`` propagates: the event is retried later rather than emptying the view.
+    """
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(key: str) -> Document | None:
+        async with gate:
+            try:
+                return await fetch(key)
+            except NotFound:
+                return None
+
+    unique_keys = list(dict.fromkeys(keys))
+    documents = await asyncio.gather(*(one(key) for key in unique_keys))
+    return dict(zip(unique_keys, documents, strict=True))
+
+
+def _customer_row(document: Document) -> dict[str, Any]:
+    return {
+        "cif": document["cif"],
+        "name": document["name"],
+        "segment": document.get("segment"),
+        "status": document.get("status"),
+    }
+
+
+def _loan_row(document: Document) -> dict[str, Any]:
+    return {
+        "account_number": document["accountNumber"],
+        "cif": document["cif"],
+        "product_type": document.get("productType"),
+        "currency": document["currency"],
+        "outstanding": Decimal(str(document["outstanding"])),
+        "due_amount": Decimal(str(document["dueAmount"])),
+        "dpd": int(document["dpd"]),
+        "status": document["status"],
+    }
+
+
+async def _upsert(
+    session: AsyncSession, model: type[CustomerView | LoanView], rows: list[dict[str, Any]]
+) -> None:
+    if not rows:
+        return
+    statement = insert(model).values(rows)
+    key = "cif" if model is CustomerView else "account_number"
+    changed = {name: statement.excluded[name] for name in rows[0] if name != key}
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=[key], set_={**changed, "updated_at": func.now()})
+    )
+
+
+async def store_customers(session: AsyncSession, documents: dict[str, Document | None]) -> None:
+    """Upsert the customers bank-sync answered, delete those it no longer knows."""
+    await _upsert(session, CustomerView, [_customer_row(d) for d in documents.values() if d is not None])
+    gone = [cif for cif, d in documents.items() if d is None]
+    if gone:
+        await session.execute(delete(CustomerView).where(CustomerView.cif.in_(gone)))
+    await session.flush()
+
+
+async def store_loans(session: AsyncSession, documents: dict[str, Document | None]) -> None:
+    """Upsert the loans bank-sync answered, delete those it no longer knows."""
+    await _upsert(session, LoanView, [_loan_row(d) for d in documents.values() if d is not None])
+    gone = [account for account, d in documents.items() if d is None]
+    if gone:
+        await session.execute(delete(LoanView).where(LoanView.account_number.in_(gone)))
+    await session.flush()
+
+
+async def refresh_customers(session: AsyncSession, bank_data: BankDataQueryService, cifs: list[str]) -> None:
+    """Fetch the changed customers from bank-sync (never from its cache) and store them."""
+    for cif in cifs:
+        bank_data.forget(f"/api/customers/{cif}")
+    await store_customers(session, await fetch_all(cifs, bank_data.customer))
+
+
+async def refresh_loans(session: AsyncSession, bank_data: BankDataQueryService, accounts: list[str]) -> None:
+    """Fetch the changed loans from bank-sync (never from its cache) and store them."""
+    for account in accounts:
+        bank_data.forget(f"/api/loans/{account}")
+    await store_loans(session, await fetch_all(accounts, bank_data.loan))
+
+
+async def _customer_loans(bank_data: BankDataQueryService, cif: str) -> list[Document]:
+    loans: list[Document] = []
+    page = 1
+    while True:
+        answer = await bank_data.client.get_json(f"/api/customers/{cif}/loans", page=page, pageSize=500)
+        loans.extend(answer["items"])
+        if len(loans) >= answer["total"] or not answer["items"]:
+            return loans
+        page += 1
+
+
+async def rebuild_loan_view(db: Database, bank_data: BankDataQueryService, cifs: Iterable[str]) -> int:
+    """Fill the read model for these customers from bank-sync (first start, or repair); loans stored.
+
+    Each customer is stored in its own transaction with all its loans; loans of the customer that
+    bank-sync no longer lists leave the view, and a customer bank-sync does not know leaves it
+    with its loans.
+    """
+    stored = 0
+    for cif in dict.fromkeys(cifs):
+        bank_data.forget(f"/api/customers/{cif}")
+        try:
+            customer: Document | None = await bank_data.customer(cif)
+            loans = await _customer_loans(bank_data, cif)
+        except NotFound:
+            customer, loans = None, []
+        async with db.transaction() as session:
+            await store_customers(session, {cif: customer})
+            await store_loans(session, {loan["accountNumber"]: loan for loan in loans})
+            await session.execute(
+                delete(LoanView).where(
+                    LoanView.cif == cif,
+                    LoanView.account_number.not_in([loan["accountNumber"] for loan in loans]),
+                )
+            )
+        stored += len(loans)
+    return stored
+
+
+@dataclass(frozen=True)
+class AppliedPayment:
+    """A payment whose state in ``payment_view`` this event changed (for re-evaluating promises)."""
+
+    cif: str
+    loan_account_number: str
+    payment_date: datetime
+
+
+def _payment_date(event: PaymentEvent) -> datetime:
+    return event.payment_date or event.timestamp
+
+
+async def _move_loan_balance(
+    session: AsyncSession, account_number: str, currency: str, amount: Decimal
+) -> None:
+    """Add ``amount`` (negative: take) to the loan's outstanding and due amounts, never below zero."""
+    await session.execute(
+        update(LoanView)
+        .where(LoanView.account_number == account_number, LoanView.currency == currency)
+        .values(
+            outstanding=func.greatest(LoanView.outstanding + amount, ZERO),
+            due_amount=func.greatest(LoanView.due_amount + amount, ZERO),
+            updated_at=func.now(),
+        )
+    )
+
+
+async def record_payment_received(session: AsyncSession, event: PaymentEvent) -> AppliedPayment | None:
+    """Store a received payment once per reference and take it off its loan's balances.
+
+    ``None`` when the reference was already known (a second delivery, or a reversal that came
+    first): nothing changes.
+    """
+    recorded = await session.scalar(
+        insert(PaymentView)
+        .values(
+            reference_number=event.payment_reference_number,
+            cif=event.cif,
+            loan_account_number=event.loan_account_number,
+            amount=event.amount,
+            currency=event.currency,
+            payment_date=_payment_date(event),
+            status=RECEIVED,
+        )
+        .on_conflict_do_nothing(index_elements=[PaymentView.reference_number])
+        .returning(PaymentView.reference_number)
+    )
+    if recorded is None:
+        log.info("payment_already_known", reference=event.payment_reference_number)
+        return None
+    if event.amount > ZERO:
+        await _move_loan_balance(session, event.loan_account_number, event.currency, -event.amount)
+    await session.flush()
+    return AppliedPayment(event.cif, event.loan_account_number, _payment_date(event))
+
+
+async def record_payment_reversed(session: AsyncSession, event: PaymentEvent) -> AppliedPayment | None:
+    """Mark a received payment REVERSED and put its amount back on its loan; once per reference.
+
+    A reversal of a payment workflow never heard of is stored as REVERSED, so that the payment
+    arriving later counts for nothing. ``None`` when nothing changed.
+    """
+    reversed_row = (
+        await session.execute(
+            update(PaymentView)
+            .where(
+                PaymentView.reference_number == event.payment_reference_number,
+                PaymentView.status == RECEIVED,
+            )
+            .values(status=REVERSED, updated_at=func.now())
+            .returning(
+                PaymentView.cif,
+                PaymentView.loan_account_number,
+                PaymentView.amount,
+                PaymentView.currency,
+                PaymentView.payment_date,
+            )
+        )
+    ).one_or_none()
+    if reversed_row is None:
+        await session.execute(
+            insert(PaymentView)
+            .values(
+                reference_number=event.payment_reference_number,
+                cif=event.cif,
+                loan_account_number=event.loan_account_number,
+                amount=event.amount,
+                currency=event.currency,
+                payment_date=_payment_date(event),
+                status=REVERSED,
+            )
+            .on_conflict_do_nothing(index_elements=[PaymentView.reference_number])
+        )
+        log.info("reversal_of_unreceived_payment", reference=event.payment_reference_number)
+        await session.flush()
+        return None
+    if reversed_row.amount > ZERO:
+        await _move_loan_balance(
+            session, reversed_row.loan_account_number, reversed_row.currency, reversed_row.amount
+        )
+    await session.flush()
+    return AppliedPayment(reversed_row.cif, reversed_row.loan_account_number, reversed_row.payment_date)
+
+
+async def loan_view(session: AsyncSession, account_number: str) -> LoanView | None:
+    """One loan of the read model."""
+    return await session.scalar(select(LoanView).where(LoanView.account_number == account_number))
