@@ -1,7 +1,84 @@
-"""Routes: an agent's workload, performance and call queue."""
+"""Routes: an agent's workload, performance and call queue (read from workflow's own tables)."""
 
 from __future__ import annotations
 
-from crm.platform.auth import SecureRouter
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+
+from crm.platform.auth import Caller, SecureRouter
+from crm.platform.db import Session, utcnow
+from crm.platform.schemas import Page, Paging
+from crm.workflow.access import READ
+from crm.workflow.workload import service
+from crm.workflow.workload.schemas import Performance, QueueItem, Workload
 
 router = SecureRouter(prefix="/api/agents", tags=["agents"])
+AgentId = Annotated[uuid.UUID, Path(alias="id", description="The agent's id")]
+_RESPONSES: dict[int | str, dict[str, str]] = {
+    403: {"description": "an AGENT asking about another agent"},
+    404: {"description": "no such agent"},
+}
+
+
+def clock() -> datetime:
+    """The current instant (a dependency, so that tests can fix it)."""
+    return utcnow()
+
+
+Now = Annotated[datetime, Depends(clock)]
+
+
+@router.get("/{id}/workload", access=READ, response_model=Workload, responses=_RESPONSES)
+async def agent_workload(
+    request: Request, session: Session, caller: Caller, agent_id: AgentId, now: Now
+) -> Workload:
+    """The agent's current customers, their outstanding and due per currency, actions today, open promises."""
+    await service.readable_agent(session, agent_id, caller)
+    return await service.workload(session, agent_id, now=now, tz=request.app.state.settings.tz)
+
+
+@router.get(
+    "/{id}/performance",
+    access=READ,
+    response_model=Performance,
+    responses={**_RESPONSES, 422: {"description": "from after to, or a range over 366 days"}},
+)
+async def agent_performance(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    agent_id: AgentId,
+    now: Now,
+    from_date: Annotated[
+        date | None, Query(alias="from", description="First business date (default: 1st of to's month)")
+    ] = None,
+    to_date: Annotated[
+        date | None, Query(alias="to", description="Last business date (default: today)")
+    ] = None,
+) -> Performance:
+    """Actions by type and result, contact rate, promises made / kept / broken, amount collected."""
+    await service.readable_agent(session, agent_id, caller)
+    tz = request.app.state.settings.tz
+    last = to_date or service.business_today(now, tz)
+    first = from_date or last.replace(day=1)
+    return await service.performance(session, agent_id, from_date=first, to_date=last, tz=tz)
+
+
+@router.get("/{id}/queue", access=READ, response_model=Page[QueueItem], responses=_RESPONSES)
+async def agent_queue(
+    request: Request, session: Session, caller: Caller, agent_id: AgentId, now: Now, paging: Paging
+) -> Page[QueueItem]:
+    """Today's call list: promises due today, broken promises, follow-ups due, then by DPD and due."""
+    await service.readable_agent(session, agent_id, caller)
+    items, total = await service.queue(
+        session,
+        agent_id,
+        now=now,
+        tz=request.app.state.settings.tz,
+        offset=paging.offset,
+        limit=paging.page_size,
+    )
+    return Page[QueueItem](items=items, page=paging.page, page_size=paging.page_size, total=total)

@@ -1,0 +1,223 @@
+"""The workload, performance and queue queries: workflow's own tables only, one agent at a time.
+
+Every query starts from the agent (its current assignments through the partial indexes
+``ix_customer_agent_current_call_agent`` / ``..._field_agent``, or its actions through
+``ix_action_record_agent_action_date``) and reaches other rows by ``cif`` through the per-customer
+indexes, so the cost follows the agent's own book, not the size of the tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+WORKLOAD = text(
+    """
+WITH mine AS (  -- the agent's current customers, as call or field agent (one partial index each)
+    SELECT cif FROM workflow.customer_agent
+    WHERE is_current AND assigned_call_agent_id = :agent_id
+    UNION
+    SELECT cif FROM workflow.customer_agent
+    WHERE is_current AND assigned_field_agent_id = :agent_id
+),
+totals AS (
+    SELECT l.currency, sum(l.outstanding) AS outstanding, sum(l.due_amount) AS due
+    FROM mine m JOIN workflow.loan_view l ON l.cif = m.cif
+    GROUP BY l.currency
+),
+promises AS (
+    SELECT count(*) AS open_promises, count(*) FILTER (WHERE a.promise_date = :today) AS due_today
+    FROM mine m JOIN workflow.action_record a ON a.cif = m.cif AND a.promise_status = 'OPEN'
+)
+SELECT
+    (SELECT count(*) FROM mine) AS assigned_customers,
+    (SELECT count(*) FROM workflow.action_record a
+     WHERE a.agent_id = :agent_id AND a.action_date >= :day_start AND a.action_date < :day_end
+    ) AS actions_today,
+    promises.open_promises,
+    promises.due_today,
+    (SELECT array_agg(currency ORDER BY currency) FROM totals) AS currencies,
+    (SELECT array_agg(outstanding ORDER BY currency) FROM totals) AS outstandings,
+    (SELECT array_agg(due ORDER BY currency) FROM totals) AS dues
+FROM promises
+"""
+)
+
+ACTIONS_IN_RANGE = text(
+    """
+SELECT a.type, a.action_result, coalesce(v.is_contact, false) AS is_contact,
+       count(*) AS actions, count(*) FILTER (WHERE a.promise_amount IS NOT NULL) AS promises
+FROM workflow.action_record a
+LEFT JOIN workflow.vocabulary_entry v ON v.kind = 'ACTION_RESULT' AND v.code = a.action_result
+WHERE a.agent_id = :agent_id AND a.action_date >= :start AND a.action_date < :end
+GROUP BY a.type, a.action_result, coalesce(v.is_contact, false)
+"""
+)
+
+# A promise is settled after it was made, so ``action_date < :end`` lets the agent's action index
+# bound the scan; the settlement itself must fall in the range.
+PROMISES_SETTLED = text(
+    """
+SELECT count(*) FILTER (WHERE a.promise_status = 'KEPT') AS kept,
+       count(*) FILTER (WHERE a.promise_status = 'BROKEN') AS broken
+FROM workflow.action_record a
+WHERE a.agent_id = :agent_id AND a.action_date < :end
+  AND a.promise_status IN ('KEPT', 'BROKEN')
+  AND a.promise_settled_at >= :start AND a.promise_settled_at < :end
+"""
+)
+
+# A payment belongs to the agent that had the customer when it was paid (SCD2 history). The
+# periods of one customer never overlap, so a payment meets at most one of its rows.
+AMOUNT_COLLECTED = text(
+    """
+SELECT p.currency, sum(p.amount) AS amount
+FROM workflow.customer_agent ca
+JOIN workflow.payment_view p
+  ON p.cif = ca.cif
+ AND p.payment_date >= ca.start_date
+ AND (ca.end_date IS NULL OR p.payment_date < ca.end_date)
+WHERE (ca.assigned_call_agent_id = :agent_id OR ca.assigned_field_agent_id = :agent_id)
+  AND ca.start_date < :end AND (ca.end_date IS NULL OR ca.end_date > :start)
+  AND p.status = 'RECEIVED'
+  AND p.payment_date >= :start AND p.payment_date < :end
+GROUP BY p.currency
+ORDER BY p.currency
+"""
+)
+
+# Today's call list. Every lateral is a probe by cif on an index of its table:
+#   loans         ix_loan_view_cif
+#   last_action   ix_action_record_cif_action_date (the newest action: its date and follow-up)
+#   due           ix_action_record_open_promise_cif (OPEN promise dated today)
+#   broken        ix_action_record_cif_action_date (BROKEN in the last 7 days, no newer promise)
+#   contacted     ix_action_record_cif_action_date (a contact today, by anyone, takes it off)
+# The list is ranked whole (the order depends on these values), then one page is cut; the total
+# comes in the same row set, also when the page is past the end.
+QUEUE = text(
+    """
+WITH mine AS (  -- the agent's current customers, as call or field agent (one partial index each)
+    SELECT cif FROM workflow.customer_agent
+    WHERE is_current AND assigned_call_agent_id = :agent_id
+    UNION
+    SELECT cif FROM workflow.customer_agent
+    WHERE is_current AND assigned_field_agent_id = :agent_id
+),
+candidates AS (
+    SELECT m.cif, loans.max_dpd, loans.total_due, loans.total_outstanding,
+           last_action.action_date AS last_action_date, last_action.follow_up_date,
+           due.promise_amount AS due_amount, due.promise_date AS due_date,
+           broken.promise_amount AS broken_amount, broken.promise_date AS broken_date
+    FROM mine m
+    CROSS JOIN LATERAL (
+        SELECT coalesce(max(l.dpd), 0) AS max_dpd,
+               coalesce(sum(l.due_amount), 0) AS total_due,
+               coalesce(sum(l.outstanding), 0) AS total_outstanding
+        FROM workflow.loan_view l WHERE l.cif = m.cif
+    ) loans
+    LEFT JOIN LATERAL (
+        SELECT a.action_date, a.follow_up_date
+        FROM workflow.action_record a WHERE a.cif = m.cif
+        ORDER BY a.action_date DESC LIMIT 1
+    ) last_action ON true
+    LEFT JOIN LATERAL (
+        SELECT a.promise_amount, a.promise_date
+        FROM workflow.action_record a
+        WHERE a.cif = m.cif AND a.promise_status = 'OPEN' AND a.promise_date = :today
+        ORDER BY a.action_date DESC LIMIT 1
+    ) due ON true
+    LEFT JOIN LATERAL (
+        SELECT a.promise_amount, a.promise_date
+        FROM workflow.action_record a
+        WHERE a.cif = m.cif AND a.promise_status = 'BROKEN' AND a.promise_settled_at >= :broken_since
+          AND NOT EXISTS (
+              SELECT 1 FROM workflow.action_record n
+              WHERE n.cif = a.cif AND n.promise_amount IS NOT NULL AND n.action_date > a.action_date
+          )
+        ORDER BY a.promise_settled_at DESC LIMIT 1
+    ) broken ON true
+    WHERE NOT EXISTS (
+        SELECT 1
+        FROM workflow.action_record a
+        JOIN workflow.vocabulary_entry v
+          ON v.kind = 'ACTION_RESULT' AND v.code = a.action_result AND v.is_contact
+        WHERE a.cif = m.cif AND a.action_date >= :day_start AND a.action_date < :day_end
+    )
+),
+ranked AS (
+    SELECT c.*,
+           CASE WHEN c.due_date IS NOT NULL THEN 1
+                WHEN c.broken_date IS NOT NULL THEN 2
+                WHEN c.follow_up_date <= :today THEN 3
+                ELSE 4 END AS priority
+    FROM candidates c
+    WHERE c.due_date IS NOT NULL OR c.broken_date IS NOT NULL
+       OR c.follow_up_date <= :today OR c.max_dpd > 0
+),
+total AS (SELECT count(*) AS n FROM ranked)
+SELECT total.n AS total, page.*, cv.name
+FROM total
+LEFT JOIN LATERAL (
+    SELECT r.* FROM ranked r
+    ORDER BY r.priority, r.max_dpd DESC, r.total_due DESC, r.cif
+    LIMIT :limit OFFSET :offset
+) page ON true
+LEFT JOIN workflow.customer_view cv ON cv.cif = page.cif
+ORDER BY page.priority, page.max_dpd DESC, page.total_due DESC, page.cif
+"""
+)
+
+
+async def workload(
+    session: AsyncSession, agent_id: uuid.UUID, *, today: date, day_start: datetime, day_end: datetime
+) -> Row[Any]:
+    params = {"agent_id": agent_id, "today": today, "day_start": day_start, "day_end": day_end}
+    return (await session.execute(WORKLOAD, params)).one()
+
+
+async def actions_in_range(
+    session: AsyncSession, agent_id: uuid.UUID, *, start: datetime, end: datetime
+) -> list[Row[Any]]:
+    params = {"agent_id": agent_id, "start": start, "end": end}
+    return list((await session.execute(ACTIONS_IN_RANGE, params)).all())
+
+
+async def promises_settled(
+    session: AsyncSession, agent_id: uuid.UUID, *, start: datetime, end: datetime
+) -> Row[Any]:
+    params = {"agent_id": agent_id, "start": start, "end": end}
+    return (await session.execute(PROMISES_SETTLED, params)).one()
+
+
+async def amount_collected(
+    session: AsyncSession, agent_id: uuid.UUID, *, start: datetime, end: datetime
+) -> list[Row[Any]]:
+    params = {"agent_id": agent_id, "start": start, "end": end}
+    return list((await session.execute(AMOUNT_COLLECTED, params)).all())
+
+
+async def queue(
+    session: AsyncSession,
+    agent_id: uuid.UUID,
+    *,
+    today: date,
+    day_start: datetime,
+    day_end: datetime,
+    broken_since: datetime,
+    offset: int,
+    limit: int,
+) -> list[Row[Any]]:
+    params = {
+        "agent_id": agent_id,
+        "today": today,
+        "day_start": day_start,
+        "day_end": day_end,
+        "broken_since": broken_since,
+        "offset": offset,
+        "limit": limit,
+    }
+    return list((await session.execute(QUEUE, params)).all())
