@@ -1,0 +1,270 @@
+# ruff: noqa: E501 - long report lines
+"""Benchmark of the agent's day in Collection Workflow (issue 5), against a floor measured in the same run.
+
+    .venv/bin/python bench/workflow.py --customers 1000000 --actions 10000000
+
+1. Generates core extracts for ``--customers`` customers into a temporary data folder and starts the
+   system as ``make run`` does (``crm up --demo``), which loads them through the nightly pipeline.
+2. Seeds what an agent's day reads, straight into workflow's tables with SQL (set-up, not measured):
+   300 agents, every customer assigned to one of them, the read model of customers and loans copied
+   from the loaded core data, and ``--actions`` historical actions (a fifth of them promises) spread
+   over the last 180 days.
+3. 50 simulated agents, each with its own token, each in a loop: open its queue, open the action
+   history of the first customer in it, record a call on that customer. p50 / p95 of each, over
+   ``--seconds``.
+4. Floor, same run: the same number of concurrent clients doing one primary-key read of an action
+   straight through asyncpg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import httpx
+
+from crm.bank_sync.generator.core import generate
+from crm.platform.auth import Role, TokenService
+from crm.platform.embedded import EmbeddedPostgres
+from crm.platform.settings import PlatformSettings
+
+AGENTS = 300
+CLIENTS = 50
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_loaded(base: str, admin: dict[str, str]) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for _ in range(1200):
+            try:
+                if (await client.get("/health/ready")).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+        token = (await client.post("/api/auth/token", data=admin)).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        for _ in range(7200):  # the demo extracts load in the background at first start
+            status = (await client.get("/api/sync/status", headers=headers)).json()
+            runs = [src.get("lastRun") or {} for src in status.get("sources", [])]
+            if runs and all(r.get("state") not in ("QUEUED", "RUNNING") for r in runs) and any(runs):
+                return
+            await asyncio.sleep(1)
+    raise RuntimeError("the extracts did not load")
+
+
+SEED = """
+INSERT INTO workflow.agent (id, employee_id, name, email, type, team, is_active, max_customers)
+SELECT gen_random_uuid(), 'BENCH' || lpad(n::text, 4, '0'), 'Agent ' || n, 'agent' || n || '@bank.example',
+       'AGENT', 'EARLY_STAGE_CALL', true, 1000000
+FROM generate_series(1, {agents}) AS n;
+
+INSERT INTO workflow.customer_view (cif, name, segment, status)
+SELECT cif, name, segment, status FROM bank_sync.customer;
+
+INSERT INTO workflow.loan_view (account_number, cif, product_type, currency, outstanding, due_amount, dpd, status)
+SELECT account_number, cif, product_type, currency, outstanding, due_amount, dpd, status FROM bank_sync.loan;
+
+CREATE TEMP TABLE bench_agent AS
+SELECT id, row_number() OVER (ORDER BY employee_id) - 1 AS n FROM workflow.agent WHERE employee_id LIKE 'BENCH%';
+CREATE TEMP TABLE bench_customer AS
+SELECT cif, row_number() OVER (ORDER BY cif) - 1 AS n FROM bank_sync.customer;
+
+INSERT INTO workflow.customer_agent (id, cif, assigned_call_agent_id, start_date, is_current, reason, created_by)
+SELECT gen_random_uuid(), c.cif, a.id, now() - interval '200 days', true, 'bench', 'bench'
+FROM bench_customer c JOIN bench_agent a ON a.n = c.n % {agents};
+
+INSERT INTO workflow.action_record (id, cif, agent_id, type, subtype, action_result, action_date,
+    promise_amount, promise_date, promise_status, follow_up_date, created_by, updated_by)
+SELECT gen_random_uuid(), c.cif, a.id, 'CALL', 'CALL_OUTBOUND',
+       CASE WHEN s.i % 5 = 0 THEN 'PROMISE_TO_PAY' WHEN s.i % 5 = 1 THEN 'NO_ANSWER' ELSE 'CONTACTED' END,
+       s.at,
+       CASE WHEN s.i % 5 = 0 THEN 500000.00 END,
+       CASE WHEN s.i % 5 = 0 THEN (s.at + interval '7 days')::date END,
+       CASE WHEN s.i % 5 = 0 THEN (CASE WHEN s.at + interval '7 days' < now() THEN 'BROKEN' ELSE 'OPEN' END) END,
+       (s.at + interval '3 days')::date, 'bench', 'bench'
+FROM (
+    SELECT i, now() - (random() * interval '180 days') AS at, (hashint8(i) & 2147483647) % {customers} AS cn
+    FROM generate_series(1, {actions}) AS i
+) s
+JOIN bench_customer c ON c.n = s.cn
+JOIN bench_agent a ON a.n = c.n % {agents};
+ANALYZE workflow.action_record; ANALYZE workflow.customer_agent; ANALYZE workflow.loan_view;
+ANALYZE workflow.customer_view; ANALYZE workflow.agent;
+"""
+
+
+async def seed(url: str, customers: int, actions: int) -> tuple[list[str], float]:
+    conn = await asyncpg.connect(url)
+    try:
+        started = time.perf_counter()
+        loaded = await conn.fetchval("SELECT count(*) FROM bank_sync.customer")
+        await conn.execute(SEED.format(agents=AGENTS, customers=loaded, actions=actions))
+        agents = [
+            str(r["id"])
+            for r in await conn.fetch("SELECT id FROM workflow.agent WHERE employee_id LIKE 'BENCH%'")
+        ]
+        return agents, time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * share) - 1)] * 1000
+
+
+async def agents_day(
+    base: str, tokens: TokenService, agents: list[str], seconds: float
+) -> dict[str, list[float]]:
+    timings: dict[str, list[float]] = {"queue": [], "history": [], "record": []}
+    codes: dict[str, dict[int, int]] = {k: {} for k in timings}
+    deadline = time.perf_counter() + seconds
+    async with aiohttp.ClientSession(
+        base, connector=aiohttp.TCPConnector(limit=CLIENTS), timeout=aiohttp.ClientTimeout(total=60)
+    ) as http:
+
+        async def timed(kind: str, method: str, path: str, **kwargs) -> dict | None:
+            started = time.perf_counter()
+            async with http.request(method, path, **kwargs) as r:
+                body = await r.json(content_type=None)
+                timings[kind].append(time.perf_counter() - started)
+                codes[kind][r.status] = codes[kind].get(r.status, 0) + 1
+                return body if r.status < 300 else None
+
+        async def agent(agent_id: str) -> None:
+            token, _ = tokens.issue(f"bench-{agent_id}", [Role.AGENT], agent_id=agent_id)
+            headers = {"Authorization": f"Bearer {token}"}
+            while time.perf_counter() < deadline:
+                queue = await timed(
+                    "queue", "GET", f"/api/agents/{agent_id}/queue?pageSize=20", headers=headers
+                )
+                if not queue or not queue["items"]:
+                    continue
+                cif = queue["items"][0]["cif"]
+                await timed("history", "GET", f"/api/actions/customer/{cif}?pageSize=20", headers=headers)
+                await timed(
+                    "record",
+                    "POST",
+                    "/api/actions",
+                    headers=headers,
+                    json={
+                        "cif": cif,
+                        "agentId": agent_id,
+                        "type": "CALL",
+                        "subtype": "CALL_OUTBOUND",
+                        "actionResult": "CONTACTED",
+                        "notes": "bench call",
+                    },
+                )
+
+        await asyncio.gather(*(agent(a) for a in agents[:CLIENTS]))
+    for kind, seen in codes.items():
+        print(f"   {kind}: answers {seen}", file=sys.stderr)
+    return timings
+
+
+async def floor(url: str, seconds: float) -> list[float]:
+    """One primary-key read of an action per request, CLIENTS connections, straight through asyncpg."""
+    conns = [await asyncpg.connect(url) for _ in range(CLIENTS)]
+    ids = [r["id"] for r in await conns[0].fetch("SELECT id FROM workflow.action_record LIMIT 10000")]
+    timings: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def client(conn: asyncpg.Connection, k: int) -> None:
+        i = k
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            await conn.fetchrow("SELECT * FROM workflow.action_record WHERE id = $1", ids[i % len(ids)])
+            timings.append(time.perf_counter() - started)
+            i += CLIENTS
+
+    await asyncio.gather(*(client(c, k) for k, c in enumerate(conns)))
+    for c in conns:
+        await c.close()
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--actions", type=int, default=10_000_000)
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="crm-bench-wf-"))
+    started = time.perf_counter()
+    today = datetime.now(PlatformSettings().tz).date()  # the business date, as the demo load expects
+    generate(work / "inbox", args.customers, today, seed=7, workers=os.cpu_count() or 1)
+    print(f"generated {args.customers:,} customers in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    admin = {"username": "bench-admin", "password": secrets.token_urlsafe(16)}
+    jwt_secret = secrets.token_urlsafe(32)
+    env = {
+        **os.environ,
+        "CRM_DATA_DIR": str(work),
+        "CRM_PORT": str(port),
+        "CRM_JWT_SECRET": jwt_secret,
+        "CRM_BOOTSTRAP_ADMIN_USERNAME": admin["username"],
+        "CRM_BOOTSTRAP_ADMIN_PASSWORD": admin["password"],
+        "CRM_LOG_LEVEL": "WARNING",
+        # The simulated agents call around the clock and many times a day: not what is measured.
+        "CRM_CONTACT_HOURS_START": "00:00:00",
+        "CRM_CONTACT_HOURS_END": "23:59:59",
+        "CRM_MAX_CALL_ATTEMPTS_PER_DAY": "1000000",
+    }
+    crm = Path(sys.executable).parent / "crm"
+    server = subprocess.Popen([str(crm), "up", "--demo"], env=env, start_new_session=True)
+    try:
+        started = time.perf_counter()
+        asyncio.run(wait_loaded(base, admin))
+        print(f"loaded through the pipeline in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        url = EmbeddedPostgres(work).start()  # the server crm up started: reused
+        agents, seeded = asyncio.run(seed(url, args.customers, args.actions))
+        print(
+            f"seeded {AGENTS} agents, assignments, read model and {args.actions:,} actions in {seeded:.0f} s",
+            file=sys.stderr,
+        )
+        tokens = TokenService(PlatformSettings(jwt_secret=jwt_secret, data_dir=work))
+        asyncio.run(agents_day(base, tokens, agents, 10))  # warm-up, not reported
+        timings = asyncio.run(agents_day(base, tokens, agents, args.seconds))
+        floor_timings = asyncio.run(floor(url, min(args.seconds, 20)))
+        f50, f95 = percentile(floor_timings, 0.5), percentile(floor_timings, 0.95)
+        print(
+            f"{args.customers:,} customers, {AGENTS} agents, {args.actions:,} actions; {CLIENTS} concurrent agents, {args.seconds:.0f} s"
+        )
+        for kind, values in timings.items():
+            p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
+            print(
+                f"{kind:<8} {len(values) / args.seconds:7.1f}/s  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
+                f"p95 / floor p95 = {p95 / f95:6.1f}  (mean {statistics.mean(values) * 1000:.1f} ms)"
+            )
+        print(
+            f"floor: primary-key read of an action through asyncpg, {CLIENTS} connections: p50 {f50:.2f} ms  p95 {f95:.2f} ms"
+        )
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=120)
+
+
+if __name__ == "__main__":
+    main()
