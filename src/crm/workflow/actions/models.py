@@ -38,6 +38,12 @@ class ActionRecord(TimestampMixin, Base):
             postgresql_where=text("promise_status = 'OPEN'"),
         ),
         Index("ix_action_record_open_promise_cif", "cif", postgresql_where=text("promise_status = 'OPEN'")),
+        Index(
+            "ix_action_record_agent_settled",
+            "agent_id",
+            "promise_settled_at",
+            postgresql_where=text("promise_settled_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

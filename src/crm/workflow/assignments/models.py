@@ -35,6 +35,19 @@ class CustomerAgent(Base):
             "assigned_field_agent_id",
             postgresql_where=text("is_current"),
         ),
+        # An agent's whole history, for the amount collected while customers were assigned to it.
+        Index(
+            "ix_customer_agent_call_agent_start",
+            "assigned_call_agent_id",
+            "start_date",
+            postgresql_where=text("assigned_call_agent_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_customer_agent_field_agent_start",
+            "assigned_field_agent_id",
+            "start_date",
+            postgresql_where=text("assigned_field_agent_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -63,6 +63,10 @@ class PaymentView(Base):
     payment_date: Mapped[datetime]
     status: Mapped[str] = mapped_column(Text)
     """RECEIVED, or REVERSED once a reversal arrived (a reversed payment counts for nothing)."""
+    applied_outstanding: Mapped[Decimal | None]
+    """What the payment took off its loan's outstanding in ``loan_view`` (a reversal puts back this)."""
+    applied_due: Mapped[Decimal | None]
+    """What it took off the loan's due amount."""
     updated_at: Mapped[datetime] = mapped_column(
         default=utcnow, onupdate=utcnow, server_default=text("now()")
     )
