@@ -41,3 +41,31 @@ async def test_unreachable_service_is_reported_not_crashed(tokens):
             await client.get_json("/api/customers/C1")
     finally:
         await client.close()
+
+
+async def test_post_json_reads_an_answer_and_maps_errors_as_get_json(bank_sync, tokens, unique):
+    from tests.bank_sync.test_customers_loans import add_customer_with_loan
+
+    cif = unique("CIF")
+    await add_customer_with_loan(bank_sync.app, cif, unique("LN"))
+    client = ServiceClient(
+        "http://bank-sync", tokens, caller="workflow", transport=httpx.ASGITransport(app=bank_sync.app)
+    )
+    try:
+        answer = await client.post_json("/api/customers/lookup", {"cifs": [cif, unique("NOCIF")]})
+        assert [item["cif"] for item in answer["items"]] == [cif]
+        with pytest.raises(NotFound):
+            await client.post_json("/api/no-such-route", {"cifs": [cif]})
+        with pytest.raises(ServiceUnavailable):  # 422: the caller's request is wrong, it cannot be answered
+            await client.post_json("/api/customers/lookup", {"cifs": []})
+    finally:
+        await client.close()
+
+
+async def test_post_to_an_unreachable_service_is_reported_not_crashed(tokens):
+    client = ServiceClient("http://127.0.0.1:9", tokens, caller="workflow", timeout=0.5)
+    try:
+        with pytest.raises(ServiceUnavailable):
+            await client.post_json("/api/customers/lookup", {"cifs": ["C1"]})
+    finally:
+        await client.close()

@@ -228,3 +228,86 @@ async def test_rebuild_fills_the_view_for_customers_it_has_never_seen(workflow, 
     loan = await row(workflow, LoanView, account)
     assert loan.cif == cif and loan.outstanding == Decimal("7000000.00")
     assert (await row(workflow, CustomerView, cif)).name == "Nguyen Van An"
+
+
+async def test_one_sync_event_refreshes_several_loans_and_drops_those_bank_sync_no_longer_knows(
+    workflow, bank_sync, unique
+):
+    accounts = [unique("LN") for _ in range(3)]
+    for account in accounts:
+        await add_customer_with_loan(bank_sync.app, unique("CIF"), account, dpd=10)
+    await publish(workflow, loans_updated(*accounts))
+
+    async def all_in_view() -> bool:
+        return all([await row(workflow, LoanView, account) for account in accounts])
+
+    await eventually(all_in_view)
+
+    kept, dropped = accounts[:2], accounts[2]
+    async with bank_sync.app.state.db.transaction() as session:
+        await session.execute(
+            update(Loan).where(Loan.account_number.in_(kept)).values(dpd=95, due_amount=Decimal("4000000.00"))
+        )
+        await session.delete(await session.scalar(select(Loan).where(Loan.account_number == dropped)))
+    # One event names them all, among more keys than one lookup takes (bank-sync knows none of those).
+    unknown = [unique("NOLN") for _ in range(1200)]
+    await publish(workflow, loans_updated(*unknown[:700], *accounts, *unknown[700:]))
+
+    async def refreshed() -> bool:
+        return await row(workflow, LoanView, dropped) is None
+
+    await eventually(refreshed)
+    for account in kept:
+        current = await row(workflow, LoanView, account)
+        assert (current.dpd, current.due_amount) == (95, Decimal("4000000.00"))
+    assert await row(workflow, LoanView, unknown[0]) is None
+
+
+async def test_a_reversal_puts_back_exactly_what_a_payment_larger_than_the_due_amount_took(
+    workflow, bank_sync, unique
+):
+    cif, account = await loan_in_view(
+        workflow, bank_sync, unique, outstanding=Decimal("10000000.00"), due_amount=Decimal("2000000.00")
+    )
+    received = await pay(workflow, unique("PAY"), cif, account, "2500000.00")
+    stored = await row(workflow, PaymentView, received.payment_reference_number)
+    assert (stored.applied_outstanding, stored.applied_due) == (Decimal("2500000.00"), Decimal("2000000.00"))
+
+    await reverse(workflow, received)
+    restored = await row(workflow, LoanView, account)
+    assert (restored.outstanding, restored.due_amount) == (Decimal("10000000.00"), Decimal("2000000.00"))
+
+
+async def test_a_payment_stored_before_applied_amounts_were_kept_puts_back_its_full_amount(
+    workflow, bank_sync, unique
+):
+    cif, account = await loan_in_view(
+        workflow, bank_sync, unique, outstanding=Decimal("10000000.00"), due_amount=Decimal("2000000.00")
+    )
+    received = await pay(workflow, unique("PAY"), cif, account, "500000.00")
+    async with workflow.app.state.db.transaction() as session:  # as a row written before migration 0004
+        await session.execute(
+            update(PaymentView)
+            .where(PaymentView.reference_number == received.payment_reference_number)
+            .values(applied_outstanding=None, applied_due=None)
+        )
+    await reverse(workflow, received)
+    restored = await row(workflow, LoanView, account)
+    assert (restored.outstanding, restored.due_amount) == (Decimal("10000000.00"), Decimal("2000000.00"))
+
+
+async def test_a_payment_in_another_currency_takes_nothing_and_its_reversal_puts_nothing_back(
+    workflow, bank_sync, unique
+):
+    cif, account = await loan_in_view(
+        workflow, bank_sync, unique, outstanding=Decimal("10000000.00"), due_amount=Decimal("2000000.00")
+    )
+    received = payment("PAYMENT_RECEIVED", unique("PAY"), cif, account, "100.00").model_copy(
+        update={"currency": "USD"}
+    )
+    await publish(workflow, received)
+    stored = await eventually(lambda: row(workflow, PaymentView, received.payment_reference_number))
+    assert (stored.applied_outstanding, stored.applied_due) == (Decimal("0.00"), Decimal("0.00"))
+    await reverse(workflow, received)
+    loan = await row(workflow, LoanView, account)
+    assert (loan.outstanding, loan.due_amount) == (Decimal("10000000.00"), Decimal("2000000.00"))

@@ -45,6 +45,19 @@ class ServiceClient:
             response = await self._http.get(path, params=params or None, headers=self._authorization())
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(f"{path} could not be reached: {type(exc).__name__}.") from exc
+        return self._answer(path, response)
+
+    async def post_json(self, path: str, body: Any) -> Any:
+        """POST a JSON body and read the JSON answer; errors as for ``get_json`` (a query that reads
+        several records at once, e.g. a lookup, or a command)."""
+        try:
+            response = await self._http.post(path, json=body, headers=self._authorization())
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"{path} could not be reached: {type(exc).__name__}.") from exc
+        return self._answer(path, response)
+
+    @staticmethod
+    def _answer(path: str, response: httpx.Response) -> Any:
         if response.status_code == 404:
             raise NotFound(f"{path} was not found.")
         if response.status_code >= 400:

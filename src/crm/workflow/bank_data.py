@@ -4,10 +4,15 @@ With a SYSTEM token, a timeout and a short cache (an agent records several actio
 customer in a few minutes). Under ``crm up`` bank-sync runs in the same process and is called
 in-process (still through its API); otherwise at ``CRM_BANK_SYNC_URL`` or the base URL.
 Errors come as the platform's: ``NotFound`` (404) and ``ServiceUnavailable``.
+
+``customers`` / ``loans`` read many keys at once through bank-sync's lookup routes
+(``POST /api/customers/lookup``, ``POST /api/loans/lookup``), 1,000 keys a request, never from the
+cache: the read model refreshes with them the keys a SyncEvent says changed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -16,6 +21,9 @@ from fastapi import FastAPI
 
 from crm.platform.http import ServiceClient
 from crm.workflow.settings import WorkflowSettings
+
+LOOKUP_CHUNK = 1000
+"""Keys per lookup request: the most bank-sync's lookup routes accept."""
 
 
 class BankDataQueryService:
@@ -40,6 +48,32 @@ class BankDataQueryService:
         """The loan document of ``GET /api/loans/:accountNumber`` (api.md)."""
         document: dict[str, Any] = await self._get(f"/api/loans/{account_number}")
         return document
+
+    async def _lookup(
+        self, path: str, field: str, key: str, keys: Iterable[str], single_path: str
+    ) -> dict[str, dict[str, Any]]:
+        unique = list(dict.fromkeys(keys))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(unique), LOOKUP_CHUNK):
+            chunk = unique[start : start + LOOKUP_CHUNK]
+            answer = await self.client.post_json(path, {field: chunk})
+            for item in answer["items"]:
+                found[item[key]] = item
+        for k in unique:  # a cached single answer for a key just read again is out of date
+            self._cache.pop(single_path + k, None)
+        return found
+
+    async def customers(self, cifs: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The customers bank-sync knows among these CIFs, by CIF (``CustomerRead`` of
+        ``GET /api/customers``); an unknown CIF is absent. One request per 1,000 CIFs, no cache."""
+        return await self._lookup("/api/customers/lookup", "cifs", "cif", cifs, "/api/customers/")
+
+    async def loans(self, account_numbers: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The loans bank-sync knows among these account numbers, by account number (``LoanRead`` of
+        ``GET /api/customers/:cif/loans``); an unknown one is absent. One request per 1,000, no cache."""
+        return await self._lookup(
+            "/api/loans/lookup", "accountNumbers", "accountNumber", account_numbers, "/api/loans/"
+        )
 
     def forget(self, path_prefix: str = "") -> None:
         """Drop cached answers (all, or those under a path), e.g. when a SyncEvent says they changed."""

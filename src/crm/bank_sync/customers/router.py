@@ -1,4 +1,4 @@
-"""Routes: searching customers and reading one with its contacts and references."""
+"""Routes: searching customers, reading several by CIF, and reading one with its contacts and references."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from fastapi import Path, Query
 
 from crm.bank_sync.access import READ
 from crm.bank_sync.customers import service
-from crm.bank_sync.customers.schemas import CustomerFullRead, CustomerRead, CustomerStatus
+from crm.bank_sync.customers.schemas import (
+    CustomerFullRead,
+    CustomerLookup,
+    CustomerLookupResult,
+    CustomerRead,
+    CustomerStatus,
+)
 from crm.platform.auth import SecureRouter
 from crm.platform.db import Session
 from crm.platform.schemas import Page, Paging
@@ -37,6 +43,19 @@ async def search_customers(
         session, q, segment=segment, status=status, offset=paging.offset, limit=paging.page_size
     )
     return Page[CustomerRead](items=items, page=paging.page, page_size=paging.page_size, total=total)
+
+
+# Declared before /api/customers/{cif} (a POST would not clash with its GET anyway).
+@router.post("/lookup", access=READ, response_model=CustomerLookupResult)
+async def lookup_customers(session: Session, body: CustomerLookup) -> CustomerLookupResult:
+    """Several customers by CIF at once, for services (an addition to api.md's list).
+
+    ``POST /api/customers/lookup`` with ``{"cifs": [...]}`` (1 to 1,000 CIFs, else 422 naming
+    ``cifs``) answers ``{"items": [...]}``: each customer as ``GET /api/customers`` lists it
+    (CustomerRead), by CIF; a CIF bank-sync does not know is simply absent. Workflow refreshes its
+    read model with it when a SyncEvent names changed customers.
+    """
+    return CustomerLookupResult(items=await service.lookup_customers(session, body.cifs))
 
 
 @router.get("/{cif}", access=READ, response_model=CustomerFullRead)

@@ -5,9 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
 
 from crm.bank_sync.sync.schemas import SourceSystem
 from crm.platform.schemas import ApiModel
+
+MAX_LOOKUP_KEYS = 1000
+"""Most keys one lookup (``POST /api/customers/lookup``, ``POST /api/loans/lookup``) may name."""
+
+LookupKey = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class CustomerType(StrEnum):
@@ -147,3 +155,15 @@ class CustomerFullRead(CustomerRead):
     addresses: list[AddressRead] = []
     emails: list[EmailRead] = []
     references: list[ReferenceCustomerRead] = []
+
+
+class CustomerLookup(ApiModel):
+    """``POST /api/customers/lookup``: the CIFs to read (1 to 1,000)."""
+
+    cifs: list[LookupKey] = Field(min_length=1, max_length=MAX_LOOKUP_KEYS)
+
+
+class CustomerLookupResult(ApiModel):
+    """The customers found among the CIFs asked for (unknown CIFs are absent), by CIF."""
+
+    items: list[CustomerRead]

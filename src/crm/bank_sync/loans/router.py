@@ -1,4 +1,4 @@
-"""Routes: looking up loans, a customer's loans, and the delinquency search."""
+"""Routes: looking up loans (one, or several at once), a customer's loans, and the delinquency search."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from fastapi import Path, Query
 
 from crm.bank_sync.access import READ
 from crm.bank_sync.loans import service
-from crm.bank_sync.loans.schemas import DelinquencyStatus, DpdBucket, LoanFullRead, LoanRead, ProductType
+from crm.bank_sync.loans.schemas import (
+    DelinquencyStatus,
+    DpdBucket,
+    LoanFullRead,
+    LoanLookup,
+    LoanLookupResult,
+    LoanRead,
+    ProductType,
+)
 from crm.platform.auth import SecureRouter
 from crm.platform.db import Session
 from crm.platform.schemas import Page, Paging
@@ -43,6 +51,19 @@ async def search_delinquent_loans(
         limit=paging.page_size,
     )
     return Page[LoanRead](items=items, page=paging.page, page_size=paging.page_size, total=total)
+
+
+# Declared before /api/loans/{accountNumber} (a POST would not clash with its GET anyway).
+@router.post("/api/loans/lookup", access=READ, response_model=LoanLookupResult)
+async def lookup_loans(session: Session, body: LoanLookup) -> LoanLookupResult:
+    """Several loans by account number at once, for services (an addition to api.md's list).
+
+    ``POST /api/loans/lookup`` with ``{"accountNumbers": [...]}`` (1 to 1,000, else 422 naming
+    ``accountNumbers``) answers ``{"items": [...]}``: each loan as ``GET /api/customers/:cif/loans``
+    lists it (LoanRead), by account number; an account number bank-sync does not know is simply
+    absent. Workflow refreshes its read model with it when a SyncEvent names changed loans.
+    """
+    return LoanLookupResult(items=await service.lookup_loans(session, body.account_numbers))
 
 
 @router.get("/api/loans/{accountNumber}", access=READ, response_model=LoanFullRead)

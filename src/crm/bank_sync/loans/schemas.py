@@ -10,8 +10,8 @@ from typing import Annotated
 from pydantic import Field, PlainSerializer, computed_field
 
 from crm.bank_sync.collaterals.schemas import CollateralRead, DueSegmentationRead
-from crm.bank_sync.customers.schemas import SynchronizedRead
-from crm.platform.schemas import Money
+from crm.bank_sync.customers.schemas import MAX_LOOKUP_KEYS, LookupKey, SynchronizedRead
+from crm.platform.schemas import ApiModel, Money
 
 Rate = Annotated[
     Decimal,
@@ -117,3 +117,15 @@ class LoanFullRead(LoanRead):
 
     collaterals: list[CollateralRead] = []
     due_segmentations: list[DueSegmentationRead] = []
+
+
+class LoanLookup(ApiModel):
+    """``POST /api/loans/lookup``: the account numbers to read (1 to 1,000)."""
+
+    account_numbers: list[LookupKey] = Field(min_length=1, max_length=MAX_LOOKUP_KEYS)
+
+
+class LoanLookupResult(ApiModel):
+    """The loans found among the account numbers asked for (unknown ones are absent), by account number."""
+
+    items: list[LoanRead]

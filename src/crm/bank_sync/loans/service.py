@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, any_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.bank_sync.collaterals.schemas import CollateralRead, DueSegmentationRead
@@ -47,6 +47,19 @@ async def get_loan_full(session: AsyncSession, account_number: str) -> LoanFullR
             ],
         }
     )
+
+
+async def lookup_loans(session: AsyncSession, account_numbers: list[str]) -> list[LoanRead]:
+    """The loans with these account numbers, by account number, in one query (``account_number =
+    ANY(:keys)``); unknown account numbers are absent."""
+    keys = bindparam("account_numbers", list(dict.fromkeys(account_numbers)), type_=ARRAY(Text))
+    rows = (
+        await session.scalars(
+            select(Loan).where(Loan.account_number == any_(keys)).order_by(Loan.account_number)
+        )
+    ).all()
+    freshness = await Freshness.load(session)
+    return [freshness.read(LoanRead, row, EntityType.LOANS) for row in rows]
 
 
 async def list_customer_loans(

@@ -22,9 +22,10 @@ CUSTOMERS, LOANS = "customers", "loans"
 class BankDataConsumer(EventConsumer):
     """ENTITY_UPDATED for customers and loans: fetch the changed keys from bank-sync and store them.
 
-    The fetch happens inside the consumer's transaction (the platform gives no earlier hook); it is
-    bounded (a few requests at a time) and a bank-sync that cannot answer fails the event, which is
-    retried, rather than emptying the view.
+    The fetch happens inside the consumer's transaction (the platform gives no earlier hook); it
+    reads the keys through bank-sync's lookup routes, one request per 1,000 keys (a key absent from
+    the answer leaves the view), and a bank-sync that cannot answer (``ServiceUnavailable``) fails
+    the event, which is retried, rather than emptying the view.
     """
 
     name = "readmodel-bank-data"

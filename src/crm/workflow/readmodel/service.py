@@ -1,18 +1,19 @@
 """Keeping workflow's read model current: customers and loans from bank-sync, payments from their events.
 
 ``customer_view`` / ``loan_view`` hold what bank-sync's API answered the last time a SyncEvent
-named the key (a key bank-sync answers 404 for is removed); a PaymentEvent moves the loan's balances
-at once, before the next nightly sync confirms them. ``payment_view`` has one row per payment
-reference: RECEIVED, or REVERSED once a reversal arrived (then it counts for nothing).
+named the key (read through its lookup routes, 1,000 keys a request; a key bank-sync no longer
+knows is removed); a PaymentEvent moves the loan's balances at once, before the next nightly sync
+confirms them. ``payment_view`` has one row per payment reference: RECEIVED, or REVERSED once a
+reversal arrived (then it counts for nothing); it keeps what the payment actually took off the
+loan's balances, which is what its reversal puts back.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -23,42 +24,16 @@ from crm.platform.db import Database
 from crm.platform.errors import NotFound
 from crm.platform.events import PaymentEvent
 from crm.platform.logging import get_logger
-from crm.workflow.bank_data import BankDataQueryService
+from crm.workflow.bank_data import LOOKUP_CHUNK, BankDataQueryService
 from crm.workflow.readmodel.models import CustomerView, LoanView, PaymentView
 
 log = get_logger("crm.workflow.readmodel")
 
-FETCH_CONCURRENCY = 8
-"""Requests to bank-sync in flight at once while refreshing the changed keys of one event."""
-
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 RECEIVED, REVERSED = "RECEIVED", "REVERSED"
 
 Document = dict[str, Any]
-
-
-async def fetch_all(
-    keys: Iterable[str],
-    fetch: Callable[[str], Awaitable[Document]],
-    *,
-    concurrency: int = FETCH_CONCURRENCY,
-) -> dict[str, Document | None]:
-    """Each key's document from bank-sync, ``None`` for a key it no longer knows (404).
-
-    ``ServiceUnavailable`` propagates: the event is retried later rather than emptying the view.
-    """
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(key: str) -> Document | None:
-        async with gate:
-            try:
-                return await fetch(key)
-            except NotFound:
-                return None
-
-    unique_keys = list(dict.fromkeys(keys))
-    documents = await asyncio.gather(*(one(key) for key in unique_keys))
-    return dict(zip(unique_keys, documents, strict=True))
 
 
 def _customer_row(document: Document) -> dict[str, Any]:
@@ -114,18 +89,27 @@ async def store_loans(session: AsyncSession, documents: dict[str, Document | Non
     await session.flush()
 
 
+def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), LOOKUP_CHUNK):
+        yield unique[start : start + LOOKUP_CHUNK]
+
+
 async def refresh_customers(session: AsyncSession, bank_data: BankDataQueryService, cifs: list[str]) -> None:
-    """Fetch the changed customers from bank-sync (never from its cache) and store them."""
-    for cif in cifs:
-        bank_data.forget(f"/api/customers/{cif}")
-    await store_customers(session, await fetch_all(cifs, bank_data.customer))
+    """Read the changed customers from bank-sync, one lookup per 1,000 CIFs, and store them; a CIF
+    bank-sync does not answer leaves the view. ``ServiceUnavailable`` propagates (the event is
+    retried rather than emptying the view)."""
+    for chunk in _chunks(cifs):
+        found = await bank_data.customers(chunk)
+        await store_customers(session, {cif: found.get(cif) for cif in chunk})
 
 
 async def refresh_loans(session: AsyncSession, bank_data: BankDataQueryService, accounts: list[str]) -> None:
-    """Fetch the changed loans from bank-sync (never from its cache) and store them."""
-    for account in accounts:
-        bank_data.forget(f"/api/loans/{account}")
-    await store_loans(session, await fetch_all(accounts, bank_data.loan))
+    """Read the changed loans from bank-sync, one lookup per 1,000 account numbers, and store them;
+    an account number bank-sync does not answer leaves the view. ``ServiceUnavailable`` propagates."""
+    for chunk in _chunks(accounts):
+        found = await bank_data.loans(chunk)
+        await store_loans(session, {account: found.get(account) for account in chunk})
 
 
 async def _customer_loans(bank_data: BankDataQueryService, cif: str) -> list[Document]:
@@ -180,16 +164,43 @@ def _payment_date(event: PaymentEvent) -> datetime:
     return event.payment_date or event.timestamp
 
 
-async def _move_loan_balance(
+async def _take_from_loan(
     session: AsyncSession, account_number: str, currency: str, amount: Decimal
+) -> tuple[Decimal, Decimal]:
+    """Take ``amount`` off the loan's outstanding and due amounts, never below zero; what was taken.
+
+    Nothing (0, 0) when the loan is not in the view, is in another currency, or the amount is not positive.
+    """
+    amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    if amount <= ZERO:
+        return ZERO, ZERO
+    loan = await session.scalar(
+        select(LoanView)
+        .where(LoanView.account_number == account_number, LoanView.currency == currency)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if loan is None:
+        return ZERO, ZERO
+    taken_outstanding = min(amount, max(loan.outstanding, ZERO))
+    taken_due = min(amount, max(loan.due_amount, ZERO))
+    loan.outstanding -= taken_outstanding
+    loan.due_amount -= taken_due
+    return taken_outstanding, taken_due
+
+
+async def _put_back_on_loan(
+    session: AsyncSession, account_number: str, currency: str, outstanding: Decimal, due: Decimal
 ) -> None:
-    """Add ``amount`` (negative: take) to the loan's outstanding and due amounts, never below zero."""
+    """Add back to the loan's outstanding and due amounts what a reversed payment had taken."""
+    if outstanding <= ZERO and due <= ZERO:
+        return
     await session.execute(
         update(LoanView)
         .where(LoanView.account_number == account_number, LoanView.currency == currency)
         .values(
-            outstanding=func.greatest(LoanView.outstanding + amount, ZERO),
-            due_amount=func.greatest(LoanView.due_amount + amount, ZERO),
+            outstanding=LoanView.outstanding + outstanding,
+            due_amount=LoanView.due_amount + due,
             updated_at=func.now(),
         )
     )
@@ -198,6 +209,8 @@ async def _move_loan_balance(
 async def record_payment_received(session: AsyncSession, event: PaymentEvent) -> AppliedPayment | None:
     """Store a received payment once per reference and take it off its loan's balances.
 
+    What it took (after the never-below-zero clamp; nothing for a loan not in the view or in another
+    currency) is kept on the payment (``applied_outstanding`` / ``applied_due``) for its reversal.
     ``None`` when the reference was already known (a second delivery, or a reversal that came
     first): nothing changes.
     """
@@ -211,6 +224,8 @@ async def record_payment_received(session: AsyncSession, event: PaymentEvent) ->
             currency=event.currency,
             payment_date=_payment_date(event),
             status=RECEIVED,
+            applied_outstanding=ZERO,
+            applied_due=ZERO,
         )
         .on_conflict_do_nothing(index_elements=[PaymentView.reference_number])
         .returning(PaymentView.reference_number)
@@ -218,17 +233,25 @@ async def record_payment_received(session: AsyncSession, event: PaymentEvent) ->
     if recorded is None:
         log.info("payment_already_known", reference=event.payment_reference_number)
         return None
-    if event.amount > ZERO:
-        await _move_loan_balance(session, event.loan_account_number, event.currency, -event.amount)
+    taken_outstanding, taken_due = await _take_from_loan(
+        session, event.loan_account_number, event.currency, event.amount
+    )
+    if taken_outstanding or taken_due:
+        await session.execute(
+            update(PaymentView)
+            .where(PaymentView.reference_number == event.payment_reference_number)
+            .values(applied_outstanding=taken_outstanding, applied_due=taken_due)
+        )
     await session.flush()
     return AppliedPayment(event.cif, event.loan_account_number, _payment_date(event))
 
 
 async def record_payment_reversed(session: AsyncSession, event: PaymentEvent) -> AppliedPayment | None:
-    """Mark a received payment REVERSED and put its amount back on its loan; once per reference.
+    """Mark a received payment REVERSED and put back on its loan exactly what it took; once per reference.
 
-    A reversal of a payment workflow never heard of is stored as REVERSED, so that the payment
-    arriving later counts for nothing. ``None`` when nothing changed.
+    A payment stored before ``applied_outstanding`` / ``applied_due`` existed (NULL) puts back its
+    full amount. A reversal of a payment workflow never heard of is stored as REVERSED (having taken
+    nothing), so that the payment arriving later counts for nothing. ``None`` when nothing changed.
     """
     reversed_row = (
         await session.execute(
@@ -244,6 +267,8 @@ async def record_payment_reversed(session: AsyncSession, event: PaymentEvent) ->
                 PaymentView.amount,
                 PaymentView.currency,
                 PaymentView.payment_date,
+                PaymentView.applied_outstanding,
+                PaymentView.applied_due,
             )
         )
     ).one_or_none()
@@ -258,16 +283,22 @@ async def record_payment_reversed(session: AsyncSession, event: PaymentEvent) ->
                 currency=event.currency,
                 payment_date=_payment_date(event),
                 status=REVERSED,
+                applied_outstanding=ZERO,
+                applied_due=ZERO,
             )
             .on_conflict_do_nothing(index_elements=[PaymentView.reference_number])
         )
         log.info("reversal_of_unreceived_payment", reference=event.payment_reference_number)
         await session.flush()
         return None
-    if reversed_row.amount > ZERO:
-        await _move_loan_balance(
-            session, reversed_row.loan_account_number, reversed_row.currency, reversed_row.amount
-        )
+    full = max(reversed_row.amount, ZERO)
+    await _put_back_on_loan(
+        session,
+        reversed_row.loan_account_number,
+        reversed_row.currency,
+        full if reversed_row.applied_outstanding is None else reversed_row.applied_outstanding,
+        full if reversed_row.applied_due is None else reversed_row.applied_due,
+    )
     await session.flush()
     return AppliedPayment(reversed_row.cif, reversed_row.loan_account_number, reversed_row.payment_date)
 
