@@ -5,10 +5,10 @@
 
 1. Generates core extracts for ``--customers`` customers into a temporary data folder and starts the
    system as ``make run`` does (``crm up --demo``), which loads them through the nightly pipeline.
-2. Seeds what an agent's day reads, straight into workflow's tables with SQL (set-up, not measured):
-   300 agents, every customer assigned to one of them, the read model of customers and loans copied
-   from the loaded core data, and ``--actions`` historical actions (a fifth of them promises) spread
-   over the last 180 days.
+2. Waits until workflow's read model has every customer and loan (filled by the load's SyncEvents),
+   then seeds what an agent's day reads straight into workflow's tables with SQL (set-up, not
+   measured): 300 agents, every customer assigned to one of them, and ``--actions`` historical
+   actions (a fifth of them promises) spread over the last 180 days.
 3. 50 simulated agents, each with its own token, each in a loop: open its queue, open the action
    history of the first customer in it, record a call on that customer. p50 / p95 of each, over
    ``--seconds``.
@@ -77,12 +77,6 @@ SELECT gen_random_uuid(), 'BENCH' || lpad(n::text, 4, '0'), 'Agent ' || n, 'agen
        'AGENT', 'EARLY_STAGE_CALL', true, 1000000
 FROM generate_series(1, {agents}) AS n;
 
-INSERT INTO workflow.customer_view (cif, name, segment, status)
-SELECT cif, name, segment, status FROM bank_sync.customer;
-
-INSERT INTO workflow.loan_view (account_number, cif, product_type, currency, outstanding, due_amount, dpd, status)
-SELECT account_number, cif, product_type, currency, outstanding, due_amount, dpd, status FROM bank_sync.loan;
-
 CREATE TEMP TABLE bench_agent AS
 SELECT id, row_number() OVER (ORDER BY employee_id) - 1 AS n FROM workflow.agent WHERE employee_id LIKE 'BENCH%';
 CREATE TEMP TABLE bench_customer AS
@@ -112,6 +106,24 @@ ANALYZE workflow.customer_view; ANALYZE workflow.agent;
 """
 
 
+async def read_model_caught_up(url: str, within: float = 3600) -> float:
+    """Seconds until workflow's read model (kept by the SyncEvents of the load) holds every customer and loan."""
+    conn = await asyncpg.connect(url)
+    try:
+        started = time.perf_counter()
+        while time.perf_counter() - started < within:
+            behind = await conn.fetchval(
+                "SELECT (SELECT count(*) FROM bank_sync.customer) - (SELECT count(*) FROM workflow.customer_view)"
+                " + (SELECT count(*) FROM bank_sync.loan) - (SELECT count(*) FROM workflow.loan_view)"
+            )
+            if behind == 0:
+                return time.perf_counter() - started
+            await asyncio.sleep(1)
+        raise RuntimeError(f"the read model is still {behind} records behind")
+    finally:
+        await conn.close()
+
+
 async def seed(url: str, customers: int, actions: int) -> tuple[list[str], float]:
     conn = await asyncpg.connect(url)
     try:
@@ -128,18 +140,18 @@ async def seed(url: str, customers: int, actions: int) -> tuple[list[str], float
 
 
 def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
+    ordered = sorted(values) or [float("nan")]
     return ordered[max(0, int(len(ordered) * share) - 1)] * 1000
 
 
 async def agents_day(
-    base: str, tokens: TokenService, agents: list[str], seconds: float
+    base: str, tokens: TokenService, agents: list[str], seconds: float, clients: int
 ) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {"queue": [], "history": [], "record": []}
     codes: dict[str, dict[int, int]] = {k: {} for k in timings}
     deadline = time.perf_counter() + seconds
     async with aiohttp.ClientSession(
-        base, connector=aiohttp.TCPConnector(limit=CLIENTS), timeout=aiohttp.ClientTimeout(total=60)
+        base, connector=aiohttp.TCPConnector(limit=clients), timeout=aiohttp.ClientTimeout(total=60)
     ) as http:
 
         async def timed(kind: str, method: str, path: str, **kwargs) -> dict | None:
@@ -176,15 +188,15 @@ async def agents_day(
                     },
                 )
 
-        await asyncio.gather(*(agent(a) for a in agents[:CLIENTS]))
+        await asyncio.gather(*(agent(a) for a in agents[:clients]))
     for kind, seen in codes.items():
         print(f"   {kind}: answers {seen}", file=sys.stderr)
     return timings
 
 
-async def floor(url: str, seconds: float) -> list[float]:
-    """One primary-key read of an action per request, CLIENTS connections, straight through asyncpg."""
-    conns = [await asyncpg.connect(url) for _ in range(CLIENTS)]
+async def floor(url: str, seconds: float, clients: int) -> list[float]:
+    """One primary-key read of an action per request, one connection per client, straight through asyncpg."""
+    conns = [await asyncpg.connect(url) for _ in range(clients)]
     ids = [r["id"] for r in await conns[0].fetch("SELECT id FROM workflow.action_record LIMIT 10000")]
     timings: list[float] = []
     deadline = time.perf_counter() + seconds
@@ -195,7 +207,7 @@ async def floor(url: str, seconds: float) -> list[float]:
             started = time.perf_counter()
             await conn.fetchrow("SELECT * FROM workflow.action_record WHERE id = $1", ids[i % len(ids)])
             timings.append(time.perf_counter() - started)
-            i += CLIENTS
+            i += clients
 
     await asyncio.gather(*(client(c, k) for k, c in enumerate(conns)))
     for c in conns:
@@ -208,6 +220,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--actions", type=int, default=10_000_000)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--clients", type=int, default=CLIENTS, help="concurrent simulated agents")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="crm-bench-wf-"))
@@ -239,18 +252,20 @@ def main() -> None:
         asyncio.run(wait_loaded(base, admin))
         print(f"loaded through the pipeline in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         url = EmbeddedPostgres(work).start()  # the server crm up started: reused
+        caught_up = asyncio.run(read_model_caught_up(url))
+        print(f"workflow's read model caught up {caught_up:.0f} s after the load", file=sys.stderr)
         agents, seeded = asyncio.run(seed(url, args.customers, args.actions))
         print(
             f"seeded {AGENTS} agents, assignments, read model and {args.actions:,} actions in {seeded:.0f} s",
             file=sys.stderr,
         )
         tokens = TokenService(PlatformSettings(jwt_secret=jwt_secret, data_dir=work))
-        asyncio.run(agents_day(base, tokens, agents, 10))  # warm-up, not reported
-        timings = asyncio.run(agents_day(base, tokens, agents, args.seconds))
-        floor_timings = asyncio.run(floor(url, min(args.seconds, 20)))
+        asyncio.run(agents_day(base, tokens, agents, 10, args.clients))  # warm-up, not reported
+        timings = asyncio.run(agents_day(base, tokens, agents, args.seconds, args.clients))
+        floor_timings = asyncio.run(floor(url, min(args.seconds, 20), args.clients))
         f50, f95 = percentile(floor_timings, 0.5), percentile(floor_timings, 0.95)
         print(
-            f"{args.customers:,} customers, {AGENTS} agents, {args.actions:,} actions; {CLIENTS} concurrent agents, {args.seconds:.0f} s"
+            f"{args.customers:,} customers, {AGENTS} agents, {args.actions:,} actions; {args.clients} concurrent agents, {args.seconds:.0f} s"
         )
         for kind, values in timings.items():
             p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
@@ -259,7 +274,7 @@ def main() -> None:
                 f"p95 / floor p95 = {p95 / f95:6.1f}  (mean {statistics.mean(values) * 1000:.1f} ms)"
             )
         print(
-            f"floor: primary-key read of an action through asyncpg, {CLIENTS} connections: p50 {f50:.2f} ms  p95 {f95:.2f} ms"
+            f"floor: primary-key read of an action through asyncpg, {args.clients} connections: p50 {f50:.2f} ms  p95 {f95:.2f} ms"
         )
     finally:
         os.killpg(server.pid, signal.SIGINT)

@@ -8,6 +8,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +20,7 @@ from crm.workflow.actions import rules
 from crm.workflow.actions.models import ActionRecord
 from crm.workflow.bank_data import BankDataQueryService
 from crm.workflow.models import platform_tables
+from crm.workflow.readmodel.models import LoanView
 from tests.bank_sync.test_customers_loans import add_customer_with_loan
 
 
@@ -147,16 +149,37 @@ async def test_an_agent_records_a_call_with_snapshots_and_an_event(workflow, wor
     assert audit.action == "CREATE" and audit.actor == "agent.binh"
 
 
-async def test_without_a_loan_the_snapshots_stay_empty_and_action_date_defaults_to_now(workflow, world):
+async def test_without_a_loan_the_snapshots_are_the_customers_and_action_date_defaults_to_now(
+    workflow, world
+):
+    def note() -> dict:
+        return _call(
+            world, type="NOTE", subtype=None, actionResult="PENDING", notes="Waiting for the branch."
+        )
+
+    r = await workflow.post("/api/actions", json=note(), headers=world.agent)
+    assert r.status_code == 201, r.text
+    assert (r.json()["dpdAtAction"], r.json()["dueAmountAtAction"]) == (None, None), "no loans known yet"
+
+    # The customer's loans as workflow's read model knows them (SyncEvents keep it in production).
+    async with workflow.app.state.db.transaction() as session:
+        for account, dpd, due in ((world.account, 35, "2000000.00"), (world.account + "B", 62, "750000.50")):
+            session.add(
+                LoanView(
+                    account_number=account,
+                    cif=world.cif,
+                    currency="VND",
+                    outstanding=Decimal("9000000.00"),
+                    due_amount=Decimal(due),
+                    dpd=dpd,
+                    status="OPEN",
+                )
+            )
     before = datetime.now(UTC)
-    r = await workflow.post(
-        "/api/actions",
-        json=_call(world, type="NOTE", subtype=None, actionResult="PENDING", notes="Waiting for the branch."),
-        headers=world.agent,
-    )
+    r = await workflow.post("/api/actions", json=note(), headers=world.agent)
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["dpdAtAction"] is None and body["dueAmountAtAction"] is None
+    assert body["dpdAtAction"] == 62 and body["dueAmountAtAction"] == "2750000.50", "worst dpd, total due"
     assert before - timedelta(seconds=1) <= datetime.fromisoformat(body["actionDate"]) <= datetime.now(UTC)
     assert body["followUpDate"] == (_today(workflow) + timedelta(days=1)).isoformat()
 

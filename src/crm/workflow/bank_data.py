@@ -19,6 +19,7 @@ import httpx
 from cachetools import TTLCache
 from fastapi import FastAPI
 
+from crm.platform.errors import NotFound
 from crm.platform.http import ServiceClient
 from crm.workflow.settings import WorkflowSettings
 
@@ -31,23 +32,31 @@ class BankDataQueryService:
         self.client = client
         self._cache: TTLCache[str, Any] = TTLCache(maxsize=size, ttl=ttl_seconds)
 
-    async def _get(self, path: str) -> Any:
-        cached = self._cache.get(path)
+    async def _one(self, path: str, field: str, key: str, value: str, cache_key: str) -> dict[str, Any]:
+        cached: dict[str, Any] | None = self._cache.get(cache_key)
         if cached is not None:
             return cached
-        document = await self.client.get_json(path)
-        self._cache[path] = document
-        return document
+        # The lookup route, not the 360 view: one query in bank-sync instead of one per contact list.
+        answer = await self.client.post_json(path, {field: [value]})
+        found = [item for item in answer["items"] if item[key] == value]
+        if not found:
+            raise NotFound(f"{cache_key} was not found.")
+        self._cache[cache_key] = found[0]
+        return found[0]
 
     async def customer(self, cif: str) -> dict[str, Any]:
-        """The customer 360 document of ``GET /api/customers/:cif`` (api.md)."""
-        document: dict[str, Any] = await self._get(f"/api/customers/{cif}")
-        return document
+        """The customer (``CustomerRead`` of ``GET /api/customers``); ``NotFound`` when bank-sync has none."""
+        return await self._one("/api/customers/lookup", "cifs", "cif", cif, f"/api/customers/{cif}")
 
     async def loan(self, account_number: str) -> dict[str, Any]:
-        """The loan document of ``GET /api/loans/:accountNumber`` (api.md)."""
-        document: dict[str, Any] = await self._get(f"/api/loans/{account_number}")
-        return document
+        """The loan (``LoanRead``, with cif, dpd and dueAmount); ``NotFound`` when bank-sync has none."""
+        return await self._one(
+            "/api/loans/lookup",
+            "accountNumbers",
+            "accountNumber",
+            account_number,
+            f"/api/loans/{account_number}",
+        )
 
     async def _lookup(
         self, path: str, field: str, key: str, keys: Iterable[str], single_path: str

@@ -29,6 +29,7 @@ from crm.workflow.actions.schemas import ActionCreate, ResultUpdate
 from crm.workflow.agents.models import Agent
 from crm.workflow.bank_data import BankDataQueryService
 from crm.workflow.callers import acting_agent_id, is_only_agent
+from crm.workflow.readmodel.models import LoanView
 from crm.workflow.settings import WorkflowSettings
 from crm.workflow.vocabularies.models import LinkKind, VocabularyEntry, VocabularyKind
 from crm.workflow.vocabularies.service import find_entry, is_linked
@@ -138,36 +139,41 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-async def _snapshot(bank: BankDataQueryService, data: ActionCreate) -> tuple[int | None, Decimal | None]:
-    """(dpd, due amount) of the loan, or of the customer over its loans; 422 for an unknown cif/loan."""
+async def _snapshot(
+    session: AsyncSession, bank: BankDataQueryService, data: ActionCreate
+) -> tuple[int | None, Decimal | None]:
+    """(dpd, due amount) of the loan, or of the customer over its loans; 422 for an unknown cif/loan.
+
+    The customer and the loan are asked of bank-sync (they must exist there); a customer's worst dpd
+    and total due come from workflow's read model, which SyncEvents and PaymentEvents keep current."""
     try:
-        customer = await bank.customer(data.cif)
+        await bank.customer(data.cif)
     except NotFound:
         raise BusinessRuleViolation(
             f"No customer with cif {data.cif!r} in bank data.",
             errors=[_error("cif", "no such customer")],
         ) from None
-    if data.loan_account_number is not None:
-        try:
-            loan = await bank.loan(data.loan_account_number)
-        except NotFound:
-            raise BusinessRuleViolation(
-                f"No loan {data.loan_account_number!r} in bank data.",
-                errors=[_error("loanAccountNumber", "no such loan")],
-            ) from None
-        if loan.get("cif") != data.cif:
-            raise BusinessRuleViolation(
-                f"Loan {data.loan_account_number!r} is not a loan of customer {data.cif!r}.",
-                errors=[_error("loanAccountNumber", f"not a loan of {data.cif}")],
+    if data.loan_account_number is None:
+        row = (
+            await session.execute(
+                select(func.max(LoanView.dpd), func.sum(LoanView.due_amount)).where(LoanView.cif == data.cif)
             )
-        dpd = loan.get("dpd")
-        return (int(dpd) if dpd is not None else None), _decimal(loan.get("dueAmount"))
-    loans = customer.get("loans")
-    if not isinstance(loans, list) or not loans:
-        return None, None
-    dpds = [int(x["dpd"]) for x in loans if isinstance(x, dict) and x.get("dpd") is not None]
-    dues = [d for x in loans if isinstance(x, dict) and (d := _decimal(x.get("dueAmount"))) is not None]
-    return (max(dpds) if dpds else None), (sum(dues, Decimal("0.00")) if dues else None)
+        ).one()
+        return row[0], row[1]
+    try:
+        loan = await bank.loan(data.loan_account_number)
+    except NotFound:
+        raise BusinessRuleViolation(
+            f"No loan {data.loan_account_number!r} in bank data.",
+            errors=[_error("loanAccountNumber", "no such loan")],
+        ) from None
+    if loan.get("cif") != data.cif:
+        raise BusinessRuleViolation(
+            f"Loan {data.loan_account_number!r} is not a loan of customer {data.cif!r}.",
+            errors=[_error("loanAccountNumber", f"not a loan of {data.cif}")],
+        )
+    dpd = loan.get("dpd")
+    return (int(dpd) if dpd is not None else None), _decimal(loan.get("dueAmount"))
 
 
 async def _calls_that_day(session: AsyncSession, cif: str, day: date, settings: WorkflowSettings) -> int:
@@ -248,7 +254,7 @@ async def record_action(
             "Contact rules: " + "; ".join(e["message"] for e in broken) + ". A SUPERVISOR may override.",
             errors=broken,
         )
-    dpd, due = await _snapshot(bank, data)
+    dpd, due = await _snapshot(session, bank, data)
     action = ActionRecord(
         cif=data.cif,
         loan_account_number=data.loan_account_number,
