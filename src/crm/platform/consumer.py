@@ -39,6 +39,9 @@ class EventConsumer(ABC):
     name: ClassVar[str]
     stream: ClassVar[str]
     subjects: ClassVar[list[str]]
+    batch_size: ClassVar[int] = 100
+    """Messages fetched and applied in one transaction; lower it for events that carry much work, so
+    that a batch finishes well inside JetStream's ack wait (30 s)."""
 
     @abstractmethod
     async def handle(self, session: AsyncSession, event: Event) -> None:
@@ -58,7 +61,7 @@ class ConsumerRunner:
         tables: PlatformTables,
         max_deliveries: int = 5,
         retry_delay: float = 1.0,
-        batch: int = 100,
+        batch: int | None = None,
     ) -> None:
         self.consumer = consumer
         self.service = service
@@ -67,7 +70,7 @@ class ConsumerRunner:
         self.tables = tables
         self.max_deliveries = max_deliveries
         self.retry_delay = retry_delay
-        self.batch = batch
+        self.batch = batch or consumer.batch_size
         self.durable = f"{service}-{consumer.name}"
         self.principal = Principal(subject=f"system:{service}", roles=frozenset({Role.SYSTEM}))
         self._task: asyncio.Task[None] | None = None

@@ -31,6 +31,7 @@ class BankDataConsumer(EventConsumer):
     name = "readmodel-bank-data"
     stream = "CRM_SYNC"
     subjects = ["crm.sync.entity_updated"]
+    batch_size = 5  # an event names up to thousands of keys: ~1 s of lookups and upserts each
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
