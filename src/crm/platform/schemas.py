@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
@@ -34,6 +35,14 @@ class Page(ApiModel, Generic[T]):
     page: int
     page_size: int
     total: int
+
+    @classmethod
+    def of(cls, rows: Iterable[Any], total: int, paging: PageParams) -> Self:
+        """The page ``paging`` asked for: ``rows`` (ORM rows or models, read as items) of ``total``."""
+        return cls.model_validate(
+            {"items": list(rows), "page": paging.page, "page_size": paging.page_size, "total": total},
+            from_attributes=True,
+        )
 
 
 class PageParams(BaseModel):

@@ -79,12 +79,7 @@ async def get_rejects(
     rows, total = await service.rejects(
         session, run_id, entity_type=entity_type, offset=paging.offset, limit=paging.page_size
     )
-    return Page[SyncRejectRead](
-        items=[SyncRejectRead.model_validate(r) for r in rows],
-        page=paging.page,
-        page_size=paging.page_size,
-        total=total,
-    )
+    return Page[SyncRejectRead].of(rows, total, paging)
 
 
 @router.get("/status", access=READ, response_model=SyncStatus)

@@ -55,12 +55,7 @@ async def list_users(session: Session, paging: Paging) -> Page[UserRead]:
             select(User).order_by(User.username).offset(paging.offset).limit(paging.page_size)
         )
     ).all()
-    return Page[UserRead](
-        items=[UserRead.model_validate(u) for u in rows],
-        page=paging.page,
-        page_size=paging.page_size,
-        total=total,
-    )
+    return Page[UserRead].of(rows, total, paging)
 
 
 @router.get("/me", access=ANY_USER, response_model=Me)

@@ -37,12 +37,7 @@ def _range(
 
 
 def _page(rows: list[Payment], total: int, paging: Paging) -> Page[PaymentRead]:
-    return Page[PaymentRead](
-        items=[PaymentRead.model_validate(p) for p in rows],
-        page=paging.page,
-        page_size=paging.page_size,
-        total=total,
-    )
+    return Page[PaymentRead].of(rows, total, paging)
 
 
 @router.get("/loan/{accountNumber}", access=READ, response_model=Page[PaymentRead])

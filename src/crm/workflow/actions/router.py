@@ -64,15 +64,6 @@ async def update_result(
     return await service.update_result(session, request.app.state.settings, action_id, body, caller=caller)
 
 
-def _page(rows: list[ActionRecord], total: int, paging: Paging) -> Page[ActionRead]:
-    return Page[ActionRead](
-        items=[ActionRead.model_validate(r) for r in rows],
-        page=paging.page,
-        page_size=paging.page_size,
-        total=total,
-    )
-
-
 @router.get("/customer/{cif}", access=READ, response_model=Page[ActionRead])
 async def customer_actions(
     request: Request,
@@ -94,7 +85,7 @@ async def customer_actions(
         offset=paging.offset,
         limit=paging.page_size,
     )
-    return _page(rows, total, paging)
+    return Page[ActionRead].of(rows, total, paging)
 
 
 @router.get("/loan/{accountNumber}", access=READ, response_model=Page[ActionRead])
@@ -118,4 +109,4 @@ async def loan_actions(
         offset=paging.offset,
         limit=paging.page_size,
     )
-    return _page(rows, total, paging)
+    return Page[ActionRead].of(rows, total, paging)

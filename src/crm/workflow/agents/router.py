@@ -36,12 +36,7 @@ async def list_agents(
         offset=paging.offset,
         limit=paging.page_size,
     )
-    return Page[AgentRead](
-        items=[AgentRead.model_validate(a) for a in rows],
-        page=paging.page,
-        page_size=paging.page_size,
-        total=total,
-    )
+    return Page[AgentRead].of(rows, total, paging)
 
 
 @router.get("/{id}", access=READ, response_model=AgentRead)

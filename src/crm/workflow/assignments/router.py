@@ -34,12 +34,7 @@ _WRITE_RESPONSES: dict[int | str, dict[str, str]] = {
 
 
 def _page(rows: list[CustomerAgent], total: int, paging: Paging) -> Page[AssignmentRead]:
-    return Page[AssignmentRead](
-        items=[AssignmentRead.model_validate(r) for r in rows],
-        page=paging.page,
-        page_size=paging.page_size,
-        total=total,
-    )
+    return Page[AssignmentRead].of(rows, total, paging)
 
 
 @router.get("/agent/{agentId}", access=READ, response_model=Page[AssignmentRead])
