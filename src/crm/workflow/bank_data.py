@@ -15,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import httpx
 from cachetools import TTLCache
 from fastapi import FastAPI
 
 from crm.platform.errors import NotFound
-from crm.platform.http import ServiceClient
+from crm.platform.http import ServiceClient, client_for
 from crm.workflow.settings import WorkflowSettings
 
 LOOKUP_CHUNK = 1000
@@ -96,18 +95,12 @@ class BankDataQueryService:
 async def open_bank_data(app: FastAPI) -> None:
     """Start-up hook: ``app.state.bank_data``."""
     settings: WorkflowSettings = app.state.settings
-    neighbour = getattr(app.state, "neighbours", {}).get("bank-sync")
-    transport: httpx.AsyncBaseTransport | None = None
-    if neighbour is not None and not settings.bank_sync_url:  # crm up: bank-sync in this process
-        base_url, transport = "http://bank-sync", httpx.ASGITransport(app=neighbour)
-    else:
-        base_url = settings.bank_sync_url or settings.public_base_url
-    client = ServiceClient(
-        base_url,
-        app.state.tokens,
+    client = client_for(
+        app,
+        "bank-sync",
+        url=settings.bank_sync_url,
         caller="workflow",
         timeout=settings.bank_sync_timeout_seconds,
-        transport=transport,
     )
     app.state.bank_data = BankDataQueryService(client, ttl_seconds=settings.bank_data_cache_seconds)
 

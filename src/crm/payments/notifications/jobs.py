@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-import httpx
 from fastapi import FastAPI
 
 from crm.payments.notifications.loans import LoanDirectory
 from crm.payments.notifications.service import confirm_pending
 from crm.payments.settings import PaymentsSettings
-from crm.platform.http import ServiceClient
+from crm.platform.http import client_for
 from crm.platform.logging import get_logger
 
 log = get_logger("crm.payments.notifications")
@@ -22,17 +21,12 @@ async def open_clients(app: FastAPI) -> None:
     """The loan directory (bank-sync's API) and the notification path's own asyncpg pool."""
     settings: PaymentsSettings = app.state.settings
     settings.webhook_secrets()  # in demo mode, generates the secret now rather than at the first call
-    neighbour = getattr(app.state, "neighbours", {}).get("bank-sync")
-    if neighbour is not None and not settings.bank_sync_url:  # crm up: bank-sync in this process
-        base_url, transport = "http://bank-sync", httpx.ASGITransport(app=neighbour)
-    else:
-        base_url, transport = settings.bank_sync_url or settings.public_base_url, None
-    client = ServiceClient(
-        base_url,
-        app.state.tokens,
+    client = client_for(
+        app,
+        "bank-sync",
+        url=settings.bank_sync_url,
         caller="payments",
         timeout=settings.bank_sync_timeout_seconds,
-        transport=transport,
     )
     app.state.loan_directory = LoanDirectory(client, ttl_seconds=settings.loan_cache_seconds)
     # The hot path's own small pool: a new payment is one statement, no session around it.
