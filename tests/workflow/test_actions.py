@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 from crm.platform.auth import Role
+from crm.platform.business_time import business_date, day_bounds
 from crm.platform.http import ServiceClient
 from crm.workflow.actions import rules
 from crm.workflow.actions.models import ActionRecord
@@ -710,9 +711,9 @@ def test_contact_hours_include_both_ends():
 
 def test_business_days_run_midnight_to_midnight_in_utc_plus_7():
     tz = ZoneInfo("Asia/Ho_Chi_Minh")
-    assert rules.business_date(datetime(2026, 11, 27, 16, 59, 59, tzinfo=UTC), tz) == date(2026, 11, 27)
-    assert rules.business_date(datetime(2026, 11, 27, 17, 0, tzinfo=UTC), tz) == date(2026, 11, 28)
-    start, end = rules.business_day_bounds(date(2026, 11, 28), tz)
+    assert business_date(datetime(2026, 11, 27, 16, 59, 59, tzinfo=UTC), tz) == date(2026, 11, 27)
+    assert business_date(datetime(2026, 11, 27, 17, 0, tzinfo=UTC), tz) == date(2026, 11, 28)
+    start, end = day_bounds(date(2026, 11, 28), tz)
     assert start == datetime(2026, 11, 27, 17, 0, tzinfo=UTC) and end == datetime(
         2026, 11, 28, 17, 0, tzinfo=UTC
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Path, Query, Request, Response
@@ -12,6 +12,7 @@ from crm.payments.ledger import service
 from crm.payments.ledger.models import Payment
 from crm.payments.ledger.schemas import PaymentCreate, PaymentRead
 from crm.platform.auth import Caller, SecureRouter
+from crm.platform.business_time import day_bounds
 from crm.platform.db import Session
 from crm.platform.errors import BadRequest
 from crm.platform.schemas import Page, Paging
@@ -31,13 +32,9 @@ def _range(
             "'from' is after 'to'.", errors=[{"field": "from", "message": "must not be after 'to'"}]
         )
     tz = request.app.state.settings.tz
-    start = datetime.combine(date_from, time.min, tz) if date_from else None
-    end = datetime.combine(date_to + timedelta(days=1), time.min, tz) if date_to else None
+    start = day_bounds(date_from, tz)[0] if date_from else None
+    end = day_bounds(date_to, tz)[1] if date_to else None
     return start, end
-
-
-def _page(rows: list[Payment], total: int, paging: Paging) -> Page[PaymentRead]:
-    return Page[PaymentRead].of(rows, total, paging)
 
 
 @router.get("/loan/{accountNumber}", access=READ, response_model=Page[PaymentRead])
@@ -59,7 +56,7 @@ async def payments_of_loan(
         offset=paging.offset,
         limit=paging.page_size,
     )
-    return _page(rows, total, paging)
+    return Page[PaymentRead].of(rows, total, paging)
 
 
 @router.get("/customer/{cif}", access=READ, response_model=Page[PaymentRead])
@@ -76,7 +73,7 @@ async def payments_of_customer(
     rows, total = await service.list_payments(
         session, cif=cif, date_from=start, date_to=end, offset=paging.offset, limit=paging.page_size
     )
-    return _page(rows, total, paging)
+    return Page[PaymentRead].of(rows, total, paging)
 
 
 @router.post(

@@ -35,7 +35,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -59,6 +59,7 @@ from crm.payments.reconciliation.schemas import (
     Resolution,
 )
 from crm.payments.settings import PaymentsSettings
+from crm.platform.business_time import day_bounds
 from crm.platform.db import Database, utcnow
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound
 from crm.platform.logging import get_logger
@@ -111,14 +112,9 @@ class _Entry:
     to_import: CoreRow | None = None
 
 
-def business_day(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The business date as a half-open range of instants."""
-    return datetime.combine(day, time.min, tz), datetime.combine(day + timedelta(days=1), time.min, tz)
-
-
 def read_core(inbox: Path, day: date, tz: ZoneInfo) -> CoreView:
     """Every source's ``payments.csv`` of the date, validated row by row (blocking: run it in a thread)."""
-    start, end = business_day(day, tz)
+    start, end = day_bounds(day, tz)
     view = CoreView()
     for source in CORE_SOURCES:
         extract = open_payments(inbox, source, day)
@@ -219,7 +215,7 @@ def _compare(core: PaymentSide, crm: PaymentSide) -> list[_Entry]:
 
 
 async def _crm_payments(session: AsyncSession, day: date, tz: ZoneInfo) -> dict[str, Payment]:
-    start, end = business_day(day, tz)
+    start, end = day_bounds(day, tz)
     rows = await session.scalars(
         select(Payment).where(Payment.payment_date >= start, Payment.payment_date < end)
     )

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from crm.platform.auth import Caller, SecureRouter
 from crm.platform.db import Session
@@ -17,9 +17,19 @@ from crm.workflow.actions.models import ActionRecord
 from crm.workflow.actions.schemas import ActionCreate, ActionRead, ResultUpdate
 
 router = SecureRouter(prefix="/api/actions", tags=["actions"])
-TypeFilter = Annotated[str | None, Query(alias="type", min_length=1, max_length=64)]
-FromFilter = Annotated[date | None, Query(alias="from", description="First business date, inclusive")]
-ToFilter = Annotated[date | None, Query(alias="to", description="Last business date, inclusive")]
+
+
+def _history_filter(
+    action_type: Annotated[str | None, Query(alias="type", min_length=1, max_length=64)] = None,
+    date_from: Annotated[
+        date | None, Query(alias="from", description="First business date, inclusive")
+    ] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="Last business date, inclusive")] = None,
+) -> service.HistoryFilter:
+    return service.HistoryFilter(action_type, date_from, date_to)
+
+
+HistoryFilter = Annotated[service.HistoryFilter, Depends(_history_filter)]
 
 
 @router.post(
@@ -70,21 +80,11 @@ async def customer_actions(
     session: Session,
     paging: Paging,
     cif: Annotated[str, Path(min_length=1, max_length=64)],
-    action_type: TypeFilter = None,
-    date_from: FromFilter = None,
-    date_to: ToFilter = None,
+    only: HistoryFilter,
 ) -> Page[ActionRead]:
     """A customer's actions, newest first, optionally of one type and between two business dates."""
-    rows, total = await service.list_actions(
-        session,
-        request.app.state.settings,
-        cif=cif,
-        action_type=action_type,
-        date_from=date_from,
-        date_to=date_to,
-        offset=paging.offset,
-        limit=paging.page_size,
-    )
+    settings = request.app.state.settings
+    rows, total = await service.list_actions(session, settings, only, paging, cif=cif)
     return Page[ActionRead].of(rows, total, paging)
 
 
@@ -94,19 +94,11 @@ async def loan_actions(
     session: Session,
     paging: Paging,
     account_number: Annotated[str, Path(alias="accountNumber", min_length=1, max_length=64)],
-    action_type: TypeFilter = None,
-    date_from: FromFilter = None,
-    date_to: ToFilter = None,
+    only: HistoryFilter,
 ) -> Page[ActionRead]:
     """A loan's actions, newest first, optionally of one type and between two business dates."""
+    settings = request.app.state.settings
     rows, total = await service.list_actions(
-        session,
-        request.app.state.settings,
-        loan_account_number=account_number,
-        action_type=action_type,
-        date_from=date_from,
-        date_to=date_to,
-        offset=paging.offset,
-        limit=paging.page_size,
+        session, settings, only, paging, loan_account_number=account_number
     )
     return Page[ActionRead].of(rows, total, paging)

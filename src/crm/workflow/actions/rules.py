@@ -8,20 +8,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from crm.platform.business_time import business_date
+
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far ahead of our clock a client's ``actionDate`` may be (clock skew)."""
-
-
-def business_date(moment: datetime, tz: ZoneInfo) -> date:
-    """The business-day date of an aware datetime."""
-    return moment.astimezone(tz).date()
-
-
-def business_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """[start, end) of a business day as aware datetimes (midnight to midnight in ``tz``)."""
-    start = datetime.combine(day, time.min, tzinfo=tz)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-    return start, end
 
 
 def within_contact_hours(moment: datetime, tz: ZoneInfo, start: time, end: time) -> bool:

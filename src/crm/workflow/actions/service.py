@@ -19,10 +19,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.platform.auth import Principal, Role
+from crm.platform.business_time import business_date, day_bounds
 from crm.platform.db import utcnow
 from crm.platform.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from crm.platform.events import WorkflowEvent
 from crm.platform.outbox import Outbox
+from crm.platform.schemas import PageParams
 from crm.workflow.actions import rules
 from crm.workflow.actions.models import ActionRecord
 from crm.workflow.actions.schemas import ActionCreate, ResultUpdate
@@ -179,7 +181,7 @@ async def _snapshot(
 async def _calls_that_day(session: AsyncSession, cif: str, day: date, settings: WorkflowSettings) -> int:
     # One recorder at a time per customer, so two concurrent CALLs cannot both be the last allowed one.
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"calls:{cif}"})
-    start, end = rules.business_day_bounds(day, settings.tz)
+    start, end = day_bounds(day, settings.tz)
     count = await session.scalar(
         select(func.count()).where(
             ActionRecord.cif == cif,
@@ -209,7 +211,7 @@ async def _contact_rules(
             )
         )
     if data.type == "CALL":
-        day = rules.business_date(action_date, settings.tz)
+        day = business_date(action_date, settings.tz)
         made = await _calls_that_day(session, data.cif, day, settings)
         if made >= settings.max_call_attempts_per_day:
             broken.append(
@@ -238,7 +240,7 @@ async def record_action(
     errors: list[dict[str, str]] = []
     result = await _check_vocabulary(session, data, errors)
     promise = Promise(data.promise_amount, data.promise_date)
-    today = rules.business_date(now, settings.tz)
+    today = business_date(now, settings.tz)
     _check_promise(result, promise, today=today, horizon_days=settings.promise_horizon_days, errors=errors)
     _check_visit(data, errors)
     agent = await session.get(Agent, data.agent_id)
@@ -330,7 +332,7 @@ async def update_result(
     errors: list[dict[str, str]] = []
     result = await _result_entry(session, action.type, data.action_result, errors)
     promise = Promise(data.promise_amount, data.promise_date)
-    today = rules.business_date(utcnow(), settings.tz)
+    today = business_date(utcnow(), settings.tz)
     _check_promise(result, promise, today=today, horizon_days=settings.promise_horizon_days, errors=errors)
     _refuse(errors)
     assert result is not None
@@ -352,19 +354,26 @@ async def update_result(
     return action
 
 
+@dataclass(frozen=True)
+class HistoryFilter:
+    """The optional filters of an action history: one type, business dates (inclusive)."""
+
+    action_type: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
 async def list_actions(
     session: AsyncSession,
     settings: WorkflowSettings,
+    only: HistoryFilter,
+    paging: PageParams,
     *,
     cif: str | None = None,
     loan_account_number: str | None = None,
-    action_type: str | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    offset: int,
-    limit: int,
 ) -> tuple[list[ActionRecord], int]:
-    """A customer's or a loan's actions, newest actionDate first; dates are business dates, inclusive."""
+    """A customer's or a loan's actions, newest actionDate first."""
+    action_type, date_from, date_to = only.action_type, only.date_from, only.date_to
     if date_from is not None and date_to is not None and date_from > date_to:
         raise BusinessRuleViolation(
             "from must not be after to.", errors=[_error("from", "must not be after to")]
@@ -377,9 +386,9 @@ async def list_actions(
     if action_type is not None:
         query = query.where(ActionRecord.type == action_type)
     if date_from is not None:
-        query = query.where(ActionRecord.action_date >= rules.business_day_bounds(date_from, settings.tz)[0])
+        query = query.where(ActionRecord.action_date >= day_bounds(date_from, settings.tz)[0])
     if date_to is not None:
-        query = query.where(ActionRecord.action_date < rules.business_day_bounds(date_to, settings.tz)[1])
+        query = query.where(ActionRecord.action_date < day_bounds(date_to, settings.tz)[1])
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(query.order_by(*NEWEST_FIRST).offset(offset).limit(limit))
+    rows = await session.scalars(query.order_by(*NEWEST_FIRST).offset(paging.offset).limit(paging.page_size))
     return list(rows), total

@@ -33,10 +33,6 @@ _WRITE_RESPONSES: dict[int | str, dict[str, str]] = {
 }
 
 
-def _page(rows: list[CustomerAgent], total: int, paging: Paging) -> Page[AssignmentRead]:
-    return Page[AssignmentRead].of(rows, total, paging)
-
-
 @router.get("/agent/{agentId}", access=READ, response_model=Page[AssignmentRead])
 async def agent_assignments(
     session: Session,
@@ -48,7 +44,7 @@ async def agent_assignments(
     rows, total = await service.agent_assignments(
         session, agent_id, current=current, offset=paging.offset, limit=paging.page_size
     )
-    return _page(rows, total, paging)
+    return Page[AssignmentRead].of(rows, total, paging)
 
 
 @router.get("/customer/{cif}/history", access=READ, response_model=Page[AssignmentRead])
@@ -57,7 +53,7 @@ async def customer_history(
 ) -> Page[AssignmentRead]:
     """Every assignment of the customer, newest first (the first item is the current one, if any)."""
     rows, total = await service.customer_history(session, cif, offset=paging.offset, limit=paging.page_size)
-    return _page(rows, total, paging)
+    return Page[AssignmentRead].of(rows, total, paging)
 
 
 @router.post("", access=ASSIGN, status_code=201, response_model=AssignmentRead, responses=_WRITE_RESPONSES)

@@ -7,21 +7,18 @@ the business time zone; it is broken once its date has passed (business time) wi
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from crm.platform.business_time import day_bounds
 
 OPEN, KEPT, BROKEN = "OPEN", "KEPT", "BROKEN"
 
 
 def window_end(promise_date: date, tz: ZoneInfo) -> datetime:
     """The first instant after the promise's day, in the business time zone (exclusive end)."""
-    return datetime.combine(promise_date + timedelta(days=1), time(0), tzinfo=tz)
-
-
-def business_date(moment: datetime, tz: ZoneInfo) -> date:
-    """The business day an instant falls on."""
-    return moment.astimezone(tz).date()
+    return day_bounds(promise_date, tz)[1]
 
 
 def settled_status(

@@ -22,13 +22,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.platform.business_time import business_date
 from crm.platform.db import Database, utcnow
 from crm.platform.events import WorkflowEvent
 from crm.platform.logging import get_logger
 from crm.platform.outbox import Outbox
 from crm.platform.settings import PlatformSettings
 from crm.workflow.actions.models import ActionRecord
-from crm.workflow.promises.rules import BROKEN, KEPT, OPEN, business_date, settled_status, window_end
+from crm.workflow.promises.rules import BROKEN, KEPT, OPEN, settled_status, window_end
 from crm.workflow.readmodel.models import PaymentView
 from crm.workflow.readmodel.service import RECEIVED, AppliedPayment
 

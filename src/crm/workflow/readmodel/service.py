@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.platform.db import Database
@@ -206,15 +206,9 @@ async def _put_back_on_loan(
     )
 
 
-async def record_payment_received(session: AsyncSession, event: PaymentEvent) -> AppliedPayment | None:
-    """Store a received payment once per reference and take it off its loan's balances.
-
-    What it took (after the never-below-zero clamp; nothing for a loan not in the view or in another
-    currency) is kept on the payment (``applied_outstanding`` / ``applied_due``) for its reversal.
-    ``None`` when the reference was already known (a second delivery, or a reversal that came
-    first): nothing changes.
-    """
-    recorded = await session.scalar(
+def _new_payment(event: PaymentEvent, status: str) -> Insert:
+    """Insert the event's payment, having taken nothing yet, unless its reference is already known."""
+    return (
         insert(PaymentView)
         .values(
             reference_number=event.payment_reference_number,
@@ -223,13 +217,23 @@ async def record_payment_received(session: AsyncSession, event: PaymentEvent) ->
             amount=event.amount,
             currency=event.currency,
             payment_date=_payment_date(event),
-            status=RECEIVED,
+            status=status,
             applied_outstanding=ZERO,
             applied_due=ZERO,
         )
         .on_conflict_do_nothing(index_elements=[PaymentView.reference_number])
-        .returning(PaymentView.reference_number)
     )
+
+
+async def record_payment_received(session: AsyncSession, event: PaymentEvent) -> AppliedPayment | None:
+    """Store a received payment once per reference and take it off its loan's balances.
+
+    What it took (after the never-below-zero clamp; nothing for a loan not in the view or in another
+    currency) is kept on the payment (``applied_outstanding`` / ``applied_due``) for its reversal.
+    ``None`` when the reference was already known (a second delivery, or a reversal that came
+    first): nothing changes.
+    """
+    recorded = await session.scalar(_new_payment(event, RECEIVED).returning(PaymentView.reference_number))
     if recorded is None:
         log.info("payment_already_known", reference=event.payment_reference_number)
         return None
@@ -273,21 +277,7 @@ async def record_payment_reversed(session: AsyncSession, event: PaymentEvent) ->
         )
     ).one_or_none()
     if reversed_row is None:
-        await session.execute(
-            insert(PaymentView)
-            .values(
-                reference_number=event.payment_reference_number,
-                cif=event.cif,
-                loan_account_number=event.loan_account_number,
-                amount=event.amount,
-                currency=event.currency,
-                payment_date=_payment_date(event),
-                status=REVERSED,
-                applied_outstanding=ZERO,
-                applied_due=ZERO,
-            )
-            .on_conflict_do_nothing(index_elements=[PaymentView.reference_number])
-        )
+        await session.execute(_new_payment(event, REVERSED))
         log.info("reversal_of_unreceived_payment", reference=event.payment_reference_number)
         await session.flush()
         return None

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 
 from crm.platform.auth import Caller, SecureRouter
+from crm.platform.business_time import business_date
 from crm.platform.db import Session, utcnow
 from crm.platform.schemas import Page, Paging
 from crm.workflow.access import READ
@@ -62,7 +63,7 @@ async def agent_performance(
     """Actions by type and result, contact rate, promises made / kept / broken, amount collected."""
     await service.readable_agent(session, agent_id, caller)
     tz = request.app.state.settings.tz
-    last = to_date or service.business_today(now, tz)
+    last = to_date or business_date(now, tz)
     first = from_date or last.replace(day=1)
     return await service.performance(session, agent_id, from_date=first, to_date=last, tz=tz)
 

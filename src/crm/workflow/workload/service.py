@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.platform.auth import Principal
+from crm.platform.business_time import business_date, day_bounds
 from crm.platform.errors import BusinessRuleViolation, Forbidden, NotFound
 from crm.workflow.agents.models import Agent
 from crm.workflow.callers import acting_agent_id, is_only_agent
@@ -41,11 +42,7 @@ _RATE_PLACES = Decimal("0.0001")
 
 def day_start(day: date, tz: ZoneInfo) -> datetime:
     """The instant a business day begins."""
-    return datetime.combine(day, time(0), tzinfo=tz)
-
-
-def business_today(now: datetime, tz: ZoneInfo) -> date:
-    return now.astimezone(tz).date()
+    return day_bounds(day, tz)[0]
 
 
 def rate(part: int, whole: int) -> str | None:
@@ -67,7 +64,7 @@ async def readable_agent(session: AsyncSession, agent_id: uuid.UUID, caller: Pri
 
 async def workload(session: AsyncSession, agent_id: uuid.UUID, *, now: datetime, tz: ZoneInfo) -> Workload:
     """The agent's current customers, their totals per currency, actions today and open promises."""
-    today = business_today(now, tz)
+    today = business_date(now, tz)
     row = await repository.workload(
         session,
         agent_id,
@@ -142,7 +139,7 @@ async def queue(
     session: AsyncSession, agent_id: uuid.UUID, *, now: datetime, tz: ZoneInfo, offset: int, limit: int
 ) -> tuple[list[QueueItem], int]:
     """Today's call list of the agent's current customers, in priority order, one page of it."""
-    today = business_today(now, tz)
+    today = business_date(now, tz)
     rows = await repository.queue(
         session,
         agent_id,
