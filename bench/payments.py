@@ -22,10 +22,7 @@ import json
 import multiprocessing
 import os
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,17 +34,12 @@ import asyncpg
 import httpx
 
 from crm.payments.notifications.signature import sign
+from system import System
 
 # The generator runs in a spawned process that imports this module again: the secret must come
 # from the environment there, not be drawn twice.
 SECRET = os.environ.setdefault("BENCH_WEBHOOK_SECRET", secrets.token_urlsafe(24))
 DURATION = float(os.environ.get("BENCH_SECONDS", "15"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def body(ref: str, loan: dict) -> bytes:
@@ -190,34 +182,14 @@ async def floor(url: str, seconds: float = DURATION, connections: int = 8) -> fl
     return done / elapsed
 
 
-async def wait_ready(base: str, admin: dict[str, str]) -> list[dict]:
-    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-        for _ in range(600):
-            try:
-                if (await client.get("/health/ready")).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.5)
-        token = (await client.post("/api/auth/token", data=admin)).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+async def demo_loans(base: str, headers: dict[str, str]) -> list[dict]:
+    """The first 600 delinquent loans of the demo data."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         loans: list[dict] = []
-        for _ in range(600):  # the demo extracts load in the background at first start
-            status = (await client.get("/api/sync/status", headers=headers)).json()
-            page = (await client.get("/api/loans/delinquent?pageSize=200", headers=headers)).json()
-            running = any(
-                (src.get("lastRun") or {}).get("state") in ("QUEUED", "RUNNING")
-                for src in status.get("sources", [])
-            )
-            if page.get("total", 0) > 0 and not running:
-                for n in range(1, 4):
-                    items = (
-                        await client.get(f"/api/loans/delinquent?pageSize=200&page={n}", headers=headers)
-                    ).json()["items"]
-                    loans.extend(items)
-                return loans
-            await asyncio.sleep(1)
-    raise RuntimeError("the demo data did not load")
+        for n in range(1, 4):
+            page = await client.get(f"/api/loans/delinquent?pageSize=200&page={n}", headers=headers)
+            loans.extend(page.json()["items"])
+        return loans
 
 
 async def count(url: str, prefix: str) -> tuple[int, int]:
@@ -237,22 +209,10 @@ async def count(url: str, prefix: str) -> tuple[int, int]:
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="crm-bench-pay-"))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    admin = {"username": "bench-admin", "password": secrets.token_urlsafe(16)}
-    env = {
-        **os.environ,
-        "CRM_DATA_DIR": str(work),
-        "CRM_PORT": str(port),
-        "CRM_PAYMENT_WEBHOOK_SECRET": SECRET,
-        "CRM_BOOTSTRAP_ADMIN_USERNAME": admin["username"],
-        "CRM_BOOTSTRAP_ADMIN_PASSWORD": admin["password"],
-        "CRM_LOG_LEVEL": "WARNING",
-    }
-    crm = Path(sys.executable).parent / "crm"
-    server = subprocess.Popen([str(crm), "up", "--demo"], env=env, start_new_session=True)
-    try:
-        loans = asyncio.run(wait_ready(base, admin))
+    with System(work, CRM_PAYMENT_WEBHOOK_SECRET=SECRET) as system:
+        base = system.base
+        headers = asyncio.run(system.loaded())
+        loans = asyncio.run(demo_loans(base, headers))
         print(f"{len(loans)} demo loans; server at {base}", file=sys.stderr)
         run_phase(base, loans, "closed", "WARM", 16)  # warm-up, not reported
         peak = run_phase(base, loans, "closed", "MAX", 64)
@@ -261,7 +221,7 @@ def main() -> None:
             for share in (0.25, 0.5, 1.0)
         ]
         at500 = run_phase(base, loans, "open", "R500", 500.0)
-        database_url = _database_url(work)
+        database_url = system.database_url()
         acknowledged = dict.fromkeys(("MAX", "R25", "R50", "R100", "R500"), 0)
         for prefix, result in zip(acknowledged, [peak, *runs, at500], strict=True):
             acknowledged[prefix] = sum(n for code, n in result["codes"].items() if code in (200, 201))
@@ -282,15 +242,6 @@ def main() -> None:
             duplicated += max(0, rows - acked) + max(0, events - rows)
             print(f"   {prefix:<5} acknowledged {acked:>7,}  stored {rows:>7,}  events {events:>7,}")
         print(f"lost: {lost}, duplicated: {duplicated}")
-    finally:
-        os.killpg(server.pid, signal.SIGINT)
-        server.wait(timeout=60)
-
-
-def _database_url(work: Path) -> str:
-    from crm.platform.embedded import EmbeddedPostgres
-
-    return EmbeddedPostgres(work).start()  # the server crm up started: reused, not started again
 
 
 if __name__ == "__main__":

@@ -22,11 +22,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,45 +33,14 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
-import httpx
 
 from crm.bank_sync.generator.core import generate
 from crm.platform.auth import Role, TokenService
-from crm.platform.embedded import EmbeddedPostgres
 from crm.platform.settings import PlatformSettings
+from system import System
 
 AGENTS = 300
 CLIENTS = 50
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_loaded(base: str, admin: dict[str, str]) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        for _ in range(1200):
-            try:
-                if (await client.get("/health/ready")).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.5)
-        token = (await client.post("/api/auth/token", data=admin)).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        for _ in range(7200):  # the demo extracts load in the background at first start
-            try:
-                status = (await client.get("/api/sync/status", headers=headers)).json()
-            except httpx.HTTPError:  # a busy server during a million-customer load: ask again
-                await asyncio.sleep(5)
-                continue
-            runs = [src.get("lastRun") or {} for src in status.get("sources", [])]
-            if runs and all(r.get("state") not in ("QUEUED", "RUNNING") for r in runs) and any(runs):
-                return
-            await asyncio.sleep(5)
-    raise RuntimeError("the extracts did not load")
 
 
 SEED = """
@@ -170,6 +137,7 @@ async def agents_day(
         async def agent(agent_id: str) -> None:
             token, _ = tokens.issue(f"bench-{agent_id}", [Role.AGENT], agent_id=agent_id)
             headers = {"Authorization": f"Bearer {token}"}
+            await asyncio.sleep(random.uniform(0, 3 * think))  # agents do not all start in the same second
             while time.perf_counter() < deadline:
                 queue = await timed(
                     "queue", "GET", f"/api/agents/{agent_id}/queue?pageSize=20", headers=headers
@@ -238,35 +206,25 @@ def main() -> None:
     today = datetime.now(PlatformSettings().tz).date()  # the business date, as the demo load expects
     generate(work / "inbox", args.customers, today, seed=7, workers=os.cpu_count() or 1)
     print(f"generated {args.customers:,} customers in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    admin = {"username": "bench-admin", "password": secrets.token_urlsafe(16)}
     jwt_secret = secrets.token_urlsafe(32)
-    env = {
-        **os.environ,
-        "CRM_DATA_DIR": str(work),
-        "CRM_PORT": str(port),
+    settings = {
         "CRM_JWT_SECRET": jwt_secret,
-        "CRM_BOOTSTRAP_ADMIN_USERNAME": admin["username"],
-        "CRM_BOOTSTRAP_ADMIN_PASSWORD": admin["password"],
-        "CRM_LOG_LEVEL": "WARNING",
         # The simulated agents call around the clock and many times a day: not what is measured.
         "CRM_CONTACT_HOURS_START": "00:00:00",
         "CRM_CONTACT_HOURS_END": "23:59:59",
         "CRM_MAX_CALL_ATTEMPTS_PER_DAY": "1000000",
     }
-    crm = Path(sys.executable).parent / "crm"
-    server = subprocess.Popen([str(crm), "up", "--demo"], env=env, start_new_session=True)
-    try:
+    with System(work, **settings) as system:
+        base = system.base
         started = time.perf_counter()
-        asyncio.run(wait_loaded(base, admin))
+        asyncio.run(system.loaded())
         print(f"loaded through the pipeline in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        url = EmbeddedPostgres(work).start()  # the server crm up started: reused
+        url = system.database_url()
         caught_up = asyncio.run(read_model_caught_up(url))
         print(f"workflow's read model caught up {caught_up:.0f} s after the load", file=sys.stderr)
         agents, seeded = asyncio.run(seed(url, args.customers, args.actions))
         print(
-            f"seeded {AGENTS} agents, assignments, read model and {args.actions:,} actions in {seeded:.0f} s",
+            f"seeded {AGENTS} agents, assignments and {args.actions:,} actions in {seeded:.0f} s",
             file=sys.stderr,
         )
         tokens = TokenService(PlatformSettings(jwt_secret=jwt_secret, data_dir=work))
@@ -295,9 +253,6 @@ def main() -> None:
         print(
             f"floor: primary-key read of an action through asyncpg, {args.clients} connections: p50 {f50:.2f} ms  p95 {f95:.2f} ms"
         )
-    finally:
-        os.killpg(server.pid, signal.SIGINT)
-        server.wait(timeout=120)
 
 
 if __name__ == "__main__":
