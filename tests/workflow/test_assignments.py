@@ -11,8 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from crm.platform.auth import Role
-from crm.workflow.assignments.buckets import bucket_of, dpd_range
-from crm.workflow.assignments.schemas import Bucket
+from crm.platform.buckets import DpdBucket
 from crm.workflow.models import platform_tables
 from crm.workflow.readmodel.models import LoanView
 from tests.bank_sync.test_customers_loans import add_customer_with_loan
@@ -392,21 +391,21 @@ async def test_bulk_by_list_reports_each_customer_and_counts_capacity_across_the
 
 
 def test_bucket_boundaries():
-    assert [bucket_of(d) for d in (0, 1, 30, 31, 60, 61, 90, 91, 180, 181, 5000)] == [
-        Bucket.CURRENT,
-        Bucket.B1,
-        Bucket.B1,
-        Bucket.B2,
-        Bucket.B2,
-        Bucket.B3,
-        Bucket.B3,
-        Bucket.B4,
-        Bucket.B4,
-        Bucket.B5,
-        Bucket.B5,
+    assert [DpdBucket.of(d) for d in (0, 1, 30, 31, 60, 61, 90, 91, 180, 181, 5000)] == [
+        DpdBucket.CURRENT,
+        DpdBucket.B1,
+        DpdBucket.B1,
+        DpdBucket.B2,
+        DpdBucket.B2,
+        DpdBucket.B3,
+        DpdBucket.B3,
+        DpdBucket.B4,
+        DpdBucket.B4,
+        DpdBucket.B5,
+        DpdBucket.B5,
     ]
-    assert dpd_range(Bucket.CURRENT) == (0, 0) and dpd_range(Bucket.B2) == (31, 60)
-    assert dpd_range(Bucket.B5) == (181, None)
+    assert DpdBucket.CURRENT.dpd_range == (0, 0) and DpdBucket.B2.dpd_range == (31, 60)
+    assert DpdBucket.B5.dpd_range == (181, None)
 
 
 async def test_bulk_by_rule_spreads_unassigned_customers_by_free_capacity(workflow, token_for, unique):

@@ -11,6 +11,7 @@ from pydantic import Field, PlainSerializer, computed_field
 
 from crm.bank_sync.collaterals.schemas import CollateralRead, DueSegmentationRead
 from crm.bank_sync.customers.schemas import MAX_LOOKUP_KEYS, LookupKey, SynchronizedRead
+from crm.platform.buckets import DpdBucket
 from crm.platform.schemas import ApiModel, Money
 
 Rate = Annotated[
@@ -45,40 +46,6 @@ class DelinquencyStatus(StrEnum):
 class LoanStatus(StrEnum):
     OPEN = "OPEN"
     CLOSED = "CLOSED"
-
-
-class DpdBucket(StrEnum):
-    """Days-past-due buckets of data-model.md, used for search, queues and reports."""
-
-    CURRENT = "CURRENT"
-    B1 = "B1"
-    B2 = "B2"
-    B3 = "B3"
-    B4 = "B4"
-    B5 = "B5"
-
-    @property
-    def dpd_range(self) -> tuple[int, int | None]:
-        """The first and last dpd of the bucket (None: no upper end)."""
-        return _BUCKET_RANGES[self]
-
-    @classmethod
-    def of(cls, dpd: int) -> DpdBucket:
-        """The bucket a loan with ``dpd`` days past due is in."""
-        for bucket, (_, last) in _BUCKET_RANGES.items():
-            if last is None or dpd <= last:
-                return bucket
-        raise AssertionError("the last bucket has no upper end")  # pragma: no cover
-
-
-_BUCKET_RANGES: dict[DpdBucket, tuple[int, int | None]] = {
-    DpdBucket.CURRENT: (0, 0),
-    DpdBucket.B1: (1, 30),
-    DpdBucket.B2: (31, 60),
-    DpdBucket.B3: (61, 90),
-    DpdBucket.B4: (91, 180),
-    DpdBucket.B5: (181, None),
-}
 
 
 class LoanRead(SynchronizedRead):

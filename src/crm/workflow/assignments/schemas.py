@@ -7,23 +7,13 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from crm.platform.buckets import DpdBucket
 from crm.platform.schemas import ApiModel
 from crm.workflow.agents.schemas import AgentTeam
 
 CIF = Field(min_length=1, max_length=64)
 MAX_BULK_CIFS = 5_000
 """The longest list of customers one bulk request may assign."""
-
-
-class Bucket(StrEnum):
-    """DPD buckets; the boundaries are in ``crm.workflow.assignments.buckets``."""
-
-    CURRENT = "CURRENT"
-    B1 = "B1"
-    B2 = "B2"
-    B3 = "B3"
-    B4 = "B4"
-    B5 = "B5"
 
 
 class AgentsChoice(ApiModel):
@@ -65,7 +55,7 @@ class AssignmentRead(ApiModel):
 class AssignmentRule(ApiModel):
     """Which customers a rule takes: unassigned ones, by DPD bucket and/or range, for one team."""
 
-    bucket: Bucket | None = None
+    bucket: DpdBucket | None = None
     team: AgentTeam
     min_dpd: int | None = Field(default=None, ge=0)
     max_dpd: int | None = Field(default=None, ge=0)

@@ -19,7 +19,6 @@ Calls to bank-sync happen before the first statement, so no lock is held while w
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import uuid
 from collections.abc import Iterable, Sequence
@@ -36,7 +35,6 @@ from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound, Servi
 from crm.platform.events import WorkflowEvent
 from crm.platform.outbox import Outbox
 from crm.workflow.agents.models import Agent
-from crm.workflow.assignments.buckets import dpd_range
 from crm.workflow.assignments.models import CustomerAgent
 from crm.workflow.assignments.schemas import (
     AgentsChoice,
@@ -52,8 +50,6 @@ from crm.workflow.readmodel.models import LoanView
 
 CALL_FIELD = "assignedCallAgentId"
 FIELD_FIELD = "assignedFieldAgentId"
-BANK_SYNC_PARALLELISM = 10
-"""How many bank-sync look-ups a bulk request makes at once."""
 MAX_RULE_BATCH = 5_000
 """The most customers one rule request assigns."""
 OVERRIDE_NOTE = "[capacity override]"
@@ -123,14 +119,8 @@ async def _customer_known(bank_data: BankDataQueryService, cif: str) -> bool:
 
 
 async def _known_customers(bank_data: BankDataQueryService, cifs: Sequence[str]) -> set[str]:
-    gate = asyncio.Semaphore(BANK_SYNC_PARALLELISM)
-
-    async def known(cif: str) -> bool:
-        async with gate:
-            return await _customer_known(bank_data, cif)
-
-    answers = await asyncio.gather(*(known(c) for c in cifs))
-    return {cif for cif, ok in zip(cifs, answers, strict=True) if ok}
+    """The cifs bank-sync knows, through its lookup route (one request per 1,000)."""
+    return set(await bank_data.customers(cifs))
 
 
 # ---------------------------------------------------------------- locks
@@ -494,7 +484,7 @@ def _rule_candidates(rule: AssignmentRule, limit: int) -> Select[str]:
     max_dpd = func.max(LoanView.dpd)
     conditions = []
     if rule.bucket is not None:
-        low, high = dpd_range(rule.bucket)
+        low, high = rule.bucket.dpd_range
         conditions.append(max_dpd >= low)
         if high is not None:
             conditions.append(max_dpd <= high)
