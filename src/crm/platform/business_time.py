@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from crm.platform.errors import BusinessRuleViolation
+
 
 def business_date(moment: datetime, tz: ZoneInfo) -> date:
     """The business day an aware instant falls on."""
@@ -17,3 +19,20 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return datetime.combine(day, time.min, tzinfo=tz), datetime.combine(
         day + timedelta(days=1), time.min, tzinfo=tz
     )
+
+
+def check_period(date_from: date | None, date_to: date | None, *, max_days: int | None = None) -> None:
+    """``from`` .. ``to`` (business dates, inclusive) in order and at most ``max_days`` long, else 422
+    naming the query parameter."""
+    if date_from is None or date_to is None:
+        return
+    if date_from > date_to:
+        raise BusinessRuleViolation(
+            f"from ({date_from}) is after to ({date_to}).",
+            errors=[{"field": "from", "message": "must be on or before to"}],
+        )
+    if max_days is not None and (date_to - date_from).days + 1 > max_days:
+        raise BusinessRuleViolation(
+            f"The period {date_from} .. {date_to} is longer than {max_days} days.",
+            errors=[{"field": "to", "message": f"must be at most {max_days} days after from"}],
+        )

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.platform.auth import Principal, Role
-from crm.platform.business_time import business_date, day_bounds
+from crm.platform.business_time import business_date, check_period, day_bounds
 from crm.platform.db import utcnow
 from crm.platform.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from crm.platform.events import WorkflowEvent
@@ -374,10 +374,7 @@ async def list_actions(
 ) -> tuple[list[ActionRecord], int]:
     """A customer's or a loan's actions, newest actionDate first."""
     action_type, date_from, date_to = only.action_type, only.date_from, only.date_to
-    if date_from is not None and date_to is not None and date_from > date_to:
-        raise BusinessRuleViolation(
-            "from must not be after to.", errors=[_error("from", "must not be after to")]
-        )
+    check_period(date_from, date_to)
     query = select(ActionRecord)
     if cif is not None:
         query = query.where(ActionRecord.cif == cif)

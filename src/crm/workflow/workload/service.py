@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.platform.auth import Principal
-from crm.platform.business_time import business_date, day_bounds
-from crm.platform.errors import BusinessRuleViolation, Forbidden, NotFound
+from crm.platform.business_time import business_date, check_period, day_bounds
+from crm.platform.errors import Forbidden, NotFound
 from crm.workflow.agents.models import Agent
 from crm.workflow.callers import acting_agent_id, is_only_agent
 from crm.workflow.workload import repository
@@ -87,25 +87,11 @@ async def workload(session: AsyncSession, agent_id: uuid.UUID, *, now: datetime,
     )
 
 
-def check_range(from_date: date, to_date: date) -> None:
-    """``from`` .. ``to`` (inclusive) must be in order and at most 366 days long (422 naming the field)."""
-    if from_date > to_date:
-        raise BusinessRuleViolation(
-            f"from ({from_date}) is after to ({to_date}).",
-            errors=[{"field": "from", "message": "must be on or before to"}],
-        )
-    if (to_date - from_date).days + 1 > MAX_RANGE_DAYS:
-        raise BusinessRuleViolation(
-            f"The range {from_date} .. {to_date} is longer than {MAX_RANGE_DAYS} days.",
-            errors=[{"field": "to", "message": f"must be at most {MAX_RANGE_DAYS} days after from"}],
-        )
-
-
 async def performance(
     session: AsyncSession, agent_id: uuid.UUID, *, from_date: date, to_date: date, tz: ZoneInfo
 ) -> Performance:
     """The agent's actions, contacts, promises and collections between two business dates, inclusive."""
-    check_range(from_date, to_date)
+    check_period(from_date, to_date, max_days=MAX_RANGE_DAYS)
     start, end = day_start(from_date, tz), day_start(to_date + timedelta(days=1), tz)
     by_type: Counter[str] = Counter()
     by_result: Counter[str] = Counter()
