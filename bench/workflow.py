@@ -74,7 +74,7 @@ FROM (
 JOIN bench_customer c ON c.n = s.cn
 JOIN bench_agent a ON a.n = c.n % {agents};
 ANALYZE workflow.action_record; ANALYZE workflow.customer_agent; ANALYZE workflow.loan_view;
-ANALYZE workflow.customer_view; ANALYZE workflow.agent;
+ANALYZE workflow.customer_view; ANALYZE workflow.agent; ANALYZE workflow.customer_queue_fact;
 """
 
 

@@ -6,6 +6,7 @@ the clock of the routes is fixed so that "today" is a known business day.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -13,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from crm.platform.auth import Role
 from crm.workflow.actions.models import ActionRecord
@@ -471,3 +473,80 @@ async def test_an_agent_reads_only_its_own_figures(workflow, token_for, unique, 
     _problem(unknown, 404)
     anonymous = await workflow.get(f"/api/agents/{mine}/queue")
     _problem(anonymous, 401)
+
+
+async def _queue(workflow, token_for, agent_id: str) -> dict[str, dict]:
+    r = await workflow.get(f"/api/agents/{agent_id}/queue", headers=token_for(Role.AGENT, agent_id=agent_id))
+    assert r.status_code == 200, r.text
+    return {i["cif"]: i for i in r.json()["items"]}
+
+
+async def test_queue_follows_later_changes_to_loans_and_actions(workflow, token_for, unique, tz, now):
+    """The queue's per-customer facts are kept by the writes to loans and actions, whatever writes them."""
+    q = await new_agent(workflow, token_for, unique)
+    late, promised = unique("CIF"), unique("CIF")
+    start = at(tz, date(2026, 1, 2), 9)
+    late_loan, second_loan = unique("LN"), unique("LN")
+    promise = action(
+        promised, q, at(tz, date(2026, 3, 10), 9), result="PROMISE_TO_PAY", promise=("900", TODAY)
+    )
+    await store(
+        workflow,
+        assigned(late, call=q, start=start),
+        assigned(promised, call=q, start=start),
+        loan(late, late_loan, dpd=10, due="100.00", outstanding="1000.00"),
+        loan(promised, unique("LN"), dpd=1, due="10.00", outstanding="100.00"),
+        promise,
+    )
+    queue = await _queue(workflow, token_for, q)
+    assert queue[late]["maxDpd"] == 10 and queue[promised]["reason"] == "PROMISE_DUE_TODAY"
+
+    async with workflow.app.state.db.transaction() as session:  # the nightly sync: worse, and a new loan
+        row = await session.get(LoanView, late_loan)
+        row.dpd, row.due_amount = 95, Decimal("250.00")
+        session.add(loan(late, second_loan, dpd=3, due="50.00", outstanding="500.00"))
+    queue = await _queue(workflow, token_for, q)
+    assert (queue[late]["maxDpd"], queue[late]["totalDue"], queue[late]["totalOutstanding"]) == (
+        95,
+        "300.00",
+        "1500.00",
+    )
+
+    async with workflow.app.state.db.transaction() as session:  # the worse loan is closed in the core
+        await session.delete(await session.get(LoanView, late_loan))
+        kept = await session.get(ActionRecord, promise.id)
+        kept.promise_status, kept.promise_settled_at = "KEPT", at(tz, TODAY, 9)
+    queue = await _queue(workflow, token_for, q)
+    assert queue[late]["maxDpd"] == 3 and queue[late]["totalDue"] == "50.00"
+    assert queue[promised]["reason"] == "DELINQUENT" and queue[promised]["promiseAmount"] is None
+
+    await store(workflow, action(late, q, at(tz, TODAY, 9, 30), result="CONTACTED"))  # reached today
+    assert late not in await _queue(workflow, token_for, q)
+
+
+async def test_concurrent_writes_on_one_customer_all_reach_its_queue_facts(
+    workflow, token_for, unique, tz, now
+):
+    """Ten transactions add a loan to the same customer at once; none of them is lost from its totals."""
+    q = await new_agent(workflow, token_for, unique)
+    cif = unique("CIF")
+    await store(  # the customer's facts row exists before the writers race
+        workflow,
+        assigned(cif, call=q, start=at(tz, date(2026, 1, 2), 9)),
+        loan(cif, unique("LN"), dpd=0, due="0.00", outstanding="1.00"),
+    )
+    all_begun = asyncio.Barrier(10)
+
+    async def add_loan(k: int) -> None:
+        async with workflow.app.state.db.transaction() as session:
+            await session.execute(select(1))  # each transaction has begun before any of them writes
+            await all_begun.wait()
+            session.add(loan(cif, unique("LN"), dpd=k, due=f"{k}.00", outstanding="1.00"))
+
+    await asyncio.gather(*(add_loan(k) for k in range(1, 11)))
+    queue = await _queue(workflow, token_for, q)
+    assert (queue[cif]["maxDpd"], queue[cif]["totalDue"], queue[cif]["totalOutstanding"]) == (
+        10,
+        "55.00",
+        "11.00",
+    )

@@ -15,6 +15,7 @@ from crm.workflow.promises.jobs import BACKGROUND as promise_jobs
 from crm.workflow.readmodel.consumers import CONSUMERS as readmodel_consumers
 from crm.workflow.settings import WorkflowSettings
 from crm.workflow.vocabularies.router import router as vocabularies_router
+from crm.workflow.workload import models as queue_facts  # noqa: F401 - registers customer_queue_fact
 from crm.workflow.workload.router import router as workload_router
 
 

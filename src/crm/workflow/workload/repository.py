@@ -90,14 +90,11 @@ ORDER BY p.currency
 """
 )
 
-# Today's call list. Every lateral is a probe by cif on an index of its table:
-#   loans         ix_loan_view_cif
-#   last_action   ix_action_record_cif_action_date (the newest action: its date and follow-up)
-#   due           ix_action_record_open_promise_cif (OPEN promise dated today)
-#   broken        ix_action_record_cif_action_date (BROKEN in the last 7 days, no newer promise)
-#   contacted     ix_action_record_cif_action_date (a contact today, by anyone, takes it off)
-# The list is ranked whole (the order depends on these values), then one page is cut; the total
-# comes in the same row set, also when the page is past the end.
+# Today's call list, from the customers' queue facts (``customer_queue_fact``, one row per customer
+# kept by triggers, see crm.workflow.workload.models): the agent's current customers through the
+# partial assignment indexes, then one primary-key read each. A customer contacted today (by
+# anyone) is off the list. The list is ranked whole (the order depends on the facts), then one page
+# is cut; the total comes in the same row set, also when the page is past the end.
 QUEUE = text(
     """
 WITH mine AS (  -- the agent's current customers, as call or field agent (one partial index each)
@@ -107,56 +104,19 @@ WITH mine AS (  -- the agent's current customers, as call or field agent (one pa
     SELECT cif FROM workflow.customer_agent
     WHERE is_current AND assigned_field_agent_id = :agent_id
 ),
-candidates AS (
-    SELECT m.cif, loans.max_dpd, loans.total_due, loans.total_outstanding,
-           last_action.action_date AS last_action_date, last_action.follow_up_date,
-           due.promise_amount AS due_amount, due.promise_date AS due_date,
-           broken.promise_amount AS broken_amount, broken.promise_date AS broken_date
-    FROM mine m
-    CROSS JOIN LATERAL (
-        SELECT coalesce(max(l.dpd), 0) AS max_dpd,
-               coalesce(sum(l.due_amount), 0) AS total_due,
-               coalesce(sum(l.outstanding), 0) AS total_outstanding
-        FROM workflow.loan_view l WHERE l.cif = m.cif
-    ) loans
-    LEFT JOIN LATERAL (
-        SELECT a.action_date, a.follow_up_date
-        FROM workflow.action_record a WHERE a.cif = m.cif
-        ORDER BY a.action_date DESC LIMIT 1
-    ) last_action ON true
-    LEFT JOIN LATERAL (
-        SELECT a.promise_amount, a.promise_date
-        FROM workflow.action_record a
-        WHERE a.cif = m.cif AND a.promise_status = 'OPEN' AND a.promise_date = :today
-        ORDER BY a.action_date DESC LIMIT 1
-    ) due ON true
-    LEFT JOIN LATERAL (
-        SELECT a.promise_amount, a.promise_date
-        FROM workflow.action_record a
-        WHERE a.cif = m.cif AND a.promise_status = 'BROKEN' AND a.promise_settled_at >= :broken_since
-          AND NOT EXISTS (
-              SELECT 1 FROM workflow.action_record n
-              WHERE n.cif = a.cif AND n.promise_amount IS NOT NULL AND n.action_date > a.action_date
-          )
-        ORDER BY a.promise_settled_at DESC LIMIT 1
-    ) broken ON true
-    WHERE NOT EXISTS (
-        SELECT 1
-        FROM workflow.action_record a
-        JOIN workflow.vocabulary_entry v
-          ON v.kind = 'ACTION_RESULT' AND v.code = a.action_result AND v.is_contact
-        WHERE a.cif = m.cif AND a.action_date >= :day_start AND a.action_date < :day_end
-    )
-),
 ranked AS (
-    SELECT c.*,
-           CASE WHEN c.due_date IS NOT NULL THEN 1
-                WHEN c.broken_date IS NOT NULL THEN 2
-                WHEN c.follow_up_date <= :today THEN 3
+    SELECT f.cif, f.max_dpd, f.total_due, f.total_outstanding, f.last_action_date,
+           CASE WHEN f.open_promise_date = :today THEN f.open_promise_amount END AS due_amount,
+           CASE WHEN f.open_promise_date = :today THEN f.open_promise_date END AS due_date,
+           f.broken_promise_amount AS broken_amount, f.broken_promise_date AS broken_date,
+           CASE WHEN f.open_promise_date = :today THEN 1
+                WHEN f.broken_settled_at >= :broken_since THEN 2
+                WHEN f.follow_up_date <= :today THEN 3
                 ELSE 4 END AS priority
-    FROM candidates c
-    WHERE c.due_date IS NOT NULL OR c.broken_date IS NOT NULL
-       OR c.follow_up_date <= :today OR c.max_dpd > 0
+    FROM mine m JOIN workflow.customer_queue_fact f ON f.cif = m.cif
+    WHERE (f.last_contact_at IS NULL OR f.last_contact_at < :day_start OR f.last_contact_at >= :day_end)
+      AND (f.open_promise_date = :today OR f.broken_settled_at >= :broken_since
+           OR f.follow_up_date <= :today OR f.max_dpd > 0)
 ),
 total AS (SELECT count(*) AS n FROM ranked)
 SELECT total.n AS total, page.*, cv.name
