@@ -4,21 +4,35 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ASSETS := src/crm/web/assets
+ASSETS_STAMP := $(ASSETS)/node_modules/.installed
 
-.PHONY: run test install lint typecheck check-python clean
+.PHONY: run test install lint typecheck check-python browser clean
 
 run: install
 	$(BIN)/crm up --demo
 
-test: install lint typecheck
+test: install lint typecheck browser
 	$(BIN)/pytest
 
-install: $(STAMP)
+install: $(STAMP) $(ASSETS_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt | check-python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
+
+# The web UI's front-end packages (htmx, Chart.js; axe-core for the tests), pinned in package-lock.json.
+$(ASSETS_STAMP): $(ASSETS)/package.json $(ASSETS)/package-lock.json
+	npm ci --prefix $(ASSETS) --no-audit --no-fund --loglevel=error
+	touch $(ASSETS_STAMP)
+
+# The browser tests drive Debian's chromium (Playwright's own browser download does not work here).
+browser:
+	@command -v chromium >/dev/null || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -32,4 +46,4 @@ typecheck: install
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(ASSETS)/node_modules .pytest_cache .mypy_cache .ruff_cache

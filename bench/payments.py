@@ -33,8 +33,8 @@ import aiohttp
 import asyncpg
 import httpx
 
+from crm.launch import System
 from crm.payments.notifications.signature import sign
-from system import System
 
 # The generator runs in a spawned process that imports this module again: the secret must come
 # from the environment there, not be drawn twice.

@@ -35,9 +35,9 @@ import aiohttp
 import asyncpg
 
 from crm.bank_sync.generator.core import generate
+from crm.launch import System
 from crm.platform.auth import Role, TokenService
 from crm.platform.settings import PlatformSettings
-from system import System
 
 AGENTS = 300
 CLIENTS = 50

@@ -26,7 +26,12 @@ from crm.platform.settings import PlatformSettings
 from crm.services import SERVICES
 
 
-def _root_app(settings: PlatformSettings, apps: dict[str, FastAPI]) -> FastAPI:
+ROOT_PATHS = ("/api/", "/health/", "/metrics", "/docs", "/static/swagger/")
+"""Answered by the gateway itself (or, under /api/, a problem+json 404), never by the web UI."""
+
+
+def _root_app(settings: PlatformSettings, apps: dict[str, FastAPI], apis: dict[str, FastAPI]) -> FastAPI:
+    """The gateway's own routes; ``apps`` are started with it, ``apis`` are listed in /docs."""
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, settings.log_format)
@@ -73,14 +78,14 @@ def _root_app(settings: PlatformSettings, apps: dict[str, FastAPI]) -> FastAPI:
         return {
             "name": "Collection CRM",
             "docs": "/docs",
-            "openapi": [app.openapi_url for app in apps.values()],
+            "openapi": [app.openapi_url for app in apis.values()],
             "health": "/health/ready",
         }
 
     root.include_router(router)
     root.include_router(
         docs_router(
-            "Collection CRM", [{"url": app.openapi_url or "", "name": app.title} for app in apps.values()]
+            "Collection CRM", [{"url": app.openapi_url or "", "name": app.title} for app in apis.values()]
         )
     )
     mount_swagger_assets(root)
@@ -98,19 +103,26 @@ class Gateway:
             # Services in the same process call each other's API in-process (no socket, no queue
             # behind the very requests that are waiting for the answer); still through the API.
             app.state.neighbours = self.apps
-        self.root = _root_app(settings, self.apps)
+        apis = {name: app for name, app in self.apps.items() if "/" not in SERVICES[name].prefixes}
+        self.root = _root_app(settings, self.apps, apis)
         table: list[tuple[str, ASGIApp]] = []
-        for name, app in self.apps.items():
+        self.fallback: ASGIApp | None = None
+        for name, app in apis.items():
             table.extend((prefix, app) for prefix in SERVICES[name].prefixes)
             if app.openapi_url:
                 table.append((app.openapi_url, app))
+        for name, app in self.apps.items():
+            if name not in apis:
+                self.fallback = app  # the web UI
         self.table = sorted(table, key=lambda entry: len(entry[0]), reverse=True)
 
     def route(self, path: str) -> ASGIApp:
         for prefix, app in self.table:
             if path == prefix or path.startswith(prefix + "/"):
                 return app
-        return self.root
+        if self.fallback is None or path.startswith(ROOT_PATHS):
+            return self.root
+        return self.fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):

@@ -72,8 +72,10 @@ SERVICES: dict[str, Deployable] = {
                 "/api/workflow",
             ),
         ),
+        Deployable("web", "crm.web", "web", 8005, ("/",)),
     )
 }
+"""``"/"``: the web UI answers every path no API prefix claims (see ``crm.gateway``)."""
 
 
 def migrate_all(database_url: str) -> None:

@@ -171,7 +171,15 @@ class Access:
     def of(cls, *roles: Role) -> Access:
         return cls(roles=frozenset(roles))
 
+    @classmethod
+    def session(cls, *roles: Role) -> Access:
+        """No bearer token: a web page, whose router checks the signed-in session and its roles
+        (``crm.web.session``) before the page runs."""
+        return cls(roles=frozenset(roles), public=True, scheme="session")
+
     def describe(self) -> str:
+        if self.scheme == "session":
+            return f"session: {', '.join(sorted(self.roles)) or 'signed-in user'}"
         if self.scheme:
             return f"signed: {self.scheme}"
         return "public" if self.public else ", ".join(sorted(self.roles))

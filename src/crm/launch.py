@@ -1,4 +1,5 @@
-"""The system as ``make run`` runs it, for the benchmarks: ``crm up --demo`` in its own folder and port.
+"""The system as ``make run`` runs it, for the benchmarks and the browser tests: ``crm up --demo`` in
+its own folder and port, with its own embedded PostgreSQL and NATS.
 
 with System(work, CRM_PAYMENT_WEBHOOK_SECRET=...) as system:
     headers = asyncio.run(system.loaded())   # ready, demo extracts loaded; an ADMIN's headers
@@ -34,8 +35,9 @@ class System:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.admin = {"username": "bench-admin", "password": secrets.token_urlsafe(16)}
+        inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
         self.env = {
-            **os.environ,
+            **inherited,
             "CRM_DATA_DIR": str(work),
             "CRM_PORT": str(self.port),
             "CRM_BOOTSTRAP_ADMIN_USERNAME": self.admin["username"],

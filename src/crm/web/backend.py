@@ -1,0 +1,130 @@
+"""The services' APIs as the web UI calls them: with the signed-in user's own token, never as SYSTEM.
+
+The UI reads and writes nothing of the services but through their HTTP APIs, so every rule of
+theirs (roles, an agent acting only as itself, contact rules, capacity) holds in the UI as well.
+Under ``crm up`` the services run in the same process and are called in-process (an ASGI transport
+that hands each path to the service owning it, as the gateway does); otherwise at
+``CRM_SERVICES_URL`` (default: the platform's base URL).
+
+Answers: JSON on 2xx; a problem+json of the service as :class:`BackendError` (status, title,
+detail and the per-field errors, to be shown next to the form fields); 401 (the token expired) as
+:class:`~crm.web.session.LoginRequired`; 403 as :class:`~crm.web.session.PageForbidden`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from crm.platform.logging import get_logger
+from crm.web.session import LoginRequired, PageForbidden, Viewer
+
+log = get_logger("crm.web.backend")
+
+
+class BackendError(Exception):
+    """A service refused or could not answer; what it said, for the page to show."""
+
+    def __init__(self, status: int, title: str, detail: str = "", errors: list[dict[str, str]] | None = None):
+        super().__init__(f"{status} {title}: {detail}")
+        self.status, self.title, self.detail = status, title, detail
+        self.errors = errors or []
+
+    def field_errors(self) -> dict[str, str]:
+        """``{field: message}`` of a 422, by the API's field names (``promiseAmount``, ``actionDate``)."""
+        found: dict[str, str] = {}
+        for error in self.errors:
+            field = str(error.get("field") or error.get("loc") or "")
+            found.setdefault(field.split(".")[-1], str(error.get("message") or error.get("msg") or ""))
+        return found
+
+
+class _Dispatch:
+    """An ASGI app that hands each path to the in-process service owning it (longest prefix first)."""
+
+    def __init__(self, table: Sequence[tuple[str, ASGIApp]]) -> None:
+        self.table = sorted(table, key=lambda entry: len(entry[0]), reverse=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        for prefix, app in self.table:
+            if path == prefix or path.startswith(prefix + "/"):
+                await app(scope, receive, send)
+                return
+        raise LookupError(f"no service answers {path}")
+
+
+def _transport(app: FastAPI) -> httpx.AsyncBaseTransport | None:
+    neighbours: dict[str, FastAPI] = getattr(app.state, "neighbours", {})
+    if not neighbours or app.state.settings.services_url:
+        return None
+    from crm.services import SERVICES  # the composition root knows which service owns which paths
+
+    table = [
+        (prefix, neighbour)
+        for name, neighbour in neighbours.items()
+        if neighbour is not app
+        for prefix in SERVICES[name].prefixes
+        if prefix != "/"
+    ]
+    return httpx.ASGITransport(app=_Dispatch(table))
+
+
+class Backend:
+    def __init__(self, app: FastAPI) -> None:
+        settings = app.state.settings
+        transport = _transport(app)
+        base = "http://services" if transport else (settings.services_url or settings.public_base_url)
+        self._http = httpx.AsyncClient(
+            base_url=base, timeout=settings.services_timeout_seconds, transport=transport
+        )
+
+    async def request(self, viewer: Viewer | None, method: str, path: str, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if viewer is not None:
+            headers["Authorization"] = f"Bearer {viewer.token}"
+        try:
+            response = await self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.HTTPError as exc:
+            log.warning("backend_unreachable", path=path, error=type(exc).__name__)
+            raise BackendError(503, "Service unavailable", f"{path} could not be reached.") from exc
+        if response.status_code == 401 and viewer is not None:
+            raise LoginRequired("/", reason="expired")
+        if response.status_code == 403:
+            raise PageForbidden()
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            raise BackendError(
+                response.status_code,
+                str(body.get("title") or response.reason_phrase),
+                str(body.get("detail") or ""),
+                list(body.get("errors") or []),
+            )
+        if response.status_code == 204 or not response.content:
+            return None
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return response.json()
+        return response
+
+    async def get(self, viewer: Viewer | None, path: str, **params: Any) -> Any:
+        clean = {k: v for k, v in params.items() if v is not None and v != ""}
+        return await self.request(viewer, "GET", path, params=clean)
+
+    async def post(self, viewer: Viewer | None, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return await self.request(viewer, "POST", path, json=json, **kwargs)
+
+    async def put(self, viewer: Viewer | None, path: str, json: Any = None) -> Any:
+        return await self.request(viewer, "PUT", path, json=json)
+
+    async def patch(self, viewer: Viewer | None, path: str, json: Any = None) -> Any:
+        return await self.request(viewer, "PATCH", path, json=json)
+
+    async def close(self) -> None:
+        await self._http.aclose()

@@ -1,0 +1,144 @@
+"""Sign in (through the auth service), sign out, and the language switch."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from crm.platform.errors import Unauthorized
+from crm.web import session as sessions
+from crm.web.backend import BackendError
+from crm.web.session import LANGUAGES, STAFF, PageRouter, SignedIn
+from crm.web.templating import LANGUAGE_COOKIE, nav_for, render
+
+router = PageRouter(tags=["web"])
+LOGIN_CSRF_COOKIE = "crm_login_csrf"
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this site (no ``//host`` or scheme): where to go after signing in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _login_page(
+    request: Request, *, next_path: str, error: str | None = None, status_code: int = 200
+) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request, "login.html", status_code=status_code, next_path=next_path, error=error, login_csrf=token
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=sessions.cookie_secure(request, request.app.state.settings),
+        path="/login",
+    )
+    return response
+
+
+@router.get("/login", roles=None)
+async def login_form(
+    request: Request, next: str | None = None, reason: str | None = None, lang: str | None = None
+) -> Response:
+    """The sign-in page (``?lang=vi|en`` switches its language before anyone is signed in)."""
+    error = {"expired": "Your session has ended. Please sign in again."}.get(reason or "")
+    response = _login_page(request, next_path=_safe_next(next), error=error)
+    if lang in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, lang, samesite="strict", httponly=True, max_age=365 * 86400)
+    return response
+
+
+@router.post("/login", roles=None)
+async def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Check the user with the auth service and start a session."""
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected, csrf_token):
+        raise sessions.CsrfRefused()
+    if not username or not password:
+        return _login_page(
+            request, next_path=_safe_next(next), error="Enter your username and password.", status_code=422
+        )
+    app = request.app
+    try:
+        answer = await app.state.backend.post(
+            None, "/api/auth/token", json=None, data={"username": username, "password": password}
+        )
+    except BackendError as exc:
+        if exc.status in (400, 401, 422):
+            return _login_page(
+                request, next_path=_safe_next(next), error="Wrong username or password.", status_code=401
+            )
+        raise
+    try:
+        principal = app.state.tokens.verify(answer["access_token"])
+    except Unauthorized:
+        return _login_page(
+            request, next_path=_safe_next(next), error="Wrong username or password.", status_code=401
+        )
+    cookie = await sessions.sign_in(
+        app.state.db,
+        app.state.settings,
+        username=principal.subject,
+        roles=[str(r) for r in principal.roles],
+        agent_id=principal.agent_id,
+        token=answer["access_token"],
+        token_expires_in=int(answer.get("expires_in") or 3600),
+    )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        sessions.COOKIE,
+        cookie,
+        httponly=True,
+        samesite="strict",
+        secure=sessions.cookie_secure(request, app.state.settings),
+        path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout", roles=STAFF)
+async def logout(request: Request) -> Response:
+    """End the session (also on the server: the cookie no longer opens anything)."""
+    await sessions.sign_out(request.app.state.db, sessions.session_id(request))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(sessions.COOKIE, path="/")
+    return response
+
+
+@router.post("/language", roles=STAFF)
+async def choose_language(
+    request: Request, viewer: SignedIn, language: Annotated[str, Form(pattern="^(vi|en)$")]
+) -> Response:
+    """Switch the UI's language; remembered for the user."""
+    await sessions.remember_language(request.app.state.db, viewer.username, language)
+    back = _safe_next(request.headers.get("referer", "/").split(request.url.netloc, 1)[-1])
+    return RedirectResponse(back, status_code=303)
+
+
+@router.get("/", roles=None)
+async def home(request: Request) -> Response:
+    """The first page the user may open (their day for an agent), or the sign-in page."""
+    entries = nav_for(request.state.viewer)
+    if not entries:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(entries[0].path, status_code=303)
+
+
+def login_redirect(next_path: str, reason: str | None = None) -> str:
+    query = f"?next={quote(next_path)}" + (f"&reason={reason}" if reason else "")
+    return f"/login{query}"

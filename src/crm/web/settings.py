@@ -1,0 +1,21 @@
+"""Web UI settings."""
+
+from __future__ import annotations
+
+from crm.platform.settings import PlatformSettings
+
+
+class WebSettings(PlatformSettings):
+    services_url: str | None = None
+    """``CRM_SERVICES_URL``: where the services' APIs answer (default: ``CRM_BASE_URL``; in-process
+    under ``crm up``)."""
+    services_timeout_seconds: float = 10.0
+    session_idle_minutes: int = 30
+    """``CRM_SESSION_IDLE_MINUTES``: a session unused this long ends."""
+    session_absolute_hours: float = 10.0
+    """``CRM_SESSION_ABSOLUTE_HOURS``: a session ends this long after sign-in, used or not (it also
+    ends when the API token it carries expires: ``CRM_JWT_TTL_SECONDS``)."""
+    cookie_secure: bool | None = None
+    """``CRM_COOKIE_SECURE``: mark the session cookie Secure; default: when the request came over TLS."""
+    default_language: str = "vi"
+    """``CRM_DEFAULT_LANGUAGE``: ``vi`` or ``en``, for users who have not chosen one."""

@@ -1,0 +1,51 @@
+"""Signing in and out of the web UI, its session cookie, CSRF and the sign-in page's language."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.web.conftest import sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_the_session(system, page):
+    await page.goto(f"{system.base}/login?lang=en")
+    await page.fill("#username", "supervisor")
+    await page.fill("#password", "not the password")
+    await page.click("button[type=submit]")
+    assert "Wrong username or password." in await page.inner_text("[role=alert]")
+
+    await sign_in(page, system, "supervisor")
+    cookie = next(c for c in await page.context.cookies() if c["name"] == "crm_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    opened = page.url
+
+    # The same cookie, replayed without the page's CSRF token, cannot sign out (nor post anything).
+    jar = {"crm_session": cookie["value"]}
+    refused = httpx.post(f"{system.base}/logout", cookies=jar, data={"csrf_token": "guess"})
+    assert refused.status_code == 403
+    assert httpx.get(opened, cookies=jar).status_code == 200
+
+    await page.click("text=Sign out")
+    await page.wait_for_url("**/login")
+    after = httpx.get(opened, cookies=jar, follow_redirects=False)
+    assert after.status_code == 303 and after.headers["location"].startswith("/login")
+
+
+async def test_a_page_asks_to_sign_in_and_comes_back_after(system, page):
+    await page.goto(f"{system.base}/customers?q=NGUYEN")
+    assert "/login" in page.url
+    await page.fill("#username", "supervisor")
+    await page.fill("#password", system.demo_password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/customers?q=NGUYEN")
+
+
+async def test_the_sign_in_page_speaks_vietnamese(system, page):
+    await page.goto(f"{system.base}/login?lang=vi")
+    assert await page.inner_text("h2") == "Đăng nhập"
+    assert await page.inner_text("label[for=username]") == "Tên đăng nhập"
+    await page.goto(f"{system.base}/login?lang=en")
+    assert await page.inner_text("h2") == "Sign in"
