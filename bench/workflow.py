@@ -13,7 +13,10 @@
    history of the first customer in it, record a call on that customer. p50 / p95 of each, over
    ``--seconds``, twice: with ``--think`` seconds between an agent's steps (a person reads the
    screen; a real agent records an action every few minutes), then back to back (the capacity).
-4. Floor, same run: the same number of concurrent clients doing one primary-key read of an action
+4. With ``--pages``, the same through the web UI: the simulated agents sign in through the sign-in
+   page and loop over My day, the first customer's 360 page, its actions timeline (as htmx loads
+   it) and a customer search; p50 / p95 per page, with and without the pause.
+5. Floor, same run: the same number of concurrent clients doing one primary-key read of an action
    straight through asyncpg.
 """
 
@@ -23,6 +26,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import secrets
 import statistics
 import sys
@@ -56,7 +60,10 @@ SELECT cif, row_number() OVER (ORDER BY cif) - 1 AS n FROM bank_sync.customer;
 
 INSERT INTO workflow.customer_agent (id, cif, assigned_call_agent_id, start_date, is_current, reason, created_by)
 SELECT gen_random_uuid(), c.cif, a.id, now() - interval '200 days', true, 'bench', 'bench'
-FROM bench_customer c JOIN bench_agent a ON a.n = c.n % {agents};
+FROM bench_customer c JOIN bench_agent a ON a.n = c.n % {agents}
+WHERE NOT EXISTS (  -- the demo agent's customers (crm up --demo) stay its own
+    SELECT 1 FROM workflow.customer_agent x WHERE x.cif = c.cif AND x.is_current
+);
 
 INSERT INTO workflow.action_record (id, cif, agent_id, type, subtype, action_result, action_date,
     promise_amount, promise_date, promise_status, follow_up_date, created_by, updated_by)
@@ -171,6 +178,72 @@ async def agents_day(
     return timings
 
 
+CUSTOMER_LINK = re.compile(r'href="/customers/([^"/?]+)"')
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def page_users(base: str, admin: dict[str, str], agents: list[str]) -> list[tuple[str, str]]:
+    """A login (username, password) for each simulated agent, created as an ADMIN would."""
+    logins = []
+    async with aiohttp.ClientSession(base) as http:
+        for agent_id in agents:
+            username, password = f"bench.{agent_id[:8]}", secrets.token_urlsafe(16)
+            body = {"username": username, "password": password, "roles": ["AGENT"], "agentId": agent_id}
+            async with http.post("/api/auth/users", json=body, headers=admin) as r:
+                assert r.status in (201, 409), await r.text()
+            logins.append((username, password))
+    return logins
+
+
+async def agents_screens(
+    base: str, logins: list[tuple[str, str]], seconds: float, think: float = 0.0
+) -> dict[str, list[float]]:
+    """Each simulated agent signs in through the sign-in page, then in a loop opens My day, the first
+    customer's 360 page, its actions timeline tab (as htmx loads it) and a customer search."""
+    timings: dict[str, list[float]] = {"my day": [], "360": [], "timeline": [], "search": []}
+    codes: dict[str, dict[int, int]] = {k: {} for k in timings}
+    deadline = time.perf_counter() + seconds
+
+    async def agent(username: str, password: str) -> None:
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(
+            base, cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=60)
+        ) as http:
+
+            async def timed(kind: str, path: str, **kwargs) -> str:
+                started = time.perf_counter()
+                async with http.get(path, **kwargs) as r:
+                    text = await r.text()
+                    timings[kind].append(time.perf_counter() - started)
+                    codes[kind][r.status] = codes[kind].get(r.status, 0) + 1
+                    return text
+
+            async with http.get("/login") as r:
+                csrf = CSRF_FIELD.search(await r.text())
+            form = {"username": username, "password": password, "csrf_token": csrf.group(1) if csrf else ""}
+            async with http.post("/login", data=form, allow_redirects=False) as r:
+                assert r.status == 303, await r.text()
+            await asyncio.sleep(random.uniform(0, 3 * think))
+            while time.perf_counter() < deadline:
+                day = await timed("my day", "/my-day")
+                found = CUSTOMER_LINK.search(day)
+                if not found:
+                    await asyncio.sleep(think or 1)
+                    continue
+                cif = found.group(1)
+                await asyncio.sleep(think)
+                await timed("360", f"/customers/{cif}")
+                await timed("timeline", f"/customers/{cif}/tabs/actions", headers={"HX-Request": "true"})
+                await asyncio.sleep(think)
+                await timed("search", "/customers", params={"q": cif})
+                await asyncio.sleep(think)
+
+    await asyncio.gather(*(agent(u, p) for u, p in logins))
+    for kind, seen in codes.items():
+        print(f"   {kind}: answers {seen}", file=sys.stderr)
+    return timings
+
+
 async def floor(url: str, seconds: float, clients: int) -> list[float]:
     """One primary-key read of an action per request, one connection per client, straight through asyncpg."""
     conns = [await asyncpg.connect(url) for _ in range(clients)]
@@ -199,6 +272,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=CLIENTS, help="concurrent simulated agents")
     parser.add_argument("--think", type=float, default=1.0, help="seconds an agent spends between two steps")
+    parser.add_argument("--pages", action="store_true", help="also the agent's screens of the web UI")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="crm-bench-wf-"))
@@ -217,7 +291,7 @@ def main() -> None:
     with System(work, **settings) as system:
         base = system.base
         started = time.perf_counter()
-        asyncio.run(system.loaded())
+        admin = asyncio.run(system.loaded())
         print(f"loaded through the pipeline in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         url = system.database_url()
         caught_up = asyncio.run(read_model_caught_up(url))
@@ -237,6 +311,13 @@ def main() -> None:
                 agents_day(base, tokens, agents, args.seconds, args.clients)
             ),
         }
+        if args.pages:
+            logins = asyncio.run(page_users(base, admin, agents[: args.clients]))
+            asyncio.run(agents_screens(base, logins, 10))  # warm-up, not reported
+            phases[f"web pages, {args.think:g} s between an agent's steps"] = asyncio.run(
+                agents_screens(base, logins, args.seconds, args.think)
+            )
+            phases["web pages, back to back"] = asyncio.run(agents_screens(base, logins, args.seconds))
         floor_timings = asyncio.run(floor(url, min(args.seconds, 20), args.clients))
         f50, f95 = percentile(floor_timings, 0.5), percentile(floor_timings, 0.95)
         print(
@@ -247,7 +328,7 @@ def main() -> None:
             for kind, values in timings.items():
                 p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
                 print(
-                    f"  {kind:<8} {len(values) / args.seconds:7.1f}/s  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
+                    f"  {kind:<9} {len(values) / args.seconds:7.1f}/s  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
                     f"p95 / floor p95 = {p95 / f95:6.1f}  (mean {statistics.mean(values or [0]) * 1000:.1f} ms)"
                 )
         print(

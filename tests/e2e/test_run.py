@@ -59,6 +59,18 @@ def _wait_demo_sync(base: str, headers: dict[str, str], within: float = 120) -> 
     pytest.fail("the demo data was not loaded in time")
 
 
+def _wait_demo_queue(base: str, headers: dict[str, str], within: float = 120) -> dict:
+    me = httpx.get(f"{base}/api/auth/me", headers=headers).json()
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        r = httpx.get(f"{base}/api/agents/{me['agentId']}/queue", headers=headers)
+        assert r.status_code == 200, r.text
+        if r.json()["total"]:
+            return dict(r.json())
+        time.sleep(1)
+    pytest.fail("the demo agent has no customers to call")
+
+
 def _token(base: str) -> dict[str, str]:
     r = httpx.post(f"{base}/api/auth/token", data=ADMIN, timeout=10)
     assert r.status_code == 200, r.text
@@ -104,11 +116,15 @@ def test_crm_up_serves_every_service_stops_cleanly_and_keeps_data(tmp_path):
         demo_password = (tmp_path / "data" / "secrets" / "demo-password").read_text().strip()
         demo = httpx.post(f"{base}/api/auth/token", data={"username": "agent", "password": demo_password})
         assert demo.status_code == 200
+        demo_agent = {"Authorization": f"Bearer {demo.json()['access_token']}"}
         assert "Demo users" in log.read_text() and base in log.read_text()
         demo_sync = _wait_demo_sync(base, headers)
         assert (
             demo_sync["counts"]["customers"]["inserted"] > 0 and demo_sync["counts"]["loans"]["inserted"] > 0
         )
+        # the demo agent gets delinquent customers to call once the demo data reached workflow
+        queue = _wait_demo_queue(base, demo_agent)
+        assert queue["total"] > 0 and all(item["maxDpd"] > 0 for item in queue["items"])
     finally:
         code = _stop(process)
     assert code == 0, log.read_text()[-3000:]

@@ -11,11 +11,12 @@ from crm.identity.users.router import router
 from crm.platform.auth import Role
 from crm.platform.logging import get_logger
 from crm.platform.service import ServiceSpec, create_service_app
+from crm.platform.settings import DEMO_AGENT_ID
 
 log = get_logger("crm.identity")
 
 DEMO_USERS = {
-    "agent": ([Role.AGENT], "AGT001"),
+    "agent": ([Role.AGENT], DEMO_AGENT_ID),
     "supervisor": ([Role.SUPERVISOR], None),
     "admin": ([Role.ADMIN], None),
     "processor": ([Role.PAYMENT_PROCESSOR], None),

@@ -12,6 +12,10 @@ from zoneinfo import ZoneInfo
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEMO_AGENT_ID = "0d3e0a6e-0000-4000-8000-00000000a001"
+"""Demo mode (``crm up --demo``): the workflow agent the demo ``agent`` login acts as (identity
+creates the login, workflow the agent and its first customers)."""
+
 
 class PlatformSettings(BaseSettings):
     """Settings shared by every service; each service may subclass to add its own."""

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from crm.platform.service import ServiceSpec, create_service_app
 from crm.web.backend import Backend, BackendError
+from crm.web.i18n import N_
 from crm.web.models import Base
 from crm.web.routes import actions, admin, assignments, customers, my_day, team
 from crm.web.routes.auth import login_redirect
@@ -67,7 +68,7 @@ def _install_page_errors(app: FastAPI) -> None:
             "error.html",
             status_code=403,
             code=403,
-            message="This page is not available for your role.",
+            message=N_("This page is not available for your role."),
         )
 
     @app.exception_handler(CsrfRefused)
@@ -77,7 +78,7 @@ def _install_page_errors(app: FastAPI) -> None:
             "error.html",
             status_code=403,
             code=403,
-            message="The form has expired. Reload the page and try again.",
+            message=N_("The form has expired. Reload the page and try again."),
         )
 
     @app.exception_handler(BackendError)

@@ -47,6 +47,12 @@ def translations(language: str) -> NullTranslations:
     return Translations(fp=buffer)
 
 
+def N_(message: str) -> str:
+    """Marks a message for translation where it is written (a label in a table, an error passed to a
+    template); it is translated where it is shown, with ``_()``."""
+    return message
+
+
 def gettext_for(language: str) -> Callable[..., str]:
     """``_("Hello %(name)s", name=...)`` in the language."""
     translate = translations(language).gettext

@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from crm.platform.auth import Role
 from crm.web import i18n
+from crm.web.i18n import N_
 from crm.web.session import ADMINS, AGENTS, STAFF, SUPERVISORS, Viewer
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -32,11 +33,11 @@ class NavEntry:
 
 
 NAVIGATION = (
-    NavEntry("/my-day", "My day", AGENTS),
-    NavEntry("/customers", "Customers", STAFF),
-    NavEntry("/team", "Team", SUPERVISORS),
-    NavEntry("/assignments", "Assignments", SUPERVISORS),
-    NavEntry("/admin", "Admin", ADMINS),
+    NavEntry("/my-day", N_("My day"), AGENTS),
+    NavEntry("/customers", N_("Customers"), STAFF),
+    NavEntry("/team", N_("Team"), SUPERVISORS),
+    NavEntry("/assignments", N_("Assignments"), SUPERVISORS),
+    NavEntry("/admin", N_("Admin"), ADMINS),
 )
 
 

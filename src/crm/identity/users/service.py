@@ -72,8 +72,13 @@ async def ensure_user(
     roles: Iterable[str],
     agent_id: str | None = None,
 ) -> bool:
-    """Create the user if missing (bootstrap and demo); True when it was created."""
-    if await session.scalar(select(User.id).where(User.username == username)) is not None:
+    """Create the user if missing (bootstrap and demo); True when it was created. An existing user
+    keeps its password and roles; its agent link follows ``agent_id`` when one is given (the demo
+    agent's id changed once: from an employee id to the workflow agent's uuid)."""
+    existing = await session.scalar(select(User).where(User.username == username))
+    if existing is not None:
+        if agent_id is not None and existing.agent_id != agent_id:
+            existing.agent_id = agent_id
         return False
     await create_user(
         session, username=username, password=password, roles=roles, agent_id=agent_id, created_by="SYSTEM"

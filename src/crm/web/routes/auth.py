@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from crm.platform.errors import Unauthorized
 from crm.web import session as sessions
 from crm.web.backend import BackendError
+from crm.web.i18n import N_
 from crm.web.session import LANGUAGES, STAFF, PageRouter, SignedIn
 from crm.web.templating import LANGUAGE_COOKIE, nav_for, render
 
@@ -49,7 +50,7 @@ async def login_form(
     request: Request, next: str | None = None, reason: str | None = None, lang: str | None = None
 ) -> Response:
     """The sign-in page (``?lang=vi|en`` switches its language before anyone is signed in)."""
-    error = {"expired": "Your session has ended. Please sign in again."}.get(reason or "")
+    error = {"expired": N_("Your session has ended. Please sign in again.")}.get(reason or "")
     response = _login_page(request, next_path=_safe_next(next), error=error)
     if lang in LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, lang, samesite="strict", httponly=True, max_age=365 * 86400)
@@ -70,7 +71,10 @@ async def login(
         raise sessions.CsrfRefused()
     if not username or not password:
         return _login_page(
-            request, next_path=_safe_next(next), error="Enter your username and password.", status_code=422
+            request,
+            next_path=_safe_next(next),
+            error=N_("Enter your username and password."),
+            status_code=422,
         )
     app = request.app
     try:
@@ -80,14 +84,14 @@ async def login(
     except BackendError as exc:
         if exc.status in (400, 401, 422):
             return _login_page(
-                request, next_path=_safe_next(next), error="Wrong username or password.", status_code=401
+                request, next_path=_safe_next(next), error=N_("Wrong username or password."), status_code=401
             )
         raise
     try:
         principal = app.state.tokens.verify(answer["access_token"])
     except Unauthorized:
         return _login_page(
-            request, next_path=_safe_next(next), error="Wrong username or password.", status_code=401
+            request, next_path=_safe_next(next), error=N_("Wrong username or password."), status_code=401
         )
     cookie = await sessions.sign_in(
         app.state.db,
