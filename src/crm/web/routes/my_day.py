@@ -1,7 +1,195 @@
-"""Pages: (being built)."""
+"""Pages: the agent's day (``/my-day``: today's call queue and counts) and the bell's live stream.
+
+``GET /my-day`` shows the queue of ``GET /api/agents/:id/queue`` (paged), with the counts of
+``GET /api/agents/:id/workload`` and ``GET /api/agents/:id/performance?from=<today>&to=<today>``
+("today" being the business date in ``CRM_BUSINESS_TIMEZONE``). ``GET /notifications/stream`` is
+the server-sent-events stream of the header's bell (see :mod:`crm.web.notifications`).
+"""
 
 from __future__ import annotations
 
-from crm.web.session import PageRouter
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import quote
 
+from fastapi import Request
+from fastapi.responses import Response
+from sse_starlette.event import ServerSentEvent
+from sse_starlette.sse import EventSourceResponse
+
+from crm.platform.business_time import business_date
+from crm.platform.db import utcnow
+from crm.platform.logging import get_logger
+from crm.web import i18n
+from crm.web.backend import BackendError
+from crm.web.notifications import (
+    AgentWatch,
+    Notification,
+    fan_out,
+    my_customers,
+    promises_due_today,
+    still_signed_in,
+)
+from crm.web.session import AGENTS, LoginRequired, PageForbidden, PageRouter, SignedIn, Viewer
+from crm.web.templating import render
+
+log = get_logger("crm.web.my_day")
 router = PageRouter(tags=["web"])
+
+PAGE_SIZES = (25, 50, 100)
+DEFAULT_PAGE_SIZE = 25
+PING_SECONDS = 15
+SESSION_CHECK_SECONDS = 60.0
+RETRY_MS = 5_000
+"""How long the browser waits before opening the stream again after it ended."""
+
+
+def _positive(value: str | None, default: int) -> int:
+    try:
+        number = int(value or default)
+    except ValueError:
+        return default
+    return number if number >= 1 else default
+
+
+def dpd_badge(dpd: int) -> str:
+    """The app.css class of a days-past-due bucket."""
+    if dpd <= 0:
+        return "current"
+    if dpd <= 30:
+        return "dpd-1-30"
+    if dpd <= 60:
+        return "dpd-31-60"
+    if dpd <= 90:
+        return "dpd-61-90"
+    return "dpd-90"
+
+
+def customer_href(cif: str) -> str:
+    return f"/customers/{quote(cif, safe='')}"
+
+
+@router.get("/my-day", roles=AGENTS)
+async def my_day(
+    request: Request, viewer: SignedIn, page: str | None = None, pageSize: str | None = None
+) -> Response:
+    """Today's call queue of the signed-in agent, with the day's counts at the top."""
+    if viewer.agent_id is None:
+        return render(request, "my_day/no_agent.html")
+    size = _positive(pageSize, DEFAULT_PAGE_SIZE)
+    size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    number = _positive(page, 1)
+    backend = request.app.state.backend
+    today = business_date(utcnow(), request.app.state.settings.tz).isoformat()
+    agent = f"/api/agents/{viewer.agent_id}"
+    queue, workload, performance = await asyncio.gather(
+        backend.get(viewer, f"{agent}/queue", page=number, pageSize=size),
+        backend.get(viewer, f"{agent}/workload"),
+        backend.get(viewer, f"{agent}/performance", **{"from": today, "to": today}),
+    )
+    total = int(queue["total"])
+    pages = max(1, -(-total // size))
+    first = (number - 1) * size + 1 if queue["items"] else 0
+    return render(
+        request,
+        "my_day/index.html",
+        queue=queue,
+        items=[
+            {**item, "href": customer_href(item["cif"]), "bucket": dpd_badge(item["maxDpd"])}
+            for item in queue["items"]
+        ],
+        workload=workload,
+        performance=performance,
+        today=today,
+        page=number,
+        pages=pages,
+        page_size=size,
+        page_sizes=PAGE_SIZES,
+        first=first,
+        last=first + len(queue["items"]) - 1 if first else 0,
+        total=total,
+    )
+
+
+# ---------------------------------------------------------------- the bell's stream
+
+
+def _message(note: Notification, viewer: Viewer, tz: Any) -> dict[str, str]:
+    """What the bell shows of a notification, in the viewer's language."""
+    _: Callable[..., str] = i18n.gettext_for(viewer.language)
+    amount = i18n.money(note.amount, note.currency) if note.amount else ""
+    on = i18n.day(note.on, viewer.language) if note.on else ""
+    who = f"{note.name} ({note.cif})" if note.name else note.cif
+    if note.kind == "ASSIGNED":
+        label, text = _("New customer"), _("%(customer)s has been assigned to you.", customer=who)
+    elif note.kind == "PROMISE_BROKEN":
+        label = _("Promise broken")
+        text = _(
+            "%(customer)s broke the promise to pay %(amount)s by %(date)s.",
+            customer=who,
+            amount=amount,
+            date=on,
+        )
+    elif note.kind == "PROMISE_DUE_TODAY":
+        label = _("Promise due today")
+        text = _("%(customer)s promised to pay %(amount)s today.", customer=who, amount=amount)
+    else:
+        label = _("Payment received")
+        text = _("%(customer)s paid %(amount)s.", customer=who, amount=amount)
+    return {
+        "id": note.id,
+        "kind": note.kind,
+        "label": label,
+        "text": text,
+        "href": customer_href(note.cif),
+        "at": i18n.when(note.at, tz, viewer.language),
+    }
+
+
+def _event(note: Notification, viewer: Viewer, tz: Any) -> ServerSentEvent:
+    return ServerSentEvent(json.dumps(_message(note, viewer, tz)), event="notification", id=note.id)
+
+
+async def _stream(request: Request, viewer: Viewer) -> AsyncIterator[ServerSentEvent]:
+    assert viewer.agent_id is not None
+    tz = request.app.state.settings.tz
+    try:
+        async with fan_out(request.app).listen() as queue:
+            # subscribed first, then read: an assignment made meanwhile waits in the queue
+            watch = AgentWatch(viewer.agent_id, await my_customers(request, viewer))
+            for due in await promises_due_today(request, viewer):
+                yield _event(due, viewer, tz)
+            yield ServerSentEvent("{}", event="ready", retry=RETRY_MS)
+            checked = time.monotonic()
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=SESSION_CHECK_SECONDS)
+                except TimeoutError:
+                    event = None
+                if time.monotonic() - checked >= SESSION_CHECK_SECONDS:
+                    if not await still_signed_in(request):
+                        return  # the browser comes back, is sent to sign in, and stops
+                    checked = time.monotonic()
+                note = watch.notice(event) if event is not None else None
+                if note is not None:
+                    yield _event(note, viewer, tz)
+    except TimeoutError:
+        log.warning("notifications_bus_unavailable")
+        yield ServerSentEvent("{}", event="unavailable", retry=RETRY_MS * 2)
+    except (BackendError, LoginRequired, PageForbidden) as exc:
+        log.info("notifications_stream_ended", reason=type(exc).__name__)
+
+
+@router.get("/notifications/stream", roles=AGENTS)
+async def notification_stream(request: Request, viewer: SignedIn) -> Response:
+    """The bell's live notifications (server-sent events ``notification``, then ``ready``)."""
+    if viewer.agent_id is None:
+        return Response(status_code=204)  # an EventSource does not come back after a 204
+    return EventSourceResponse(
+        _stream(request, viewer),
+        ping=PING_SECONDS,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

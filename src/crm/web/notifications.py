@@ -1,0 +1,257 @@
+"""Live notifications of an agent (the header's bell): events from NATS, fanned out to open streams.
+
+One core-NATS subscription per web process on ``crm.workflow.>`` and ``crm.payment.>`` (JetStream
+streams are fed by publishes on those subjects, so a plain subscription sees every event live),
+started by the first stream that opens. Each open stream (``GET /notifications/stream``) has its
+own bounded :class:`asyncio.Queue`; the subscription's callback puts every event in every queue
+and the stream keeps what concerns its agent (:class:`AgentWatch`). A queue that falls behind
+loses its oldest events, never blocks the others.
+
+What an agent is told about, and how "my customer" is decided (through the APIs only, with the
+agent's own token, never a table of a service):
+
+- ``CUSTOMER_ASSIGNED`` naming the agent as call or field agent when it was not before: a new
+  customer. The event's ``details`` carry both agents and the previous ones; the set of the
+  agent's customers (read at connect from ``GET /api/assignments/agent/:id?current=true``) follows
+  these events, so a customer moved to someone else stops counting as mine.
+- ``PROMISE_BROKEN`` of a promise the agent recorded, or on one of its customers.
+- ``PAYMENT_RECEIVED`` on one of its customers.
+- At connect, the promises due today: the ``PROMISE_DUE_TODAY`` items of the agent's queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from crm.platform.bus import Bus
+from crm.platform.db import utcnow
+from crm.platform.events import Event, PaymentEvent, WorkflowEvent, parse_event
+from crm.platform.logging import get_logger
+from crm.web.session import Viewer, is_alive, session_id
+
+log = get_logger("crm.web.notifications")
+
+SUBJECTS = ("crm.workflow.>", "crm.payment.>")
+QUEUE_LIMIT = 500
+"""Events one stream may have waiting; past that its oldest are dropped."""
+ASSIGNMENTS_PAGE = 500
+MAX_ASSIGNMENT_PAGES = 40
+"""At most 20,000 customers are read as "mine" at connect (an agent's capacity is far lower)."""
+DUE_TODAY_PAGE = 100
+MAX_DUE_TODAY_PAGES = 5
+
+
+class EventFanOut:
+    """The process's one subscription to the CRM events, and the queues of the open streams."""
+
+    def __init__(self, bus: Bus) -> None:
+        self._bus = bus
+        self._listeners: set[asyncio.Queue[Event]] = set()
+        self._subscriptions: list[Subscription] = []
+        self._lock = asyncio.Lock()
+
+    @property
+    def listeners(self) -> int:
+        return len(self._listeners)
+
+    async def start(self, within: float = 10.0) -> None:
+        """Subscribe once (idempotent); ``TimeoutError`` when NATS is not reachable ``within`` seconds."""
+        if self._subscriptions:
+            return
+        async with self._lock:
+            if self._subscriptions:
+                return
+            await self._bus.wait_connected(within)
+            nc = self._bus.nc
+            if nc is None:
+                raise TimeoutError("not connected to NATS")
+            for subject in SUBJECTS:
+                self._subscriptions.append(await nc.subscribe(subject, cb=self._deliver))
+            await nc.flush()  # the server has the subscriptions: nothing published from now on is missed
+            log.info("notifications_subscribed", subjects=list(SUBJECTS))
+
+    async def _deliver(self, msg: Msg) -> None:
+        try:
+            event = parse_event(msg.subject, msg.data)
+        except ValueError:  # pydantic's ValidationError is one too
+            log.warning("notification_event_unreadable", subject=msg.subject)
+            return
+        for queue in list(self._listeners):
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(event)
+
+    @contextlib.asynccontextmanager
+    async def listen(self) -> AsyncIterator[asyncio.Queue[Event]]:
+        """A queue receiving every event from now on, until the block ends."""
+        await self.start()
+        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        self._listeners.add(queue)
+        try:
+            yield queue
+        finally:
+            self._listeners.discard(queue)
+
+    async def close(self) -> None:
+        for subscription in self._subscriptions:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+        self._subscriptions = []
+
+
+def fan_out(app: FastAPI) -> EventFanOut:
+    """The app's fan-out, made on first use."""
+    found: EventFanOut | None = getattr(app.state, "notifications", None)
+    if found is None:
+        found = EventFanOut(app.state.bus)
+        app.state.notifications = found
+    return found
+
+
+# ---------------------------------------------------------------- one agent's notifications
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: str
+    kind: str
+    """ASSIGNED, PROMISE_BROKEN, PROMISE_DUE_TODAY or PAYMENT_RECEIVED."""
+    cif: str
+    at: datetime
+    name: str | None = None
+    amount: str | None = None
+    currency: str = "VND"
+    on: date | None = None
+
+
+@dataclass
+class AgentWatch:
+    """What concerns one agent among all the events: knows (and follows) the agent's customers."""
+
+    agent_id: str
+    customers: set[str] = field(default_factory=set)
+
+    def notice(self, event: Event) -> Notification | None:
+        if isinstance(event, WorkflowEvent) and event.type == "CUSTOMER_ASSIGNED":
+            return self._assigned(event)
+        if isinstance(event, WorkflowEvent) and event.type == "PROMISE_BROKEN" and event.cif:
+            if event.agent_id != self.agent_id and event.cif not in self.customers:
+                return None
+            return Notification(
+                id=str(event.event_id),
+                kind="PROMISE_BROKEN",
+                cif=event.cif,
+                at=event.timestamp,
+                amount=_text(event.details.get("promiseAmount")),
+                on=_date(event.details.get("promiseDate")),
+            )
+        if (
+            isinstance(event, PaymentEvent)
+            and event.type == "PAYMENT_RECEIVED"
+            and event.cif in self.customers
+        ):
+            return Notification(
+                id=str(event.event_id),
+                kind="PAYMENT_RECEIVED",
+                cif=event.cif,
+                at=event.timestamp,
+                amount=f"{event.amount:.2f}",
+                currency=event.currency,
+            )
+        return None
+
+    def _assigned(self, event: WorkflowEvent) -> Notification | None:
+        if not event.cif:
+            return None
+        details = event.details
+        if "assignedCallAgentId" in details or "assignedFieldAgentId" in details:
+            now_mine = self.agent_id in (
+                details.get("assignedCallAgentId"),
+                details.get("assignedFieldAgentId"),
+            )
+            was_mine = self.agent_id in (
+                details.get("previousCallAgentId"),
+                details.get("previousFieldAgentId"),
+            )
+        else:  # an event without the details: its agent only
+            now_mine, was_mine = event.agent_id == self.agent_id, event.cif in self.customers
+        if not now_mine:
+            self.customers.discard(event.cif)
+            return None
+        self.customers.add(event.cif)
+        if was_mine:
+            return None
+        return Notification(id=str(event.event_id), kind="ASSIGNED", cif=event.cif, at=event.timestamp)
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+async def my_customers(request: Request, viewer: Viewer) -> set[str]:
+    """The agent's current customers (``GET /api/assignments/agent/:id?current=true``, every page)."""
+    backend = request.app.state.backend
+    found: set[str] = set()
+    for page in range(1, MAX_ASSIGNMENT_PAGES + 1):
+        answer = await backend.get(
+            viewer,
+            f"/api/assignments/agent/{viewer.agent_id}",
+            current="true",
+            page=page,
+            pageSize=ASSIGNMENTS_PAGE,
+        )
+        found.update(str(item["cif"]) for item in answer["items"])
+        if page * ASSIGNMENTS_PAGE >= int(answer["total"]):
+            break
+    return found
+
+
+async def promises_due_today(request: Request, viewer: Viewer) -> list[Notification]:
+    """The ``PROMISE_DUE_TODAY`` items of the agent's queue (they come first in it)."""
+    backend = request.app.state.backend
+    due: list[Notification] = []
+    now = utcnow()
+    for page in range(1, MAX_DUE_TODAY_PAGES + 1):
+        answer = await backend.get(
+            viewer, f"/api/agents/{viewer.agent_id}/queue", page=page, pageSize=DUE_TODAY_PAGE
+        )
+        items = answer["items"]
+        for item in items:
+            if item["reason"] != "PROMISE_DUE_TODAY":
+                return due
+            due.append(
+                Notification(
+                    id=f"due-{item['cif']}-{item.get('promiseDate')}",
+                    kind="PROMISE_DUE_TODAY",
+                    cif=str(item["cif"]),
+                    at=now,
+                    name=item.get("name"),
+                    amount=item.get("promiseAmount"),
+                    on=_date(item.get("promiseDate")),
+                )
+            )
+        if len(items) < DUE_TODAY_PAGE:
+            break
+    return due
+
+
+async def still_signed_in(request: Request) -> bool:
+    """Whether the stream's session is still alive (not counted as use)."""
+    return await is_alive(request.app.state.db, request.app.state.settings, session_id(request))

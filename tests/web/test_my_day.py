@@ -1,0 +1,203 @@
+"""The agent's day (/my-day: call queue and counts) and the live notification bell.
+
+Each test makes its own agent and assigns it delinquent demo customers that nobody works yet,
+picked at random among the delinquent loans (other areas' tests take the worst customers).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from playwright.async_api import Page, expect
+
+from crm.platform.events import PaymentEvent, WorkflowEvent
+from crm.web.notifications import AgentWatch
+from tests.web.conftest import AgentLogin, RunningSystem, assert_accessible, screenshot, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_delinquent_cifs(system: RunningSystem, count: int) -> list[str]:
+    """``count`` customers with a delinquent loan and no current assignment, at random."""
+    found: list[str] = []
+    with system.api("supervisor") as supervisor:
+        total = supervisor.get("/api/loans/delinquent", params={"pageSize": 1}).json()["total"]
+        pages = list(range(2, max(3, total // 50)))
+        random.shuffle(pages)
+        for number in pages:
+            r = supervisor.get("/api/loans/delinquent", params={"page": number, "pageSize": 50})
+            assert r.status_code == 200, r.text
+            cifs = list(dict.fromkeys(str(loan["cif"]) for loan in r.json()["items"]))
+            random.shuffle(cifs)
+            for cif in cifs:
+                history = supervisor.get(f"/api/assignments/customer/{cif}/history", params={"pageSize": 1})
+                assert history.status_code == 200, history.text
+                current = [a for a in history.json()["items"] if a["isCurrent"]]
+                if not current and cif not in found:
+                    found.append(cif)
+                if len(found) == count:
+                    return found
+    raise AssertionError(f"fewer than {count} unassigned delinquent customers")
+
+
+def _assign(system: RunningSystem, agent: AgentLogin, cifs: list[str]) -> None:
+    with system.api("supervisor") as supervisor:
+        for cif in cifs:
+            r = supervisor.post(
+                "/api/assignments",
+                json={"cif": cif, "assignedCallAgentId": agent.agent_id, "reason": "my day test"},
+            )
+            assert r.status_code == 201, r.text
+
+
+async def _choose_language(page: Page, language: str) -> None:
+    async with page.expect_navigation():
+        await page.select_option("#language", language)
+
+
+async def test_my_day_shows_the_queue_and_the_counts_and_opens_a_customer(system, page):
+    agent = system.new_agent()
+    cifs = _free_delinquent_cifs(system, 3)
+    _assign(system, agent, cifs)
+
+    await sign_in(page, system, agent.username, agent.password)
+    await page.goto(f"{system.base}/my-day")
+    await _choose_language(page, "en")
+    await expect(page.locator("h1")).to_have_text("My day")
+
+    rows = page.locator("table.queue tbody tr")
+    await expect(rows).to_have_count(3)
+    shown = await rows.evaluate_all("rows => rows.map(r => r.dataset.href.split('/').pop())")
+    assert sorted(shown) == sorted(cifs)
+    for cif in cifs:
+        row = page.locator("table.queue tbody tr", has_text=cif)
+        await expect(row.locator(".badge").first).to_have_text("Overdue")
+        await expect(row.locator("td.num .badge")).to_contain_text("days")
+        await expect(row.locator("td.num").nth(1)).to_contain_text("₫")
+
+    counts = page.locator(".counts")
+    await expect(counts.locator("[data-count=to-contact]")).to_contain_text("Customers to contact")
+    await expect(counts.locator("[data-count=to-contact] .value")).to_have_text("3")
+    await expect(counts.locator("[data-count=to-contact]")).to_contain_text("of 3 assigned to me")
+    await expect(counts.locator("[data-count=contacted] .value")).to_have_text("0")
+    await expect(counts.locator("[data-count=promises] .value")).to_have_text("0")
+    await expect(counts.locator("[data-count=collected] .value")).to_have_text("0 ₫")
+    await expect(page.locator(".pager")).to_contain_text("1\u20133 of 3")
+
+    await screenshot(page, "my-day")
+    await assert_accessible(page)
+
+    # Vietnamese labels once the language is switched in the header
+    await _choose_language(page, "vi")
+    await expect(page.locator("h1")).to_have_text("Ngày làm việc")
+    await expect(counts.locator("[data-count=to-contact]")).to_contain_text("Khách hàng cần liên hệ")
+    await expect(counts.locator("[data-count=contacted]")).to_contain_text("Đã liên hệ hôm nay")
+    await expect(page.locator("table.queue thead")).to_contain_text("Lý do")
+    await expect(rows.first.locator(".badge").first).to_have_text("Quá hạn")
+
+    # keyboard: the first row's link takes the focus, Enter opens the customer
+    first = await rows.first.get_attribute("data-href")
+    assert first is not None and first.split("/")[-1] in cifs
+    link = rows.first.locator("a")
+    await link.focus()
+    await expect(link).to_be_focused()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"**{first}")
+
+
+async def test_an_agent_user_without_an_agent_record_is_told_so(system, page):
+    suffix = uuid.uuid4().hex[:8]
+    username, password = f"unlinked.{suffix}", f"pw-{uuid.uuid4().hex}"
+    with system.api("admin") as admin:
+        r = admin.post(
+            "/api/auth/users", json={"username": username, "password": password, "roles": ["AGENT"]}
+        )
+        assert r.status_code == 201, r.text
+
+    await sign_in(page, system, username, password)
+    await page.goto(f"{system.base}/my-day")
+    await _choose_language(page, "en")
+    await expect(page.locator("main")).to_contain_text("not linked to a collection agent")
+    await expect(page.locator("#bell")).to_have_count(0)
+
+
+async def test_the_bell_shows_new_assignments_without_a_reload(system, page):
+    agent = system.new_agent()
+    cifs = _free_delinquent_cifs(system, 10)
+
+    await sign_in(page, system, agent.username, agent.password)
+    await page.goto(f"{system.base}/my-day")
+    await _choose_language(page, "en")
+    await expect(page.locator("#bell")).to_have_attribute("data-live", "true", timeout=30_000)
+    await expect(page.locator("#bell [data-unread]")).to_be_hidden()
+    await page.evaluate("window.sameDocument = true")
+
+    with system.api("supervisor") as supervisor:
+        r = supervisor.post(
+            "/api/assignments/bulk",
+            json={"cifs": cifs, "assignedCallAgentId": agent.agent_id, "reason": "bell test"},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["assigned"] == 10, r.text
+
+    await expect(page.locator("#bell [data-unread]")).to_have_text("10", timeout=30_000)
+    await expect(page.locator("#bell button")).to_contain_text("10 unread")
+    await page.click("#bell button")
+    items = page.locator("#bell-panel li")
+    await expect(items).to_have_count(10)
+    for cif in cifs:
+        await expect(page.locator("#bell-panel li", has_text=cif)).to_contain_text("has been assigned to you")
+    await expect(page.locator("#bell [data-unread]")).to_be_hidden()
+    await screenshot(page, "my-day-bell")
+    assert await page.evaluate("window.sameDocument === true")  # no reload happened
+    await assert_accessible(page)
+
+    # a notification links to the customer
+    async with page.expect_navigation():
+        await items.first.locator("a").click()
+    assert "/customers/" in page.url
+
+
+def test_an_agent_is_told_of_its_own_customers_only():
+    """What the bell's stream keeps of the events (no browser needed)."""
+    me, other = str(uuid.uuid4()), str(uuid.uuid4())
+    watch = AgentWatch(me, {"C1"})
+
+    def assigned(cif: str, call: str | None, previous: str | None) -> WorkflowEvent:
+        details = {"assignedCallAgentId": call, "previousCallAgentId": previous}
+        return WorkflowEvent(type="CUSTOMER_ASSIGNED", entity_id="x", agent_id=call, cif=cif, details=details)
+
+    def paid(cif: str) -> PaymentEvent:
+        return PaymentEvent(
+            type="PAYMENT_RECEIVED",
+            payment_reference_number="P1",
+            loan_account_number="L1",
+            cif=cif,
+            amount=Decimal("1500000"),
+            status="RECEIVED",
+        )
+
+    note = watch.notice(assigned("C2", me, None))
+    assert note is not None and (note.kind, note.cif) == ("ASSIGNED", "C2")
+    assert watch.notice(assigned("C9", other, None)) is None
+    assert watch.notice(paid("C2")) is not None and watch.notice(paid("C9")) is None
+    note = watch.notice(paid("C1"))
+    assert note is not None and (note.kind, note.amount) == ("PAYMENT_RECEIVED", "1500000.00")
+
+    assert watch.notice(assigned("C1", other, me)) is None  # moved to someone else: no longer mine
+    assert watch.notice(paid("C1")) is None
+
+    broken = WorkflowEvent(
+        type="PROMISE_BROKEN",
+        entity_id="p",
+        agent_id=other,
+        cif="C2",
+        details={"promiseAmount": "200000.00", "promiseDate": "2026-03-01", "paidAmount": "0.00"},
+    )
+    note = watch.notice(broken)
+    assert note is not None and note.kind == "PROMISE_BROKEN" and note.on == date(2026, 3, 1)
+    assert watch.notice(broken.model_copy(update={"cif": "C9"})) is None
