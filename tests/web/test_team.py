@@ -1,0 +1,105 @@
+"""The supervisor's team dashboard: a row of figures per agent, charts drawn, closed to agents."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.async_api import expect
+
+from crm.web.i18n import gettext_for
+from tests.web.conftest import RunningSystem, assert_accessible, screenshot, sign_in
+
+pytestmark = pytest.mark.e2e
+BUSINESS_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+CHARTS = ("chart-promises", "chart-rates", "chart-collected", "chart-buckets")
+
+
+def new_supervisor(system: RunningSystem) -> tuple[str, str]:
+    """A supervisor login of this test alone (its language preference is its own)."""
+    username, password = f"sup.{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
+    with system.api("admin") as admin:
+        r = admin.post(
+            "/api/auth/users", json={"username": username, "password": password, "roles": ["SUPERVISOR"]}
+        )
+        assert r.status_code == 201, r.text
+    return username, password
+
+
+async def test_the_dashboard_shows_each_agent_of_the_team_with_their_figures_and_draws_the_charts(
+    system, page
+):
+    name = f"Dashboard {uuid.uuid4().hex[:6]}"
+    agent = system.new_agent(name=name, team="SPECIAL_ASSETS", maxCustomers=40)
+    customers = system.customers(3, page=11)
+    with system.api("supervisor") as supervisor:
+        for customer in customers:
+            r = supervisor.post(
+                "/api/assignments", json={"cif": customer["cif"], "assignedCallAgentId": agent.agent_id}
+            )
+            assert r.status_code in (200, 201), r.text
+    promise_day = (datetime.now(UTC).astimezone(BUSINESS_TZ).date() + timedelta(days=3)).isoformat()
+    with system.api(agent.username, agent.password) as as_agent:
+        r = as_agent.post(
+            "/api/actions",
+            json={
+                "cif": customers[0]["cif"],
+                "agentId": agent.agent_id,
+                "type": "ZALO",  # not a call or visit: the contact hours do not apply, whatever the time
+                "actionResult": "PROMISE_TO_PAY",
+                "promiseAmount": "1500000",
+                "promiseDate": promise_day,
+            },
+        )
+        assert r.status_code == 201, r.text
+
+    username, password = new_supervisor(system)
+    await sign_in(page, system, username, password)
+    await page.goto(f"{system.base}/team?team=SPECIAL_ASSETS")
+    row = page.locator(f"tr[data-agent='{agent.agent_id}']")
+    await expect(row).to_be_visible()
+    assert name in await row.locator("th").inner_text()
+    cells = {
+        field: (await row.locator(f"[data-field='{field}']").inner_text()).strip()
+        for field in (
+            "customers",
+            "actions-today",
+            "open-promises",
+            "actions",
+            "contact-rate",
+            "promises-made",
+        )
+    }
+    assert cells["customers"] == "3 / 40"
+    assert cells["actions-today"] == "1"
+    assert cells["open-promises"].startswith("1")
+    assert cells["actions"] == "1"
+    assert cells["contact-rate"] == "100 %"
+    assert cells["promises-made"] == "1"
+    assert await page.inner_text("h1") == gettext_for("vi")("Team dashboard")  # a new user's language: vi
+
+    for chart in CHARTS:
+        await expect(page.locator(f"#{chart}")).to_have_attribute("data-drawn", "true")
+    await expect(page.locator("#chart-trend")).to_have_attribute("data-drawn", "true")
+    drawn = await page.evaluate(
+        "ids => ids.map(id => Chart.getChart(document.getElementById(id)) !== undefined)",
+        [*CHARTS, "chart-trend"],
+    )
+    assert all(drawn), drawn
+    # The trend's accessible table counts today's promise.
+    today_row = page.locator("#trends table tbody tr").last
+    assert int((await today_row.locator("td").first.text_content() or "").strip()) >= 1
+    await screenshot(page, "team-dashboard")
+    await assert_accessible(page)
+
+
+async def test_an_agent_gets_the_403_page_and_no_team_link(system, page):
+    agent = system.new_agent()
+    await sign_in(page, system, agent.username, agent.password)
+    assert await page.locator("header nav a[href='/team']").count() == 0
+    response = await page.goto(f"{system.base}/team")
+    assert response is not None and response.status == 403
+    assert "403" in await page.inner_text("h1")
+    assert await page.locator("#agents-table").count() == 0
