@@ -1,0 +1,231 @@
+"""Admin pages: the workflow's agents (``/api/agents``) and the login users (``/api/auth/users``).
+
+The identity service has no API to change a user's roles or agent after creation, so users can only
+be listed and created here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from crm.web.backend import BackendError
+from crm.web.routes.admin_common import (
+    AGENT_TYPES,
+    LABELS,
+    ROLES,
+    TEAMS,
+    admin_router,
+    form_fields,
+    form_list,
+    or_none,
+    pager,
+)
+from crm.web.session import ADMINS, SignedIn, Viewer
+from crm.web.templating import render
+
+router = admin_router()
+
+
+@router.get("/admin/agents", roles=ADMINS)
+async def agents(
+    request: Request,
+    viewer: SignedIn,
+    team: str = "",
+    type: str = "",
+    active: str = "",
+    page: int = 1,
+    pageSize: int = 50,
+    created: str = "",
+    saved: str = "",
+) -> Response:
+    """Agents, paged, filtered by team, type and whether they are active."""
+    team = team if team in TEAMS else ""
+    type = type if type in AGENT_TYPES else ""
+    active = active if active in ("true", "false") else ""
+    answer = await request.app.state.backend.get(
+        viewer,
+        "/api/agents",
+        team=team,
+        type=type,
+        isActive=active,
+        page=max(page, 1),
+        pageSize=min(max(pageSize, 1), 200),
+    )
+    return render(
+        request,
+        "admin/agents.html",
+        agents=answer["items"],
+        paging=pager(answer, "/admin/agents", team=team, type=type, active=active),
+        filters={"team": team, "type": type, "active": active},
+        created=created,
+        saved=saved,
+        labels=LABELS,
+    )
+
+
+def _agent_form(
+    request: Request,
+    *,
+    agent: dict[str, Any] | None,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    problem: BackendError | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "admin/agent_form.html",
+        status_code=status_code,
+        agent=agent,
+        values=values,
+        errors=errors or {},
+        problem=problem,
+        labels=LABELS,
+    )
+
+
+def _agent_body(fields: dict[str, str], *, creating: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": fields.get("name", ""),
+        "email": fields.get("email", ""),
+        "phone": or_none(fields.get("phone")),
+        "type": fields.get("type", ""),
+        "team": fields.get("team", ""),
+        "isActive": fields.get("isActive") == "true",
+        "maxCustomers": fields.get("maxCustomers", ""),  # the API checks it is a whole number
+        "userId": or_none(fields.get("userId")),
+    }
+    if creating:
+        body["employeeId"] = fields.get("employeeId", "")
+    return body
+
+
+def _refused(exc: BackendError) -> dict[str, str]:
+    errors = exc.field_errors()
+    if exc.status == 409 and not errors:
+        errors = {"employeeId" if "employee" in exc.detail.lower() else "userId": exc.detail}
+    return errors
+
+
+@router.get("/admin/agents/new", roles=ADMINS)
+async def new_agent(request: Request) -> Response:
+    return _agent_form(request, agent=None, values={"isActive": True, "type": "AGENT", "maxCustomers": 200})
+
+
+@router.post("/admin/agents/new", roles=ADMINS)
+async def create_agent(request: Request, viewer: SignedIn) -> Response:
+    """Create an agent; the API's refusals are shown next to the fields."""
+    fields = await form_fields(request)
+    body = _agent_body(fields, creating=True)
+    try:
+        created = await request.app.state.backend.post(viewer, "/api/agents", json=body)
+    except BackendError as exc:
+        if exc.status not in (400, 409, 422):
+            raise
+        return _agent_form(
+            request, agent=None, values=body, errors=_refused(exc), problem=exc, status_code=exc.status
+        )
+    return RedirectResponse(f"/admin/agents?created={created['employeeId']}", status_code=303)
+
+
+@router.get("/admin/agents/{agent_id}", roles=ADMINS)
+async def edit_agent(request: Request, viewer: SignedIn, agent_id: uuid.UUID) -> Response:
+    agent = await request.app.state.backend.get(viewer, f"/api/agents/{agent_id}")
+    return _agent_form(request, agent=agent, values=agent)
+
+
+@router.post("/admin/agents/{agent_id}", roles=ADMINS)
+async def update_agent(request: Request, viewer: SignedIn, agent_id: uuid.UUID) -> Response:
+    """Save an agent (``PUT /api/agents/:id``); employeeId does not change."""
+    backend = request.app.state.backend
+    agent = await backend.get(viewer, f"/api/agents/{agent_id}")
+    fields = await form_fields(request)
+    body = _agent_body(fields, creating=False)
+    try:
+        await backend.put(viewer, f"/api/agents/{agent_id}", json=body)
+    except BackendError as exc:
+        if exc.status not in (400, 409, 422):
+            raise
+        return _agent_form(
+            request, agent=agent, values=body, errors=_refused(exc), problem=exc, status_code=exc.status
+        )
+    return RedirectResponse(f"/admin/agents?saved={agent['employeeId']}", status_code=303)
+
+
+async def _agent_choices(request: Request, viewer: Viewer) -> list[dict[str, Any]]:
+    answer = await request.app.state.backend.get(viewer, "/api/agents", isActive="true", pageSize=500)
+    return list(answer["items"])
+
+
+def _users_page(
+    request: Request,
+    answer: dict[str, Any],
+    choices: list[dict[str, Any]],
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    problem: BackendError | None = None,
+    created: str = "",
+    status_code: int = 200,
+) -> Response:
+    names = {agent["id"]: agent["name"] for agent in choices}
+    return render(
+        request,
+        "admin/users.html",
+        status_code=status_code,
+        users=answer["items"],
+        paging=pager(answer, "/admin/users"),
+        agents=choices,
+        agent_names=names,
+        values=values or {"roles": ["AGENT"]},
+        errors=errors or {},
+        problem=problem,
+        created=created,
+        roles=[role for role in ROLES if role != "SYSTEM"],
+        labels=LABELS,
+    )
+
+
+@router.get("/admin/users", roles=ADMINS)
+async def users(
+    request: Request,
+    viewer: SignedIn,
+    page: int = 1,
+    pageSize: int = 50,
+    created: str = "",
+) -> Response:
+    """Login users with their roles and agent, and a form to create one."""
+    answer = await request.app.state.backend.get(
+        viewer, "/api/auth/users", page=max(page, 1), pageSize=min(max(pageSize, 1), 200)
+    )
+    return _users_page(request, answer, await _agent_choices(request, viewer), created=created)
+
+
+@router.post("/admin/users", roles=ADMINS)
+async def create_user(request: Request, viewer: SignedIn) -> Response:
+    """Create a login user (``POST /api/auth/users``)."""
+    backend = request.app.state.backend
+    fields = await form_fields(request)
+    body = {
+        "username": fields.get("username", ""),
+        "password": fields.get("password", ""),
+        "roles": [role for role in await form_list(request, "roles") if role in ROLES],
+        "agentId": or_none(fields.get("agentId")),
+    }
+    try:
+        await backend.post(viewer, "/api/auth/users", json=body)
+    except BackendError as exc:
+        if exc.status not in (400, 409, 422):
+            raise
+        errors = exc.field_errors() or ({"username": exc.detail} if exc.status == 409 else {})
+        answer = await backend.get(viewer, "/api/auth/users")
+        kept = {**body, "password": ""}  # a password is never sent back to the browser
+        choices = await _agent_choices(request, viewer)
+        return _users_page(
+            request, answer, choices, values=kept, errors=errors, problem=exc, status_code=exc.status
+        )
+    return RedirectResponse(f"/admin/users?created={body['username']}", status_code=303)

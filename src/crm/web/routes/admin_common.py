@@ -1,0 +1,130 @@
+"""What the admin pages share: form reading, paging links and the labels of the services' codes."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+
+from crm.web.session import PageRouter
+
+
+def admin_router() -> PageRouter:
+    return PageRouter(tags=["web"])
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The posted form's text fields, stripped (checkboxes: present or not; lists: see ``form_list``)."""
+    form = await request.form()
+    return {key: value.strip() for key, value in form.items() if isinstance(value, str)}
+
+
+async def form_list(request: Request, name: str) -> list[str]:
+    form = await request.form()
+    return [value for value in form.getlist(name) if isinstance(value, str) and value]
+
+
+def or_none(value: str | None) -> str | None:
+    return value if value else None
+
+
+def pager(answer: dict[str, Any], base: str, **params: Any) -> dict[str, Any]:
+    """Previous/next links of a ``{items,total,page,pageSize}`` page, keeping the filters."""
+    page, size, total = (
+        int(answer.get("page", 1)),
+        int(answer.get("pageSize", 50)),
+        int(answer.get("total", 0)),
+    )
+    pages = max(1, -(-total // size))
+    kept = {k: v for k, v in params.items() if v not in (None, "")}
+
+    def link(number: int) -> str:
+        return f"{base}?{urlencode({**kept, 'page': number, 'pageSize': size})}"
+
+    return {
+        "page": page,
+        "pages": pages,
+        "total": total,
+        "previous": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if page < pages else None,
+    }
+
+
+AGENT_TYPES = {"AGENT": "Agent", "SUPERVISOR": "Supervisor", "ADMIN": "Administrator"}
+TEAMS = {
+    "EARLY_STAGE_CALL": "Early stage - call",
+    "EARLY_STAGE_FIELD": "Early stage - field",
+    "MID_STAGE_CALL": "Mid stage - call",
+    "MID_STAGE_FIELD": "Mid stage - field",
+    "LATE_STAGE_CALL": "Late stage - call",
+    "LATE_STAGE_FIELD": "Late stage - field",
+    "LEGAL": "Legal",
+    "RESTRUCTURING": "Restructuring",
+    "SPECIAL_ASSETS": "Special assets",
+    "HIGH_VALUE": "High value",
+    "OTHER": "Other",
+}
+ROLES = {
+    "AGENT": "Agent",
+    "SUPERVISOR": "Supervisor",
+    "ADMIN": "Administrator",
+    "SYSTEM": "System",
+    "PAYMENT_PROCESSOR": "Payment processor",
+}
+RUN_STATES = {"QUEUED": "Queued", "RUNNING": "Running", "SUCCEEDED": "Succeeded", "FAILED": "Failed"}
+ACTIVE_RUN_STATES = ("QUEUED", "RUNNING")
+SOURCES = ("T24", "W4", "OTHER")
+ENTITIES = (
+    "customers",
+    "phones",
+    "addresses",
+    "emails",
+    "loans",
+    "collaterals",
+    "loan_collaterals",
+    "due_segmentations",
+    "reference_customers",
+)
+VOCABULARY_KINDS = {
+    "ACTION_TYPE": "Action types",
+    "ACTION_SUBTYPE": "Action subtypes",
+    "ACTION_RESULT": "Action results",
+    "CUSTOMER_STATUS": "Customer statuses",
+    "COLLATERAL_STATUS": "Collateral statuses",
+    "PROCESSING_STATE_STATUS": "Processing states",
+    "LENDING_VIOLATION_STATUS": "Lending violation statuses",
+    "RECOVERY_ABILITY_STATUS": "Recovery ability statuses",
+}
+PAYMENT_STATUSES = {
+    "PENDING": "Pending",
+    "COMPLETED": "Completed",
+    "FAILED": "Failed",
+    "REVERSED": "Reversed",
+}
+PAYMENT_CHANNELS = {
+    "BANK_TRANSFER": "Bank transfer",
+    "CASH": "Cash",
+    "CARD": "Card",
+    "ONLINE": "Online",
+    "AUTO_DEBIT": "Auto debit",
+    "MOBILE_APP": "Mobile app",
+    "OTHER": "Other",
+}
+DISCREPANCIES = {
+    "MISSING_IN_CRM": "Missing in the CRM",
+    "MISSING_IN_CORE": "Missing in the core",
+    "AMOUNT_MISMATCH": "Amount mismatch",
+    "STATUS_MISMATCH": "Status mismatch",
+}
+LABELS = {
+    "agent_types": AGENT_TYPES,
+    "teams": TEAMS,
+    "roles": ROLES,
+    "run_states": RUN_STATES,
+    "kinds": VOCABULARY_KINDS,
+    "payment_statuses": PAYMENT_STATUSES,
+    "channels": PAYMENT_CHANNELS,
+    "discrepancies": DISCREPANCIES,
+}
+"""Given to every admin template as ``labels``: codes shown in words (the words are message ids)."""

@@ -1,0 +1,164 @@
+"""Admin pages: bank-sync's sources, asking for a run, following it and browsing its rejected rows."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from crm.web.backend import BackendError
+from crm.web.i18n import gettext_for
+from crm.web.routes.admin_common import (
+    ACTIVE_RUN_STATES,
+    ENTITIES,
+    LABELS,
+    SOURCES,
+    admin_router,
+    form_fields,
+    pager,
+)
+from crm.web.session import ADMINS, SignedIn
+from crm.web.templating import render
+
+router = admin_router()
+
+
+async def _sync_page(
+    request: Request, viewer: SignedIn, *, problem: str = "", queued: str = "", status_code: int = 200
+) -> Response:
+    status = await request.app.state.backend.get(viewer, "/api/sync/status")
+    return render(
+        request,
+        "admin/sync.html",
+        status_code=status_code,
+        sources=status["sources"],
+        source_codes=SOURCES,
+        problem=problem,
+        queued=queued,
+        active=ACTIVE_RUN_STATES,
+        labels=LABELS,
+    )
+
+
+@router.get("/admin/sync", roles=ADMINS)
+async def sync_status(request: Request, viewer: SignedIn, queued: str = "") -> Response:
+    """Each source's last run and entities, and the form that asks for a new run."""
+    return await _sync_page(request, viewer, queued=queued)
+
+
+@router.post("/admin/sync/run", roles=ADMINS)
+async def request_run(request: Request, viewer: SignedIn) -> Response:
+    """Queue a run (``POST /api/sync/run``) and go to it; a refusal (409: one is running) in words."""
+    fields = await form_fields(request)
+    body: dict[str, Any] = {}
+    source = fields.get("sourceSystem", "")
+    if source in SOURCES:
+        body["sourceSystem"] = source
+    business_date = fields.get("businessDate", "")
+    if business_date:
+        try:
+            body["businessDate"] = date.fromisoformat(business_date).isoformat()
+        except ValueError:
+            problem = gettext_for(viewer.language)("The business date is not a valid date.")
+            return await _sync_page(request, viewer, problem=problem, status_code=422)
+    try:
+        queued = await request.app.state.backend.post(viewer, "/api/sync/run", json=body)
+    except BackendError as exc:
+        if exc.status not in (400, 409, 422):
+            raise
+        _ = gettext_for(viewer.language)
+        if exc.status == 409:
+            problem = _(
+                "A run for %(source)s is already queued or running. Wait for it to end, then try again.",
+                source=source or _("All sources"),
+            )
+        else:
+            problem = exc.detail or exc.title
+        return await _sync_page(request, viewer, problem=problem, status_code=exc.status)
+    if isinstance(queued, list):
+        return RedirectResponse(f"/admin/sync?queued={len(queued)}", status_code=303)
+    return RedirectResponse(f"/admin/sync/runs/{queued['runId']}", status_code=303)
+
+
+COUNT_COLUMNS = ("read", "inserted", "updated", "unchanged", "rejected", "stale")
+
+
+def _counts(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's counts per entity (state, rows read, inserted, ..., and why an entity failed)."""
+    counts = run.get("counts") or {}
+    lines = []
+    for entity in ENTITIES:
+        found = counts.get(entity)
+        if isinstance(found, dict):
+            lines.append(
+                {
+                    "entity": entity,
+                    "state": found.get("state"),
+                    "error": found.get("error"),
+                    **{column: found.get(column) for column in COUNT_COLUMNS},
+                }
+            )
+    return lines
+
+
+@router.get("/admin/sync/runs/{run_id}", roles=ADMINS)
+async def run_page(request: Request, viewer: SignedIn, run_id: uuid.UUID) -> Response:
+    """One run; while it is queued or running its state refreshes itself every 2 seconds."""
+    run = await request.app.state.backend.get(viewer, f"/api/sync/runs/{run_id}")
+    return render(
+        request, "admin/sync_run.html", run=run, counts=_counts(run), active=ACTIVE_RUN_STATES, labels=LABELS
+    )
+
+
+@router.get("/admin/sync/runs/{run_id}/state", roles=ADMINS)
+async def run_state(request: Request, viewer: SignedIn, run_id: uuid.UUID) -> Response:
+    """The run's state block (polled by the run page with htmx)."""
+    run = await request.app.state.backend.get(viewer, f"/api/sync/runs/{run_id}")
+    return render(
+        request,
+        "admin/_run_state.html",
+        run=run,
+        counts=_counts(run),
+        active=ACTIVE_RUN_STATES,
+        labels=LABELS,
+    )
+
+
+@router.get("/admin/sync/runs/{run_id}/rejects", roles=ADMINS)
+async def rejects(
+    request: Request,
+    viewer: SignedIn,
+    run_id: uuid.UUID,
+    entityType: str = "",
+    page: int = 1,
+    pageSize: int = 50,
+) -> Response:
+    """The rows a run did not load: entity, line, reason and the row as delivered."""
+    entity = entityType if entityType in ENTITIES else ""
+    backend = request.app.state.backend
+    run = await backend.get(viewer, f"/api/sync/runs/{run_id}")
+    answer = await backend.get(
+        viewer,
+        f"/api/sync/runs/{run_id}/rejects",
+        entityType=entity,
+        page=max(page, 1),
+        pageSize=min(max(pageSize, 1), 200),
+    )
+    items = [
+        {**item, "row_text": json.dumps(item.get("row"), ensure_ascii=False, indent=1)}
+        for item in answer["items"]
+    ]
+    return render(
+        request,
+        "admin/sync_rejects.html",
+        run=run,
+        rejects=items,
+        entity=entity,
+        entities=ENTITIES,
+        paging=pager(answer, f"/admin/sync/runs/{run_id}/rejects", entityType=entity),
+        labels=LABELS,
+    )

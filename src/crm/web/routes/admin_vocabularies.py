@@ -1,0 +1,185 @@
+"""Admin pages: the workflow's vocabularies (action types, subtypes, results, case statuses)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from crm.web.backend import BackendError
+from crm.web.routes.admin_common import LABELS, admin_router, form_fields, or_none
+from crm.web.session import ADMINS, SignedIn, Viewer
+from crm.web.templating import render
+
+router = admin_router()
+CASE_STATUS_FIELDS = {
+    "customerStatus": "CUSTOMER_STATUS",
+    "collateralStatus": "COLLATERAL_STATUS",
+    "processingStateStatus": "PROCESSING_STATE_STATUS",
+    "lendingViolationStatus": "LENDING_VIOLATION_STATUS",
+    "recoveryAbilityStatus": "RECOVERY_ABILITY_STATUS",
+}
+
+
+def _groups(vocabularies: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Every entry by kind, in the order of ``VOCABULARY_KINDS``."""
+    groups: dict[str, list[dict[str, Any]]] = {
+        "ACTION_TYPE": vocabularies["actionTypes"],
+        "ACTION_SUBTYPE": vocabularies["actionSubtypes"],
+        "ACTION_RESULT": vocabularies["actionResults"],
+    }
+    for field, kind in CASE_STATUS_FIELDS.items():
+        groups[kind] = vocabularies["caseStatuses"].get(field, [])
+    return groups
+
+
+async def _page(
+    request: Request,
+    viewer: Viewer,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    problem: str = "",
+    done: str = "",
+    status_code: int = 200,
+) -> Response:
+    vocabularies = await request.app.state.backend.get(viewer, "/api/vocabularies", includeInactive="true")
+    return render(
+        request,
+        "admin/vocabularies.html",
+        status_code=status_code,
+        groups=_groups(vocabularies),
+        types=vocabularies["actionTypes"],
+        values=values or {"kind": "ACTION_RESULT", "sortOrder": 0},
+        errors=errors or {},
+        problem=problem,
+        done=done,
+        labels=LABELS,
+    )
+
+
+def _flags(fields: dict[str, str]) -> dict[str, Any]:
+    return {
+        "label": fields.get("label", ""),
+        "isPromise": fields.get("isPromise") == "true",
+        "isContact": fields.get("isContact") == "true",
+        "followUpDays": or_none(fields.get("followUpDays")),
+        "sortOrder": fields.get("sortOrder") or 0,
+    }
+
+
+@router.get("/admin/vocabularies", roles=ADMINS)
+async def vocabularies(request: Request, viewer: SignedIn, done: str = "") -> Response:
+    """Every vocabulary with its entries (retired ones too), and forms to add and link entries."""
+    return await _page(request, viewer, done=done)
+
+
+@router.post("/admin/vocabularies", roles=ADMINS)
+async def create_entry(request: Request, viewer: SignedIn) -> Response:
+    fields = await form_fields(request)
+    body = {
+        "kind": fields.get("kind", ""),
+        "code": fields.get("code", ""),
+        **_flags(fields),
+        "parentType": or_none(fields.get("parentType")),
+    }
+    try:
+        await request.app.state.backend.post(viewer, "/api/vocabularies", json=body)
+    except BackendError as exc:
+        if exc.status not in (400, 409, 422):
+            raise
+        errors = exc.field_errors() or ({"code": exc.detail} if exc.status == 409 else {})
+        return await _page(
+            request,
+            viewer,
+            values=body,
+            errors=errors,
+            problem=exc.detail or exc.title,
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/admin/vocabularies?done={quote(body['code'])}", status_code=303)
+
+
+def _entry_path(kind: str, code: str) -> str:
+    return f"/api/vocabularies/{quote(kind, safe='')}/{quote(code, safe='')}"
+
+
+async def _entry(request: Request, viewer: Viewer, kind: str, code: str) -> dict[str, Any]:
+    vocabularies = await request.app.state.backend.get(viewer, "/api/vocabularies", includeInactive="true")
+    for entry in _groups(vocabularies).get(kind, []):
+        if entry["code"] == code:
+            return dict(entry)
+    raise BackendError(404, "Not found", f"No entry {code} in {kind}.")
+
+
+def _edit_page(
+    request: Request,
+    entry: dict[str, Any],
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    problem: str = "",
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "admin/vocabulary_entry.html",
+        status_code=status_code,
+        entry=entry,
+        values=values,
+        errors=errors or {},
+        problem=problem,
+        labels=LABELS,
+    )
+
+
+@router.get("/admin/vocabularies/{kind}/{code}", roles=ADMINS)
+async def edit_entry(request: Request, viewer: SignedIn, kind: str, code: str) -> Response:
+    entry = await _entry(request, viewer, kind, code)
+    return _edit_page(request, entry, entry)
+
+
+@router.post("/admin/vocabularies/{kind}/{code}", roles=ADMINS)
+async def update_entry(request: Request, viewer: SignedIn, kind: str, code: str) -> Response:
+    """Save an entry's label, flags, order and whether it is active (``PUT``)."""
+    entry = await _entry(request, viewer, kind, code)
+    fields = await form_fields(request)
+    body = {**_flags(fields), "isActive": fields.get("isActive") == "true"}
+    if kind != "ACTION_RESULT":  # the flags mean something only for results: left as they are
+        body = {key: body[key] for key in ("label", "sortOrder", "isActive")}
+    try:
+        await request.app.state.backend.put(viewer, _entry_path(kind, code), json=body)
+    except BackendError as exc:
+        if exc.status not in (400, 409, 422):
+            raise
+        return _edit_page(
+            request, entry, {**entry, **body}, exc.field_errors(), exc.detail or exc.title, exc.status
+        )
+    return RedirectResponse(f"/admin/vocabularies?done={quote(code)}", status_code=303)
+
+
+@router.post("/admin/vocabularies/{kind}/{code}/retire", roles=ADMINS)
+async def retire_entry(request: Request, viewer: SignedIn, kind: str, code: str) -> Response:
+    """Retire an entry (``DELETE``: it stays on the records that use it)."""
+    await request.app.state.backend.request(viewer, "DELETE", _entry_path(kind, code))
+    return RedirectResponse(f"/admin/vocabularies?done={quote(code)}", status_code=303)
+
+
+@router.post("/admin/vocabularies/links", roles=ADMINS)
+async def link(request: Request, viewer: SignedIn) -> Response:
+    """Allow (or no longer allow) a subtype or result with an action type."""
+    fields = await form_fields(request)
+    type_code, kind, code = fields.get("type", ""), fields.get("kind", ""), fields.get("code", "")
+    path = (
+        f"/api/vocabularies/ACTION_TYPE/{quote(type_code, safe='')}/links/"
+        f"{quote(kind, safe='')}/{quote(code, safe='')}"
+    )
+    method = "DELETE" if fields.get("unlink") == "true" else "POST"
+    try:
+        await request.app.state.backend.request(viewer, method, path)
+    except BackendError as exc:
+        if exc.status not in (400, 404, 409, 422):
+            raise
+        return await _page(request, viewer, problem=exc.detail or exc.title, status_code=exc.status)
+    return RedirectResponse(f"/admin/vocabularies?done={quote(type_code)}", status_code=303)

@@ -1,0 +1,190 @@
+"""The admin screens: sync runs and their rejects, agents, payments, and what a non-admin sees of them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.async_api import expect
+
+from tests.web.conftest import RunningSystem, assert_accessible, screenshot, sign_in
+
+pytestmark = pytest.mark.e2e
+
+RUN_TIMEOUT_MS = 300_000  # a sync run of the demo extracts on a busy two-core machine
+
+
+def wait_for_idle(system: RunningSystem, source: str) -> None:
+    """No run of the source queued or running (another test may have started one)."""
+    with system.api("admin") as admin:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            status = admin.get("/api/sync/status").json()
+            last = next(s for s in status["sources"] if s["sourceSystem"] == source).get("lastRun") or {}
+            if last.get("state") not in ("QUEUED", "RUNNING"):
+                return
+            time.sleep(1)
+    raise AssertionError(f"a {source} run did not finish")
+
+
+def deliver_bad_extract(system: RunningSystem) -> str:
+    """An OTHER extract of today with two phones that cannot load: an unknown customer and an unknown type."""
+    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
+    missing = f"NOSUCH{uuid.uuid4().hex[:8].upper()}"
+    folder = Path(system.system.work) / "inbox" / "OTHER" / today
+    folder.mkdir(parents=True, exist_ok=True)
+    content = (
+        "cif,type,number,isPrimary,isVerified\r\n"
+        f"{missing},MOBILE,0901234567,true,false\r\n"
+        f"{missing},PIGEON,0907654321,false,false\r\n"
+    ).encode()
+    (folder / "phones.csv").write_bytes(content)
+    manifest = {
+        "sourceSystem": "OTHER",
+        "businessDate": today,
+        "files": {"phones.csv": {"rows": 2, "sha256": hashlib.sha256(content).hexdigest()}},
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return missing
+
+
+async def start_run(page, system: RunningSystem, source: str) -> None:
+    await page.goto(f"{system.base}/admin/sync")
+    await page.select_option("#sourceSystem", source)
+    await page.click("form[action='/admin/sync/run'] button[type=submit]")
+    await page.wait_for_url("**/admin/sync/runs/*")
+
+
+async def test_an_admin_runs_a_sync_watches_it_finish_and_opens_a_reject(system, page):
+    wait_for_idle(system, "T24")
+    wait_for_idle(system, "W4")
+    await sign_in(page, system, "admin")
+    with system.api("admin") as admin:  # the worker runs one at a time: T24 waits behind this W4 run
+        assert admin.post("/api/sync/run", json={"sourceSystem": "W4"}).status_code == 202
+    await start_run(page, system, "T24")
+    assert "T24" in await page.inner_text("h1")
+    state = page.locator("#run-state [data-state]")
+    assert await state.get_attribute("data-state") in ("QUEUED", "RUNNING")
+
+    # the run page refreshes itself (htmx every 2 s) until the run ends: no reload here
+    await expect(state).to_have_attribute("data-state", "SUCCEEDED", timeout=RUN_TIMEOUT_MS)
+    await screenshot(page, "admin-sync")
+
+    # a run with rejected rows: a small OTHER extract with two bad phone rows
+    missing = deliver_bad_extract(system)
+    wait_for_idle(system, "OTHER")
+    await start_run(page, system, "OTHER")
+    await expect(state).to_have_attribute("data-state", "SUCCEEDED", timeout=RUN_TIMEOUT_MS)
+    await page.click("#run-state a[href$='/rejects']")
+    await page.wait_for_url("**/rejects")
+    rows = page.locator("table.admin-rejects tbody tr")
+    await expect(rows).to_have_count(2)
+    await expect(rows.first).to_contain_text("phones")
+    await rows.first.locator("summary").click()
+    await expect(rows.first.locator("pre")).to_contain_text(missing)
+
+
+async def test_an_agent_gets_the_403_page_and_no_admin_entry(system, page):
+    agent = system.new_agent()
+    await sign_in(page, system, agent.username, agent.password)
+    assert await page.locator("header nav a[href='/admin']").count() == 0
+    for path in ("/admin", "/admin/sync"):
+        answer = await page.goto(f"{system.base}{path}")
+        assert answer is not None and answer.status == 403
+        assert await page.inner_text("h1") == "403"
+        assert await page.locator("header nav a[href='/admin']").count() == 0
+
+
+async def test_an_admin_creates_an_agent_and_sees_it_in_the_list(system, page):
+    suffix = uuid.uuid4().hex[:8].upper()
+    await sign_in(page, system, "admin")
+    await page.goto(f"{system.base}/admin")
+    await page.click("a[href='/admin/agents']")
+    await page.click("a[href='/admin/agents/new']")
+    await page.fill("#employeeId", f"ADM{suffix}")
+    await page.fill("#name", f"Tran Thi Admin {suffix}")
+    await page.fill("#email", f"admin.{suffix.lower()}@bank.example")
+    await page.select_option("#type", "SUPERVISOR")
+    await page.select_option("#team", "SPECIAL_ASSETS")
+    await page.fill("#maxCustomers", "-5")
+    await page.click("form button[type=submit].primary")
+    # the API's refusal is shown next to its field, what was typed is kept
+    await expect(page.locator("#err-maxCustomers")).to_be_visible()
+    assert await page.input_value("#name") == f"Tran Thi Admin {suffix}"
+
+    await page.fill("#maxCustomers", "150")
+    await page.click("form button[type=submit].primary")
+    await page.wait_for_url("**/admin/agents?created=*")
+    await page.select_option("#f-team", "SPECIAL_ASSETS")
+    await page.select_option("#f-type", "SUPERVISOR")
+    await page.click("form[action='/admin/agents'] button[type=submit]")
+    row = page.locator("table tbody tr", has_text=f"ADM{suffix}")
+    await expect(row).to_contain_text(f"Tran Thi Admin {suffix}")
+    await expect(row).to_contain_text("150")
+
+
+async def test_a_payment_lookup_shows_the_payment_and_its_receipt(system, page):
+    reference = f"FTWEB{uuid.uuid4().hex[:10].upper()}"
+    with system.api("admin") as admin:
+        loan = admin.get("/api/loans/delinquent", params={"pageSize": 1}).json()["items"][0]
+        created = admin.post(
+            "/api/payments",
+            json={
+                "referenceNumber": reference,
+                "loanAccountNumber": loan["accountNumber"],
+                "cif": loan["cif"],
+                "amount": "1250000",
+                "currency": "VND",
+                "paymentDate": datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).isoformat(),
+                "paymentChannel": "BANK_TRANSFER",
+            },
+        )
+        assert created.status_code == 201, created.text
+    await sign_in(page, system, "admin")
+    await page.goto(f"{system.base}/admin/payments")
+    await page.fill("#ref", reference)
+    await page.click("form[role=search] button[type=submit]")
+    card = page.locator("section.card")
+    await expect(card).to_contain_text(reference)
+    await expect(card).to_contain_text("1.250.000 ₫")
+    await expect(card).to_contain_text(loan["accountNumber"])
+    href = await page.get_attribute("a[href^='/admin/payments/receipt']", "href")
+    assert href
+    receipt = await page.request.get(f"{system.base}{href}")
+    assert receipt.status == 200
+    assert receipt.headers["content-type"].startswith("application/pdf")
+    assert (await receipt.body()).startswith(b"%PDF")
+
+
+async def test_every_admin_screen_opens_and_a_reconciliation_runs_with_its_csv(system, page):
+    await sign_in(page, system, "admin")
+    await page.goto(f"{system.base}/admin")
+    links = await page.eval_on_selector_all(
+        "ul.admin-index a", "links => links.map(a => a.getAttribute('href'))"
+    )
+    assert len(links) == 7
+    for link in links:
+        answer = await page.goto(f"{system.base}{link}")
+        assert answer is not None and answer.status == 200, link
+        assert await page.locator("h1").count() == 1
+        await assert_accessible(page)
+
+    await page.goto(f"{system.base}/admin/reconciliation")
+    await page.click("form[method=post][action='/admin/reconciliation'] button[type=submit]")
+    await page.wait_for_url("**/admin/reconciliation?date=*")
+    href = await page.get_attribute("a[href$='.csv']", "href")
+    assert href
+    await expect(page.locator("section.card h2")).to_be_visible()
+    csv = await page.request.get(f"{system.base}{href}")
+    assert csv.status == 200
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert (
+        "attachment" in csv.headers["content-disposition"]
+        and href.split("/")[-1] in csv.headers["content-disposition"]
+    )
