@@ -99,9 +99,11 @@ def action(
     status: str | None = None,
     settled_at: datetime | None = None,
     follow_up: date | None = None,
+    loan_account: str | None = None,
 ) -> ActionRecord:
     return ActionRecord(
         cif=cif,
+        loan_account_number=loan_account,
         agent_id=uuid.UUID(agent_id),
         type=type,
         action_result=result,
@@ -230,7 +232,7 @@ async def test_amount_collected_follows_the_assignment_history(workflow, token_f
 async def test_performance_counts_actions_contacts_and_kept_promises(workflow, token_for, unique, tz, now):
     a = await new_agent(workflow, token_for, unique)
     other = await new_agent(workflow, token_for, unique)
-    cif = unique("CIF")
+    cif, dollar_cif, dollar_loan = unique("CIF"), unique("CIF"), unique("LN")
     feb = at(tz, date(2026, 2, 25), 10)
 
     def settled(status: str, day: date) -> ActionRecord:
@@ -267,6 +269,15 @@ async def test_performance_counts_actions_contacts_and_kept_promises(workflow, t
         settled("BROKEN", date(2026, 3, 4)),
         settled("KEPT", date(2026, 2, 27)),  # settled before the range
         action(cif, a, feb, result="PROMISE_TO_PAY", promise=("100000", date(2026, 3, 20))),  # still OPEN
+        loan(dollar_cif, dollar_loan, dpd=10, due="40.00", outstanding="900.00", currency="USD"),
+        action(
+            dollar_cif,
+            a,
+            at(tz, date(2026, 3, 6), 9),
+            result="PROMISE_TO_PAY",
+            promise=("40.50", date(2026, 3, 9)),
+            loan_account=dollar_loan,
+        ),
     )
 
     r = await workflow.get(
@@ -275,11 +286,15 @@ async def test_performance_counts_actions_contacts_and_kept_promises(workflow, t
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["actionsTotal"] == 4
-    assert body["actionsByType"] == {"CALL": 3, "VISIT": 1}
-    assert body["actionsByResult"] == {"CONTACTED": 1, "NOT_HOME": 1, "NO_ANSWER": 1, "PROMISE_TO_PAY": 1}
-    assert body["contacts"] == 2 and body["contactRate"] == "0.5000"
-    assert body["promisesMade"] == 1
+    assert body["actionsTotal"] == 5
+    assert body["actionsByType"] == {"CALL": 4, "VISIT": 1}
+    assert body["actionsByResult"] == {"CONTACTED": 1, "NOT_HOME": 1, "NO_ANSWER": 1, "PROMISE_TO_PAY": 2}
+    assert body["contacts"] == 3 and body["contactRate"] == "0.6000"
+    assert body["promisesMade"] == 2
+    assert body["amountPromised"] == [
+        {"currency": "USD", "amount": "40.50"},
+        {"currency": "VND", "amount": "250000.00"},
+    ]
     assert body["promisesKept"] == 3 and body["promisesBroken"] == 1 and body["keptRate"] == "0.7500"
     assert body["amountCollected"] == []
 

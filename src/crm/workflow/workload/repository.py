@@ -58,6 +58,24 @@ GROUP BY a.type, a.action_result, coalesce(v.is_contact, false)
 """
 )
 
+# A promise is in its loan's currency; one on the customer as a whole in the currency of the
+# customer's loans when they have one, else in VND (the bank's own currency).
+AMOUNT_PROMISED = text(
+    """
+SELECT coalesce(l.currency, c.currency, 'VND') AS currency, sum(a.promise_amount) AS amount
+FROM workflow.action_record a
+LEFT JOIN workflow.loan_view l ON l.account_number = a.loan_account_number
+LEFT JOIN LATERAL (
+    SELECT min(x.currency) AS currency FROM workflow.loan_view x
+    WHERE x.cif = a.cif HAVING count(DISTINCT x.currency) = 1
+) c ON a.loan_account_number IS NULL
+WHERE a.agent_id = :agent_id AND a.action_date >= :start AND a.action_date < :end
+  AND a.promise_amount IS NOT NULL
+GROUP BY 1
+ORDER BY 1
+"""
+)
+
 # A promise is settled after it was made, so ``action_date < :end`` lets the agent's action index
 # bound the scan; the settlement itself must fall in the range.
 PROMISES_SETTLED = text(
@@ -144,6 +162,13 @@ async def actions_in_range(
 ) -> list[Row[Any]]:
     params = {"agent_id": agent_id, "start": start, "end": end}
     return list((await session.execute(ACTIONS_IN_RANGE, params)).all())
+
+
+async def amount_promised(
+    session: AsyncSession, agent_id: uuid.UUID, *, start: datetime, end: datetime
+) -> list[Row[Any]]:
+    params = {"agent_id": agent_id, "start": start, "end": end}
+    return list((await session.execute(AMOUNT_PROMISED, params)).all())
 
 
 async def promises_settled(

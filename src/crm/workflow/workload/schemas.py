@@ -52,6 +52,9 @@ class Performance(ApiModel):
     contact_rate: str | None
     """contacts / actionsTotal as a decimal string with 4 places ("0.4250"); null without actions."""
     promises_made: int
+    amount_promised: list[CurrencyAmount]
+    """The amounts of the promises made in the range, per currency (the loan's; a promise on the
+    customer as a whole: the currency of its loans when they have one, else VND)."""
     promises_kept: int
     """Promises recorded by the agent (at any time) that became KEPT within the range."""
     promises_broken: int

@@ -104,6 +104,7 @@ async def performance(
     total = sum(by_type.values())
     settled = await repository.promises_settled(session, agent_id, start=start, end=end)
     collected = await repository.amount_collected(session, agent_id, start=start, end=end)
+    promised = await repository.amount_promised(session, agent_id, start=start, end=end)
     return Performance(
         agent_id=agent_id,
         from_date=from_date,
@@ -114,6 +115,7 @@ async def performance(
         contacts=contacts,
         contact_rate=rate(contacts, total),
         promises_made=promises_made,
+        amount_promised=[CurrencyAmount(currency=r.currency, amount=r.amount) for r in promised],
         promises_kept=settled.kept,
         promises_broken=settled.broken,
         kept_rate=rate(settled.kept, settled.kept + settled.broken),
