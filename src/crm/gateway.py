@@ -25,13 +25,13 @@ from crm.platform.service import docs_router, mount_swagger_assets
 from crm.platform.settings import PlatformSettings
 from crm.services import SERVICES
 
-
 ROOT_PATHS = ("/api/", "/health/", "/metrics", "/docs", "/static/swagger/")
 """Answered by the gateway itself (or, under /api/, a problem+json 404), never by the web UI."""
 
 
 def _root_app(settings: PlatformSettings, apps: dict[str, FastAPI], apis: dict[str, FastAPI]) -> FastAPI:
     """The gateway's own routes; ``apps`` are started with it, ``apis`` are listed in /docs."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, settings.log_format)

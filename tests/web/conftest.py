@@ -87,7 +87,12 @@ class RunningSystem:
             login = AgentLogin(f"agent.{suffix}", f"pw-{uuid.uuid4().hex}", agent_id)
             r = admin.post(
                 "/api/auth/users",
-                json={"username": login.username, "password": login.password, "roles": ["AGENT"], "agentId": agent_id},
+                json={
+                    "username": login.username,
+                    "password": login.password,
+                    "roles": ["AGENT"],
+                    "agentId": agent_id,
+                },
             )
             assert r.status_code == 201, r.text
         return login
@@ -113,7 +118,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield launched
         finally:

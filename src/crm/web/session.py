@@ -18,7 +18,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -129,11 +129,7 @@ async def load(db: Database, settings: WebSettings, session_id: str | None) -> V
         row = (
             await session.execute(
                 update(WebSession)
-                .where(
-                    WebSession.id_hash == _hash(session_id),
-                    WebSession.expires_at > now,
-                    WebSession.last_seen_at > now - timedelta(minutes=settings.session_idle_minutes),
-                )
+                .where(*_alive(session_id, settings, now))
                 .values(last_seen_at=now)
                 .returning(
                     WebSession.username,
@@ -158,6 +154,26 @@ async def load(db: Database, settings: WebSettings, session_id: str | None) -> V
         csrf_token=row.csrf_token,
         language=language or settings.default_language,
     )
+
+
+def _alive(session_id: str, settings: WebSettings, now: datetime) -> list[Any]:
+    return [
+        WebSession.id_hash == _hash(session_id),
+        WebSession.expires_at > now,
+        WebSession.last_seen_at > now - timedelta(minutes=settings.session_idle_minutes),
+    ]
+
+
+async def is_alive(db: Database, settings: WebSettings, session_id: str | None) -> bool:
+    """Whether the session is still alive, without counting the check as use (an open page's live
+    stream must not keep an idle session alive)."""
+    if not session_id:
+        return False
+    async with db.transaction() as session:
+        found = await session.scalar(
+            select(WebSession.id_hash).where(*_alive(session_id, settings, utcnow()))
+        )
+    return found is not None
 
 
 async def remember_language(db: Database, username: str, language: str) -> None:

@@ -53,7 +53,7 @@ async def login_form(
     error = {"expired": N_("Your session has ended. Please sign in again.")}.get(reason or "")
     response = _login_page(request, next_path=_safe_next(next), error=error)
     if lang in LANGUAGES:
-        response.set_cookie(LANGUAGE_COOKIE, lang, samesite="strict", httponly=True, max_age=365 * 86400)
+        _language_cookie(response, lang)
     return response
 
 
@@ -102,6 +102,9 @@ async def login(
         token=answer["access_token"],
         token_expires_in=int(answer.get("expires_in") or 3600),
     )
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:  # the language picked on the sign-in page carries into the session
+        await sessions.remember_language(app.state.db, principal.subject, chosen)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         sessions.COOKIE,
@@ -131,7 +134,14 @@ async def choose_language(
     """Switch the UI's language; remembered for the user."""
     await sessions.remember_language(request.app.state.db, viewer.username, language)
     back = _safe_next(request.headers.get("referer", "/").split(request.url.netloc, 1)[-1])
-    return RedirectResponse(back, status_code=303)
+    response = RedirectResponse(back, status_code=303)
+    _language_cookie(response, language)
+    return response
+
+
+def _language_cookie(response: Response, language: str) -> None:
+    """The browser's language before sign-in (the sign-in page), the same as the user's choice."""
+    response.set_cookie(LANGUAGE_COOKIE, language, samesite="strict", httponly=True, max_age=365 * 86400)
 
 
 @router.get("/", roles=None)
