@@ -188,3 +188,31 @@ async def test_every_admin_screen_opens_and_a_reconciliation_runs_with_its_csv(s
         "attachment" in csv.headers["content-disposition"]
         and href.split("/")[-1] in csv.headers["content-disposition"]
     )
+
+
+async def test_the_audit_log_shows_who_changed_an_agent(system, page):
+    employee = f"AUD{uuid.uuid4().hex[:8]}"
+    with system.api("admin") as admin:
+        body = {
+            "employeeId": employee,
+            "name": "Trần Văn Kiểm",
+            "email": f"{employee.lower()}@bank.example",
+            "type": "AGENT",
+            "team": "EARLY_STAGE_CALL",
+            "maxCustomers": 30,
+        }
+        created = admin.post("/api/agents", json=body)
+        assert created.status_code == 201, created.text
+        assert admin.put(f"/api/agents/{created.json()['id']}", json={"maxCustomers": 45}).status_code == 200
+    await sign_in(page, system, "admin")
+    await page.goto(f"{system.base}/admin/audit")
+    await page.select_option("#audit-service", "workflow")
+    await page.fill("#audit-entity-key", employee)
+    await page.click("button.primary")
+    rows = page.locator("tbody tr")
+    await expect(rows).to_have_count(2)
+    await expect(rows.nth(0)).to_contain_text(employee)
+    await expect(rows.nth(0)).to_contain_text("admin")
+    await rows.nth(0).locator("summary").click()
+    await expect(rows.nth(0).locator("pre")).to_contain_text('"max_customers": 45')
+    await assert_accessible(page)

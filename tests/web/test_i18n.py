@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
 
 from crm.web import i18n
 
@@ -37,6 +38,17 @@ def test_every_message_of_the_ui_has_a_vietnamese_translation():
     assert not missing, f"no Vietnamese for: {missing}"
     same = [m for m in messages if vietnamese.get(m) == m and any(c.isalpha() for c in m)]
     assert len(same) <= len(messages) // 20, f"left in English: {same}"
+
+
+def test_a_message_in_several_catalogues_has_one_translation():
+    """The catalogues are merged: the same English in two of them must say the same in Vietnamese."""
+    seen: dict[str, set[str]] = {}
+    for po in sorted((i18n.LOCALE_DIR / "vi" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as f:
+            for message in read_po(f):
+                if message.id:
+                    seen.setdefault(str(message.id), set()).add(str(message.string))
+    assert not {m: s for m, s in seen.items() if len(s) > 1}
 
 
 def test_translations_keep_their_placeholders():

@@ -22,6 +22,7 @@ def spec() -> ServiceSpec:
         name="bank-sync",
         title="Collection CRM - Bank Synchronization",
         package="crm.bank_sync",
+        audit_prefix="/api/bank-sync",
         metadata=Base.metadata,
         routers=[customers_router, loans_router, collaterals_router, sync_router],
         consumers=[lambda app: LoanBalanceConsumer()],

@@ -49,6 +49,7 @@ def spec() -> ServiceSpec:
         name="identity",
         title="Collection CRM - Identity",
         package="crm.identity",
+        audit_prefix="/api/auth",
         metadata=Base.metadata,
         routers=[router],
         on_startup=[_bootstrap_users],

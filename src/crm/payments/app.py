@@ -20,6 +20,7 @@ def spec() -> ServiceSpec:
         name="payments",
         title="Collection CRM - Payment Processing",
         package="crm.payments",
+        audit_prefix="/api/payments",
         metadata=Base.metadata,
         routers=[notifications_router, receipts_router, reconciliation_router, ledger_router],
         on_startup=[open_clients],

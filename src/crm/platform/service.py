@@ -20,6 +20,7 @@ from sqlalchemy import MetaData
 from swagger_ui_bundle import swagger_ui_path
 
 from crm.platform import leader, migrations
+from crm.platform.audit_routes import audit_router
 from crm.platform.auth import Access, SecureRouter, TokenService, assert_every_route_declares_access
 from crm.platform.bus import Bus
 from crm.platform.consumer import ConsumerRunner, EventConsumer
@@ -52,6 +53,8 @@ class ServiceSpec:
     """Run after the background tasks are cancelled, before the database is closed."""
     background: Sequence[Callable[[FastAPI], Coroutine[Any, Any, None]]] = field(default_factory=tuple)
     """Long-running jobs (workers, schedules): run by the service's leader process only."""
+    audit_prefix: str | None = None
+    """One of the service's path prefixes: its audit trail answers at ``<audit_prefix>/audit``."""
 
     @property
     def schema(self) -> str:
@@ -208,6 +211,8 @@ def create_service_app(
     app.state.tokens = TokenService(settings)
     app.state.outbox = Outbox(spec.tables.outbox)
     install_error_handlers(app)
+    if spec.audit_prefix:  # before the service's routes, so that no path parameter takes "audit"
+        app.include_router(audit_router(spec.audit_prefix))
     for router in spec.routers:
         app.include_router(router)
     app.include_router(health_router(spec.name))

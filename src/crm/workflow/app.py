@@ -25,6 +25,7 @@ def spec() -> ServiceSpec:
         name="workflow",
         title="Collection CRM - Collection Workflow",
         package="crm.workflow",
+        audit_prefix="/api/workflow",
         metadata=Base.metadata,
         routers=[
             agents_router,

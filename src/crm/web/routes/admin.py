@@ -10,8 +10,11 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
+from crm.web.backend import BackendError
+from crm.web.i18n import N_
 from crm.web.routes import admin_agents, admin_payments, admin_sync, admin_vocabularies
-from crm.web.session import ADMINS, PageRouter
+from crm.web.routes.admin_common import pager
+from crm.web.session import ADMINS, PageRouter, SignedIn
 from crm.web.templating import render
 
 router = PageRouter(tags=["web"])
@@ -23,10 +26,39 @@ async def admin_index(request: Request) -> Response:
     return render(request, "admin/index.html")
 
 
+AUDIT_SOURCES = {
+    "workflow": ("/api/workflow/audit", N_("Collection workflow")),
+    "bank-sync": ("/api/bank-sync/audit", N_("Bank synchronization")),
+    "payments": ("/api/payments/audit", N_("Payments")),
+    "identity": ("/api/auth/audit", N_("Users and sign-in")),
+}
+AUDIT_FILTERS = ("actor", "entityType", "entityKey", "action", "from", "to")
+
+
 @router.get("/admin/audit", roles=ADMINS)
-async def audit(request: Request) -> Response:
-    """The audit log: no service exposes its audit trail over HTTP yet, so nothing is shown."""
-    return render(request, "admin/audit.html")
+async def audit(request: Request, viewer: SignedIn, service: str = "workflow", page: int = 1) -> Response:
+    """One service's audit trail (each service keeps its own), newest first, with filters."""
+    source = service if service in AUDIT_SOURCES else "workflow"
+    filters = {k: request.query_params.get(k, "").strip() for k in AUDIT_FILTERS}
+    error, answer = None, {"items": [], "total": 0, "page": 1, "pageSize": 50}
+    try:
+        answer = await request.app.state.backend.get(
+            viewer, AUDIT_SOURCES[source][0], page=max(page, 1), pageSize=50, **filters
+        )
+    except BackendError as exc:
+        if exc.status not in (400, 422):
+            raise
+        error = exc.field_errors() or {"": exc.detail}
+    return render(
+        request,
+        "admin/audit.html",
+        sources=AUDIT_SOURCES,
+        source=source,
+        filters=filters,
+        entries=answer["items"],
+        error=error,
+        paging=pager(answer, "/admin/audit", service=source, **filters),
+    )
 
 
 for _screen in (admin_agents, admin_vocabularies, admin_sync, admin_payments):

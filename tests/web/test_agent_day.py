@@ -1,0 +1,72 @@
+"""An agent's working loop across the screens: My day → the first customer → record a promise →
+the timeline shows it (no page reload) → My day's counts include it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import datetime, timedelta
+
+import pytest
+from playwright.async_api import Page, expect
+
+from crm.platform.settings import PlatformSettings
+from crm.web.i18n import money
+from tests.web.conftest import sign_in
+from tests.web.test_my_day import _assign, _choose_language, _free_delinquent_cifs
+
+pytestmark = pytest.mark.e2e
+
+
+async def swapped_by_htmx(page: Page, action: Awaitable[object]) -> None:
+    """Do ``action`` and wait until htmx has put the answer in the page and wired it up (a person is
+    slower than that; a test choosing the next field at once would use the old one)."""
+    before = await page.evaluate(
+        """() => {
+            if (window.settled === undefined) {
+                window.settled = 0;
+                document.body.addEventListener("htmx:afterSettle", () => { window.settled += 1; });
+            }
+            return window.settled;
+        }"""
+    )
+    await action
+    await page.wait_for_function("n => window.settled > n", arg=before)
+
+
+async def test_an_agent_records_a_promise_from_the_queue_and_sees_it_in_the_timeline_and_the_counts(
+    system, page
+):
+    agent = system.new_agent()
+    _assign(system, agent, _free_delinquent_cifs(system, 2))
+    await sign_in(page, system, agent.username, agent.password)
+    await page.goto(f"{system.base}/my-day")
+    await _choose_language(page, "en")
+    first = page.locator("table.queue tbody tr a").first
+    cif = (await first.get_attribute("href") or "").rsplit("/", 1)[-1]
+    await first.click()
+    await page.wait_for_url(f"**/customers/{cif}")
+
+    # A message (ZALO) is not a call or a visit: the contact hours do not apply, at any time of day.
+    await page.locator("#tab-actions").click()  # the timeline is open while the action is recorded
+    await expect(page.locator("#tab-actions")).to_have_attribute("aria-selected", "true")
+    await expect(page.locator("#tab-panel[data-tab=actions]")).not_to_contain_text(money("2500000"))
+    await page.wait_for_load_state("networkidle")
+    await page.evaluate("window.stillTheSamePage = true")
+    form = page.locator("#record-action-form")
+    await swapped_by_htmx(page, form.locator("#action-type").select_option("ZALO"))  # ZALO's results
+    await swapped_by_htmx(page, form.locator("#action-result").select_option("PROMISE_TO_PAY"))
+    await expect(form.locator("#promise-amount")).to_be_visible()
+    promised_on = (datetime.now(PlatformSettings().tz) + timedelta(days=3)).date()
+    await form.locator("#promise-amount").fill("2.500.000")
+    await form.locator("#promise-date").fill(promised_on.isoformat())
+    await form.locator("button[type=submit].primary").click()
+    await expect(page.locator("#record-action-form .notice")).to_contain_text("2.500.000")
+
+    await expect(page.locator("#tab-panel[data-tab=actions]")).to_contain_text(money("2500000"))
+    await expect(page.locator("#tab-panel[data-tab=actions]")).to_contain_text("Open")
+    assert await page.evaluate("window.stillTheSamePage === true"), "the page was reloaded"
+
+    await page.goto(f"{system.base}/my-day")
+    counts = page.locator(".counts")
+    await expect(counts.locator("[data-count=promises] .value")).to_have_text("1")
+    await expect(counts.locator("[data-count=promised] .value")).to_have_text(money("2500000"))
