@@ -21,7 +21,8 @@ BUCKET_WORDS = (
     (30, "dpd-1-30", "Quá hạn 1-30 ngày"),
     (60, "dpd-31-60", "Quá hạn 31-60 ngày"),
     (90, "dpd-61-90", "Quá hạn 61-90 ngày"),
-    (None, "dpd-90", "Quá hạn trên 90 ngày"),
+    (180, "dpd-90", "Quá hạn 91-180 ngày"),
+    (None, "dpd-90", "Quá hạn trên 180 ngày"),
 )
 
 

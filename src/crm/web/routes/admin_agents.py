@@ -13,11 +13,11 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from crm.web.backend import BackendError
+from crm.web.labels import TEAMS
 from crm.web.routes.admin_common import (
     AGENT_TYPES,
     LABELS,
     ROLES,
-    TEAMS,
     admin_router,
     form_fields,
     form_list,

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
+from crm.web.labels import TEAM_LABELS
 from crm.web.session import PageRouter
 
 
@@ -52,19 +53,6 @@ def pager(answer: dict[str, Any], base: str, **params: Any) -> dict[str, Any]:
 
 
 AGENT_TYPES = {"AGENT": "Agent", "SUPERVISOR": "Supervisor", "ADMIN": "Administrator"}
-TEAMS = {
-    "EARLY_STAGE_CALL": "Early stage - call",
-    "EARLY_STAGE_FIELD": "Early stage - field",
-    "MID_STAGE_CALL": "Mid stage - call",
-    "MID_STAGE_FIELD": "Mid stage - field",
-    "LATE_STAGE_CALL": "Late stage - call",
-    "LATE_STAGE_FIELD": "Late stage - field",
-    "LEGAL": "Legal",
-    "RESTRUCTURING": "Restructuring",
-    "SPECIAL_ASSETS": "Special assets",
-    "HIGH_VALUE": "High value",
-    "OTHER": "Other",
-}
 ROLES = {
     "AGENT": "Agent",
     "SUPERVISOR": "Supervisor",
@@ -119,7 +107,7 @@ DISCREPANCIES = {
 }
 LABELS = {
     "agent_types": AGENT_TYPES,
-    "teams": TEAMS,
+    "teams": TEAM_LABELS,
     "roles": ROLES,
     "run_states": RUN_STATES,
     "kinds": VOCABULARY_KINDS,

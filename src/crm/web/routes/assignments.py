@@ -36,7 +36,8 @@ from starlette.datastructures import FormData, UploadFile
 
 from crm.web.backend import Backend, BackendError
 from crm.web.i18n import N_
-from crm.web.routes.team import BUCKET_LABELS, BUCKETS, TEAM_LABELS, TEAMS, bounded
+from crm.web.labels import BUCKET_LABELS, BUCKETS, TEAM_LABELS, TEAMS
+from crm.web.routes.team import bounded
 from crm.web.session import SUPERVISORS, PageRouter, SignedIn, Viewer
 from crm.web.templating import is_htmx, render
 

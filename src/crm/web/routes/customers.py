@@ -17,6 +17,7 @@ from fastapi import Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from crm.web.backend import Backend, BackendError
+from crm.web.labels import dpd_badge
 from crm.web.session import STAFF, PageRouter, SignedIn, Viewer
 from crm.web.templating import is_htmx, render
 
@@ -34,15 +35,6 @@ TABS: tuple[tuple[str, str], ...] = (
     ("assignments", "Assignment history"),
 )
 TAB_NAMES = tuple(name for name, _ in TABS)
-
-# (css class, words) of each dpd bucket the UI shows.
-BUCKETS: tuple[tuple[int | None, str, str], ...] = (
-    (0, "current", "Not past due"),
-    (30, "dpd-1-30", "1-30 days past due"),
-    (60, "dpd-31-60", "31-60 days past due"),
-    (90, "dpd-61-90", "61-90 days past due"),
-    (None, "dpd-90", "Over 90 days past due"),
-)
 
 LABELS: dict[str, str] = {
     # customer / loan / payment statuses and kinds
@@ -121,15 +113,6 @@ CASE_FIELDS: tuple[tuple[str, str, str], ...] = (
 def _backend(request: Request) -> Backend:
     backend: Backend = request.app.state.backend
     return backend
-
-
-def bucket_of(dpd: int | None) -> tuple[str, str]:
-    """The css class and the words of the bucket a dpd is in."""
-    days = dpd or 0
-    for last, css, words in BUCKETS:
-        if last is None or days <= last:
-            return css, words
-    raise AssertionError("the last bucket has no upper end")  # pragma: no cover
 
 
 def _decimal(value: Any) -> Decimal:
@@ -263,7 +246,7 @@ async def _header(backend: Backend, viewer: Viewer, cif: str) -> dict[str, Any]:
         "customer": customer,
         "loans": items,
         "worst_dpd": worst,
-        "bucket": bucket_of(worst),
+        "bucket": dpd_badge(worst),
         "totals": totals(items),
         "assignment": current,
         "agent_names": names,
@@ -359,7 +342,7 @@ async def _page(request: Request, viewer: Viewer, cif: str, tab: str, page: int,
         tabs=TABS,
         labels=LABELS,
         case_fields=CASE_FIELDS,
-        bucket_of=bucket_of,
+        bucket_of=dpd_badge,
         tab_link=tab_link,
         part_link=part_link,
         page_link=lambda n: tab_link(tab, n),

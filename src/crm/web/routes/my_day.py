@@ -25,6 +25,7 @@ from crm.platform.db import utcnow
 from crm.platform.logging import get_logger
 from crm.web import i18n
 from crm.web.backend import BackendError
+from crm.web.labels import dpd_badge
 from crm.web.notifications import (
     AgentWatch,
     Notification,
@@ -53,19 +54,6 @@ def _positive(value: str | None, default: int) -> int:
     except ValueError:
         return default
     return number if number >= 1 else default
-
-
-def dpd_badge(dpd: int) -> str:
-    """The app.css class of a days-past-due bucket."""
-    if dpd <= 0:
-        return "current"
-    if dpd <= 30:
-        return "dpd-1-30"
-    if dpd <= 60:
-        return "dpd-31-60"
-    if dpd <= 90:
-        return "dpd-61-90"
-    return "dpd-90"
 
 
 def customer_href(cif: str) -> str:
@@ -98,7 +86,7 @@ async def my_day(
         "my_day/index.html",
         queue=queue,
         items=[
-            {**item, "href": customer_href(item["cif"]), "bucket": dpd_badge(item["maxDpd"])}
+            {**item, "href": customer_href(item["cif"]), "bucket": dpd_badge(item["maxDpd"])[0]}
             for item in queue["items"]
         ],
         workload=workload,

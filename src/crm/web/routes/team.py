@@ -30,6 +30,7 @@ from crm.platform.business_time import business_date
 from crm.platform.db import utcnow
 from crm.web.backend import Backend
 from crm.web.i18n import N_
+from crm.web.labels import BUCKET_LABELS, BUCKETS, TEAM_LABELS, TEAMS
 from crm.web.session import SUPERVISORS, PageRouter, SignedIn, Viewer
 from crm.web.templating import is_htmx, render
 
@@ -44,40 +45,6 @@ DAILY_TREND_BUDGET = 300
 """Daily trends while agents x 30 days stays within this many calls; weekly windows beyond."""
 MAX_PERIOD_DAYS = 366
 
-TEAMS = (
-    "EARLY_STAGE_CALL",
-    "EARLY_STAGE_FIELD",
-    "MID_STAGE_CALL",
-    "MID_STAGE_FIELD",
-    "LATE_STAGE_CALL",
-    "LATE_STAGE_FIELD",
-    "LEGAL",
-    "RESTRUCTURING",
-    "SPECIAL_ASSETS",
-    "HIGH_VALUE",
-    "OTHER",
-)
-TEAM_LABELS = {
-    "EARLY_STAGE_CALL": N_("Early stage - call"),
-    "EARLY_STAGE_FIELD": N_("Early stage - field"),
-    "MID_STAGE_CALL": N_("Mid stage - call"),
-    "MID_STAGE_FIELD": N_("Mid stage - field"),
-    "LATE_STAGE_CALL": N_("Late stage - call"),
-    "LATE_STAGE_FIELD": N_("Late stage - field"),
-    "LEGAL": N_("Legal"),
-    "RESTRUCTURING": N_("Restructuring"),
-    "SPECIAL_ASSETS": N_("Special assets"),
-    "HIGH_VALUE": N_("High value"),
-    "OTHER": N_("Other"),
-}
-BUCKETS = ("B1", "B2", "B3", "B4", "B5")
-BUCKET_LABELS = {
-    "B1": N_("1-30 days"),
-    "B2": N_("31-60 days"),
-    "B3": N_("61-90 days"),
-    "B4": N_("91-180 days"),
-    "B5": N_("over 180 days"),
-}
 
 T = TypeVar("T")
 
