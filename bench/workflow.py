@@ -103,12 +103,13 @@ async def read_model_caught_up(url: str, within: float = 3600) -> float:
         await conn.close()
 
 
-async def seed(url: str, customers: int, actions: int) -> tuple[list[str], float]:
+async def seed(url: str, customers: int, actions: int, reuse: bool = False) -> tuple[list[str], float]:
     conn = await asyncpg.connect(url)
     try:
         started = time.perf_counter()
         loaded = await conn.fetchval("SELECT count(*) FROM bank_sync.customer")
-        await conn.execute(SEED.format(agents=AGENTS, customers=loaded, actions=actions))
+        if not reuse:
+            await conn.execute(SEED.format(agents=AGENTS, customers=loaded, actions=actions))
         agents = [
             str(r["id"])
             for r in await conn.fetch("SELECT id FROM workflow.agent WHERE employee_id LIKE 'BENCH%'")
@@ -187,10 +188,10 @@ async def page_users(base: str, admin: dict[str, str], agents: list[str]) -> lis
     logins = []
     async with aiohttp.ClientSession(base) as http:
         for agent_id in agents:
-            username, password = f"bench.{agent_id[:8]}", secrets.token_urlsafe(16)
+            username, password = f"bench.{agent_id[:8]}.{secrets.token_hex(3)}", secrets.token_urlsafe(16)
             body = {"username": username, "password": password, "roles": ["AGENT"], "agentId": agent_id}
             async with http.post("/api/auth/users", json=body, headers=admin) as r:
-                assert r.status in (201, 409), await r.text()
+                assert r.status == 201, await r.text()
             logins.append((username, password))
     return logins
 
@@ -273,13 +274,23 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=CLIENTS, help="concurrent simulated agents")
     parser.add_argument("--think", type=float, default=1.0, help="seconds an agent spends between two steps")
     parser.add_argument("--pages", action="store_true", help="also the agent's screens of the web UI")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        help="the data folder of an earlier run (loaded and seeded): start it again and only measure",
+    )
+    parser.add_argument("--pages-only", action="store_true", help="measure the web pages, not the API")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="crm-bench-wf-"))
-    started = time.perf_counter()
-    today = datetime.now(PlatformSettings().tz).date()  # the business date, as the demo load expects
-    generate(work / "inbox", args.customers, today, seed=7, workers=os.cpu_count() or 1)
-    print(f"generated {args.customers:,} customers in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    work = args.reuse or Path(tempfile.mkdtemp(prefix="crm-bench-wf-"))
+    if not args.reuse:
+        started = time.perf_counter()
+        today = datetime.now(PlatformSettings().tz).date()  # the business date, as the demo load expects
+        generate(work / "inbox", args.customers, today, seed=7, workers=os.cpu_count() or 1)
+        print(
+            f"generated {args.customers:,} customers in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
     jwt_secret = secrets.token_urlsafe(32)
     settings = {
         "CRM_JWT_SECRET": jwt_secret,
@@ -296,22 +307,22 @@ def main() -> None:
         url = system.database_url()
         caught_up = asyncio.run(read_model_caught_up(url))
         print(f"workflow's read model caught up {caught_up:.0f} s after the load", file=sys.stderr)
-        agents, seeded = asyncio.run(seed(url, args.customers, args.actions))
+        agents, seeded = asyncio.run(seed(url, args.customers, args.actions, reuse=bool(args.reuse)))
         print(
             f"seeded {AGENTS} agents, assignments and {args.actions:,} actions in {seeded:.0f} s",
             file=sys.stderr,
         )
         tokens = TokenService(PlatformSettings(jwt_secret=jwt_secret, data_dir=work))
-        asyncio.run(agents_day(base, tokens, agents, 10, args.clients))  # warm-up, not reported
-        phases = {
-            f"{args.think:g} s between an agent's steps": asyncio.run(
+        phases = {}
+        if not args.pages_only:
+            asyncio.run(agents_day(base, tokens, agents, 10, args.clients))  # warm-up, not reported
+            phases[f"{args.think:g} s between an agent's steps"] = asyncio.run(
                 agents_day(base, tokens, agents, args.seconds, args.clients, args.think)
-            ),
-            "back to back (no pause: the capacity)": asyncio.run(
+            )
+            phases["back to back (no pause: the capacity)"] = asyncio.run(
                 agents_day(base, tokens, agents, args.seconds, args.clients)
-            ),
-        }
-        if args.pages:
+            )
+        if args.pages or args.pages_only:
             logins = asyncio.run(page_users(base, admin, agents[: args.clients]))
             asyncio.run(agents_screens(base, logins, 10))  # warm-up, not reported
             phases[f"web pages, {args.think:g} s between an agent's steps"] = asyncio.run(

@@ -34,7 +34,7 @@ class System:
         self.work = work
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.admin = {"username": "bench-admin", "password": secrets.token_urlsafe(16)}
+        self.admin = {"username": "bench-admin", "password": self._admin_password(work)}
         inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
         self.env = {
             **inherited,
@@ -46,6 +46,15 @@ class System:
             **settings,
         }
         self.server: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def _admin_password(work: Path) -> str:
+        """One per data folder (a folder started again keeps its admin)."""
+        kept = work / "secrets" / "launch-admin-password"
+        if not kept.exists():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text(secrets.token_urlsafe(16))
+        return kept.read_text().strip()
 
     def __enter__(self) -> System:
         crm = Path(sys.executable).parent / "crm"

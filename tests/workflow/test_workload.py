@@ -538,6 +538,17 @@ async def test_queue_follows_later_changes_to_loans_and_actions(workflow, token_
     await store(workflow, action(late, q, at(tz, TODAY, 9, 30), result="CONTACTED"))  # reached today
     assert late not in await _queue(workflow, token_for, q)
 
+    other = await new_agent(workflow, token_for, unique)  # the promised customer moves to another agent
+    async with workflow.app.state.db.transaction() as session:
+        current = await session.scalar(
+            select(CustomerAgent).where(CustomerAgent.cif == promised, CustomerAgent.is_current)
+        )
+        current.is_current, current.end_date = False, at(tz, TODAY, 8)
+        await session.flush()
+        session.add(assigned(promised, call=other, start=at(tz, TODAY, 8)))
+    assert promised not in await _queue(workflow, token_for, q)
+    assert (await _queue(workflow, token_for, other))[promised]["maxDpd"] == 1
+
 
 async def test_concurrent_writes_on_one_customer_all_reach_its_queue_facts(
     workflow, token_for, unique, tz, now

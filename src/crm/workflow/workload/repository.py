@@ -29,9 +29,13 @@ totals AS (
     FROM mine m JOIN workflow.loan_view l ON l.cif = m.cif
     GROUP BY l.currency
 ),
-promises AS (
-    SELECT count(*) AS open_promises, count(*) FILTER (WHERE a.promise_date = :today) AS due_today
-    FROM mine m JOIN workflow.action_record a ON a.cif = m.cif AND a.promise_status = 'OPEN'
+promises AS (  -- a probe per customer of the partial index of OPEN promises (a join would scan all)
+    SELECT coalesce(sum(p.open), 0) AS open_promises, coalesce(sum(p.due), 0) AS due_today
+    FROM mine m
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS open, count(*) FILTER (WHERE a.promise_date = :today) AS due
+        FROM workflow.action_record a WHERE a.cif = m.cif AND a.promise_status = 'OPEN'
+    ) p
 )
 SELECT
     (SELECT count(*) FROM mine) AS assigned_customers,
@@ -109,18 +113,22 @@ ORDER BY p.currency
 )
 
 # Today's call list, from the customers' queue facts (``customer_queue_fact``, one row per customer
-# kept by triggers, see crm.workflow.workload.models): the agent's current customers through the
-# partial assignment indexes, then one primary-key read each. A customer contacted today (by
-# anyone) is off the list. The list is ranked whole (the order depends on the facts), then one page
-# is cut; the total comes in the same row set, also when the page is past the end.
+# kept by triggers, see crm.workflow.workload.models): the agent's customers as call or field agent
+# are two index-only ranges of the facts' covering indexes. A customer contacted today (by anyone)
+# is off the list. The list is ranked whole (the order depends on the facts), then one page is cut;
+# the total comes in the same row set, also when the page is past the end.
 QUEUE = text(
     """
-WITH mine AS (  -- the agent's current customers, as call or field agent (one partial index each)
-    SELECT cif FROM workflow.customer_agent
-    WHERE is_current AND assigned_call_agent_id = :agent_id
+WITH mine AS (
+    SELECT cif, max_dpd, total_due, total_outstanding, last_action_date, follow_up_date,
+           last_contact_at, open_promise_date, open_promise_amount,
+           broken_settled_at, broken_promise_date, broken_promise_amount
+    FROM workflow.customer_queue_fact WHERE call_agent_id = :agent_id
     UNION
-    SELECT cif FROM workflow.customer_agent
-    WHERE is_current AND assigned_field_agent_id = :agent_id
+    SELECT cif, max_dpd, total_due, total_outstanding, last_action_date, follow_up_date,
+           last_contact_at, open_promise_date, open_promise_amount,
+           broken_settled_at, broken_promise_date, broken_promise_amount
+    FROM workflow.customer_queue_fact WHERE field_agent_id = :agent_id
 ),
 ranked AS (
     SELECT f.cif, f.max_dpd, f.total_due, f.total_outstanding, f.last_action_date,
@@ -131,7 +139,7 @@ ranked AS (
                 WHEN f.broken_settled_at >= :broken_since THEN 2
                 WHEN f.follow_up_date <= :today THEN 3
                 ELSE 4 END AS priority
-    FROM mine m JOIN workflow.customer_queue_fact f ON f.cif = m.cif
+    FROM mine f
     WHERE (f.last_contact_at IS NULL OR f.last_contact_at < :day_start OR f.last_contact_at >= :day_end)
       AND (f.open_promise_date = :today OR f.broken_settled_at >= :broken_since
            OR f.follow_up_date <= :today OR f.max_dpd > 0)
