@@ -18,6 +18,7 @@ from crm.workflow.settings import WorkflowSettings
 from crm.workflow.vocabularies.router import router as vocabularies_router
 from crm.workflow.workload import models as queue_facts  # noqa: F401 - registers customer_queue_fact
 from crm.workflow.workload.router import router as workload_router
+from crm.workflow.workload.router import team_router as portfolio_router
 
 
 def spec() -> ServiceSpec:
@@ -30,6 +31,7 @@ def spec() -> ServiceSpec:
         routers=[
             agents_router,
             workload_router,
+            portfolio_router,
             actions_router,
             assignments_router,
             cases_router,

@@ -5,9 +5,9 @@ Everything comes from the services' APIs with the supervisor's own token:
 - the team's agents: workflow ``GET /api/agents?team=&isActive=true`` (one page of at most 500);
 - per agent, ``GET /api/agents/:id/workload`` (today) and ``GET /api/agents/:id/performance?from=&to=``
   (the chosen period, default: this month so far, in the business time zone);
-- the portfolio by DPD bucket: bank-sync ``GET /api/loans/delinquent?bucket=Bn&pageSize=1`` totals. Those
-  count the bank's delinquent loans (no API gives a team's loans by bucket), so the chart says so; the
-  team's own outstanding and due come from the workloads' per-currency totals;
+- the team's portfolio by DPD bucket: workflow ``GET /api/workflow/portfolio?team=`` (the loans of the
+  customers the team's agents have now: loans, customers, outstanding and due per currency); the
+  team's outstanding and due today come from the workloads' per-currency totals;
 - the 30-day trends: promises made and kept summed over the team's agents, from one performance call
   per agent per window. Per day (30 windows) while that is at most ``DAILY_TREND_BUDGET`` calls, per
   week (5 windows) otherwise; loaded after the page (htmx), so the page never waits for them.
@@ -138,16 +138,13 @@ async def dashboard(
             **{"from": first.isoformat(), "to": last.isoformat()},
         )
 
-    def bucket_total(bucket: str) -> Awaitable[Any]:
-        return backend.get(viewer, "/api/loans/delinquent", bucket=bucket, pageSize=1)
-
     calls: list[Awaitable[Any]] = [workload(a) for a in agents]
     calls += [performance(a) for a in agents]
-    calls += [bucket_total(b) for b in BUCKETS]
+    calls.append(backend.get(viewer, "/api/workflow/portfolio", team=team))
     answers = await bounded(calls)
     workloads = answers[: len(agents)]
     performances = answers[len(agents) : 2 * len(agents)]
-    buckets = [int(page["total"]) for page in answers[2 * len(agents) :]]
+    portfolio = [b for b in answers[-1]["buckets"] if b["bucket"] in BUCKETS]  # the delinquent ones
 
     rows = []
     totals: dict[str, dict[str, Decimal]] = {}
@@ -192,7 +189,7 @@ async def dashboard(
         "keptRate": [r["kept_rate"] or "0" for r in rows],
         # exact decimal strings: team.js turns them into numbers only to draw bars
         "collected": [str(_amount(r["performance"]["amountCollected"])) for r in rows],
-        "buckets": {"labels": list(BUCKETS), "counts": buckets},
+        "buckets": {"labels": [b["bucket"] for b in portfolio], "counts": [b["loans"] for b in portfolio]},
     }
     return render(
         request,
@@ -210,7 +207,7 @@ async def dashboard(
         collected=collected,
         team_sum=team_sum,
         team_rates=team_rates,
-        buckets=list(zip(BUCKETS, buckets, strict=True)),
+        portfolio=portfolio,
         bucket_labels=BUCKET_LABELS,
         charts=charts,
     )

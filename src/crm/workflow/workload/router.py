@@ -8,12 +8,14 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 
-from crm.platform.auth import Caller, SecureRouter
+from crm.platform.auth import Access, Caller, Role, SecureRouter
 from crm.platform.business_time import business_date
 from crm.platform.db import Session, utcnow
 from crm.platform.schemas import Page, Paging
 from crm.workflow.access import READ
+from crm.workflow.agents.schemas import AgentTeam
 from crm.workflow.workload import service
+from crm.workflow.workload.portfolio import Portfolio, portfolio
 from crm.workflow.workload.schemas import Performance, QueueItem, Workload
 
 router = SecureRouter(prefix="/api/agents", tags=["agents"])
@@ -83,3 +85,13 @@ async def agent_queue(
         limit=paging.page_size,
     )
     return Page[QueueItem](items=items, page=paging.page, page_size=paging.page_size, total=total)
+
+
+team_router = SecureRouter(prefix="/api/workflow", tags=["agents"])
+
+
+@team_router.get("/portfolio", access=Access.of(Role.SUPERVISOR, Role.ADMIN), response_model=Portfolio)
+async def team_portfolio(session: Session, team: Annotated[AgentTeam | None, Query()] = None) -> Portfolio:
+    """The loans of the customers a team's agents have now (every team without ``team``), by days-past-due
+    bucket: loans, customers, outstanding and due per currency."""
+    return await portfolio(session, team)
