@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import jwt
 
+from crm.platform.auth import Role
+
 
 async def test_bootstrap_admin_gets_a_token_with_its_roles(identity):
     r = await identity.post("/api/auth/token", data={"username": "root", "password": "root-password-123"})
@@ -53,3 +55,50 @@ async def test_only_admin_creates_users(identity, token_for):
         assert (await identity.post("/api/auth/users", json=body, headers=token_for(role))).status_code == 403
     listed = await identity.get("/api/auth/users?pageSize=500", headers=token_for(Role.ADMIN))
     assert "should-not-exist" not in [u["username"] for u in listed.json()["items"]]
+
+
+async def test_admin_changes_a_users_roles_agent_and_sign_in(identity, token_for, unique):
+    name = unique("user").lower()
+    admin = token_for(Role.ADMIN, subject="chief")
+    body = {"username": name, "password": "a-long-password", "roles": ["AGENT"], "agentId": "A-1"}
+    assert (await identity.post("/api/auth/users", json=body, headers=admin)).status_code == 201
+
+    changed = await identity.put(
+        f"/api/auth/users/{name}", json={"roles": ["SUPERVISOR", "AGENT"], "agentId": None}, headers=admin
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["roles"] == ["AGENT", "SUPERVISOR"] and changed.json()["agentId"] is None
+    signed_in = await identity.post("/api/auth/token", data={"username": name, "password": "a-long-password"})
+    me = await identity.get(
+        "/api/auth/me", headers={"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    )
+    assert me.json()["roles"] == ["AGENT", "SUPERVISOR"] and me.json()["agentId"] is None
+
+    assert (
+        await identity.put(f"/api/auth/users/{name}", json={"isActive": False}, headers=admin)
+    ).status_code == 200
+    refused = await identity.post("/api/auth/token", data={"username": name, "password": "a-long-password"})
+    assert refused.status_code == 401
+
+    assert (
+        await identity.put("/api/auth/users/nobody-here", json={"isActive": True}, headers=admin)
+    ).status_code == 404
+    empty_roles = await identity.put(f"/api/auth/users/{name}", json={"roles": []}, headers=admin)
+    assert empty_roles.status_code == 422 and empty_roles.json()["errors"][0]["field"] == "roles"
+    not_admin = await identity.put(
+        f"/api/auth/users/{name}", json={"isActive": True}, headers=token_for(Role.SUPERVISOR)
+    )
+    assert not_admin.status_code == 403
+
+
+async def test_an_admin_cannot_lock_itself_out(identity, token_for, unique):
+    name = unique("admin").lower()
+    body = {"username": name, "password": "a-long-password", "roles": ["ADMIN"]}
+    assert (
+        await identity.post("/api/auth/users", json=body, headers=token_for(Role.ADMIN))
+    ).status_code == 201
+    itself = token_for(Role.ADMIN, subject=name)
+    demoted = await identity.put(f"/api/auth/users/{name}", json={"roles": ["AGENT"]}, headers=itself)
+    assert demoted.status_code == 422 and demoted.json()["errors"][0]["field"] == "roles"
+    off = await identity.put(f"/api/auth/users/{name}", json={"isActive": False}, headers=itself)
+    assert off.status_code == 422 and off.json()["errors"][0]["field"] == "isActive"

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from playwright.async_api import expect
 
@@ -216,3 +217,25 @@ async def test_the_audit_log_shows_who_changed_an_agent(system, page):
     await rows.nth(0).locator("summary").click()
     await expect(rows.nth(0).locator("pre")).to_contain_text('"max_customers": 45')
     await assert_accessible(page)
+
+
+async def test_an_admin_changes_a_users_roles_and_sign_in(system, page):
+    name = f"user.{uuid.uuid4().hex[:8]}"
+    with system.api("admin") as admin:
+        body = {"username": name, "password": f"pw-{uuid.uuid4().hex}", "roles": ["AGENT"]}
+        assert admin.post("/api/auth/users", json=body).status_code == 201
+    await sign_in(page, system, "admin")
+    await page.goto(f"{system.base}/admin/users?pageSize=200")
+    await page.click(f"a[href='/admin/users/{name}']")
+    await page.check("#role-SUPERVISOR")
+    await page.uncheck("#isActive")
+    await page.click("button.primary")
+    await expect(page.locator(".notice[role=status]")).to_contain_text(name)
+    with system.api("admin") as admin:
+        users = admin.get("/api/auth/users", params={"pageSize": 500}).json()["items"]
+    changed = next(u for u in users if u["username"] == name)
+    assert changed["roles"] == ["AGENT", "SUPERVISOR"] and changed["isActive"] is False
+    refused = httpx.post(
+        f"{system.base}/api/auth/token", data={"username": name, "password": body["password"]}
+    )
+    assert refused.status_code == 401

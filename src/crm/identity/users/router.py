@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Form, Path, Request
 from sqlalchemy import func, select
 
 from crm.identity.users import service
 from crm.identity.users.models import User
-from crm.identity.users.schemas import Me, Token, UserCreate, UserRead
+from crm.identity.users.schemas import Me, Token, UserCreate, UserRead, UserUpdate
 from crm.platform.auth import Access, Caller, Role, SecureRouter
 from crm.platform.db import Session
 from crm.platform.schemas import Page, Paging
@@ -56,6 +56,14 @@ async def list_users(session: Session, paging: Paging) -> Page[UserRead]:
         )
     ).all()
     return Page[UserRead].of(rows, total, paging)
+
+
+@router.put("/users/{username}", access=ADMIN, response_model=UserRead)
+async def update_user(
+    body: UserUpdate, session: Session, caller: Caller, username: Annotated[str, Path(max_length=64)]
+) -> User:
+    """Change a user's roles, the agent it acts as, or whether it may sign in (its next token shows it)."""
+    return await service.update_user(session, username, body.model_dump(exclude_unset=True), caller.subject)
 
 
 @router.get("/me", access=ANY_USER, response_model=Me)

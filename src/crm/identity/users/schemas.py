@@ -21,6 +21,19 @@ class UserCreate(ApiModel):
         return sorted(set(roles))
 
 
+class UserUpdate(ApiModel):
+    """A partial update: only the fields present change; ``agentId`` null unlinks the agent."""
+
+    roles: list[Role] | None = Field(default=None, min_length=1)
+    agent_id: str | None = Field(default=None, max_length=64)
+    is_active: bool | None = None
+
+    @field_validator("roles")
+    @classmethod
+    def _unique(cls, roles: list[Role] | None) -> list[Role] | None:
+        return sorted(set(roles)) if roles is not None else None
+
+
 class UserRead(ApiModel):
     id: uuid.UUID
     username: str

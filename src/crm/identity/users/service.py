@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.identity.users.models import User
-from crm.platform.errors import Conflict, Unauthorized
+from crm.platform.auth import Role
+from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound, Unauthorized
 
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so an unknown name costs as much as a wrong password.
@@ -84,3 +86,26 @@ async def ensure_user(
         session, username=username, password=password, roles=roles, agent_id=agent_id, created_by="SYSTEM"
     )
     return True
+
+
+async def update_user(session: AsyncSession, username: str, changes: dict[str, Any], changed_by: str) -> User:
+    """Apply ``changes`` (roles, agent_id, is_active) to a user; 404 when unknown. An ADMIN cannot
+    take away its own ADMIN role or deactivate itself (there would be no one left to undo it)."""
+    user = await session.scalar(select(User).where(User.username == username).with_for_update())
+    if user is None:
+        raise NotFound(f"No user {username!r}.")
+    if username == changed_by and (
+        changes.get("is_active") is False or ("roles" in changes and Role.ADMIN not in changes["roles"])
+    ):
+        raise BusinessRuleViolation(
+            "An administrator cannot remove its own ADMIN role or deactivate itself.",
+            errors=[{"field": "roles" if "roles" in changes else "isActive", "message": "not on yourself"}],
+        )
+    if "roles" in changes:
+        user.roles = [str(r) for r in changes["roles"]]
+    if "agent_id" in changes:
+        user.agent_id = changes["agent_id"]
+    if "is_active" in changes and changes["is_active"] is not None:
+        user.is_active = changes["is_active"]
+    await session.flush()
+    return user

@@ -1,18 +1,20 @@
 """Admin pages: the workflow's agents (``/api/agents``) and the login users (``/api/auth/users``).
 
-The identity service has no API to change a user's roles or agent after creation, so users can only
-be listed and created here.
+Users are listed, created and edited (roles, the agent they act as, whether they may sign in:
+``PUT /api/auth/users/:username``).
 """
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from crm.web.backend import BackendError
+from crm.web.i18n import N_
 from crm.web.labels import TEAMS
 from crm.web.routes.admin_common import (
     AGENT_TYPES,
@@ -170,6 +172,7 @@ def _users_page(
     errors: dict[str, str] | None = None,
     problem: BackendError | None = None,
     created: str = "",
+    saved: str = "",
     status_code: int = 200,
 ) -> Response:
     names = {agent["id"]: agent["name"] for agent in choices}
@@ -185,6 +188,7 @@ def _users_page(
         errors=errors or {},
         problem=problem,
         created=created,
+        saved=saved,
         roles=[role for role in ROLES if role != "SYSTEM"],
         labels=LABELS,
     )
@@ -197,12 +201,13 @@ async def users(
     page: int = 1,
     pageSize: int = 50,
     created: str = "",
+    saved: str = "",
 ) -> Response:
     """Login users with their roles and agent, and a form to create one."""
     answer = await request.app.state.backend.get(
         viewer, "/api/auth/users", page=max(page, 1), pageSize=min(max(pageSize, 1), 200)
     )
-    return _users_page(request, answer, await _agent_choices(request, viewer), created=created)
+    return _users_page(request, answer, await _agent_choices(request, viewer), created=created, saved=saved)
 
 
 @router.post("/admin/users", roles=ADMINS)
@@ -229,3 +234,66 @@ async def create_user(request: Request, viewer: SignedIn) -> Response:
             request, answer, choices, values=kept, errors=errors, problem=exc, status_code=exc.status
         )
     return RedirectResponse(f"/admin/users?created={body['username']}", status_code=303)
+
+
+def _user_form(
+    request: Request,
+    user: dict[str, Any],
+    choices: list[dict[str, Any]],
+    *,
+    errors: dict[str, str] | None = None,
+    problem: BackendError | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "admin/user_form.html",
+        status_code=status_code,
+        user=user,
+        agents=choices,
+        errors=errors or {},
+        problem=problem,
+        roles=[role for role in ROLES if role != "SYSTEM"],
+        labels=LABELS,
+    )
+
+
+async def _user(request: Request, viewer: Viewer, username: str) -> dict[str, Any]:
+    """The user from identity's list (it has no single-user read); 404 page when unknown."""
+    backend = request.app.state.backend
+    page = 1
+    while True:
+        answer = await backend.get(viewer, "/api/auth/users", page=page, pageSize=500)
+        found = next((u for u in answer["items"] if u["username"] == username), None)
+        if found is not None:
+            return dict(found)
+        if page * 500 >= int(answer["total"]):
+            raise BackendError(404, N_("No such user"), username)
+        page += 1
+
+
+@router.get("/admin/users/{username}", roles=ADMINS)
+async def edit_user(request: Request, viewer: SignedIn, username: str) -> Response:
+    """A user's roles, agent and sign-in, to change."""
+    user = await _user(request, viewer, username)
+    return _user_form(request, user, await _agent_choices(request, viewer))
+
+
+@router.post("/admin/users/{username}", roles=ADMINS)
+async def save_user(request: Request, viewer: SignedIn, username: str) -> Response:
+    """Save a user's roles, agent and sign-in (``PUT /api/auth/users/:username``)."""
+    fields = await form_fields(request)
+    body = {
+        "roles": [role for role in await form_list(request, "roles") if role in ROLES],
+        "agentId": or_none(fields.get("agentId")),
+        "isActive": fields.get("isActive") == "on",
+    }
+    try:
+        await request.app.state.backend.put(viewer, f"/api/auth/users/{quote(username, safe='')}", json=body)
+    except BackendError as exc:
+        if exc.status not in (400, 422):
+            raise
+        user = {**await _user(request, viewer, username), **body}
+        choices = await _agent_choices(request, viewer)
+        return _user_form(request, user, choices, errors=_refused(exc), problem=exc, status_code=exc.status)
+    return RedirectResponse(f"/admin/users?saved={quote(username)}", status_code=303)
