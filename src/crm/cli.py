@@ -83,11 +83,12 @@ def _login_help(settings: PlatformSettings) -> list[str]:
     return ["No users yet: set CRM_BOOTSTRAP_ADMIN_USERNAME and CRM_BOOTSTRAP_ADMIN_PASSWORD and restart."]
 
 
-def _banner(settings: PlatformSettings, base_url: str, what: str) -> None:
+def _banner(settings: PlatformSettings, base_url: str, what: str, *, web: bool) -> None:
     from crm.payments.settings import DEMO_WEBHOOK_SECRET
 
     lines = [
         f"Collection CRM {what} at {base_url}",
+        *([f"  web UI:   {base_url}/    (sign in as a user below)"] if web else []),
         f"  API docs: {base_url}/docs    health: {base_url}/health/ready",
         f"  token:    curl -d username=... -d password=... {base_url}/api/auth/token",
         *("  " + line for line in _login_help(settings)),
@@ -122,7 +123,7 @@ def up(
     with infrastructure(settings) as resolved:
         assert resolved.database_url
         migrate_all(resolved.database_url)
-        _banner(resolved, resolved.public_base_url, "is starting")
+        _banner(resolved, resolved.public_base_url, "is starting", web=True)
         _run_server("crm.gateway:create_gateway", resolved.host, resolved.port, workers)
 
 
@@ -162,7 +163,7 @@ def serve(
         migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
         bind_host = host or resolved.host
         bind_port = port or deployable.default_port
-        _banner(resolved, f"http://{bind_host}:{bind_port}", f"{service} is starting")
+        _banner(resolved, f"http://{bind_host}:{bind_port}", f"{service} is starting", web=service == "web")
         _run_server(f"{deployable.package}.app:create_app", bind_host, bind_port, workers)
 
 

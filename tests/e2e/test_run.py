@@ -117,7 +117,7 @@ def test_crm_up_serves_every_service_stops_cleanly_and_keeps_data(tmp_path):
         demo = httpx.post(f"{base}/api/auth/token", data={"username": "agent", "password": demo_password})
         assert demo.status_code == 200
         demo_agent = {"Authorization": f"Bearer {demo.json()['access_token']}"}
-        assert "Demo users" in log.read_text() and base in log.read_text()
+        assert "Demo users" in log.read_text() and f"web UI:   {base}/" in log.read_text()
         demo_sync = _wait_demo_sync(base, headers)
         assert (
             demo_sync["counts"]["customers"]["inserted"] > 0 and demo_sync["counts"]["loans"]["inserted"] > 0
