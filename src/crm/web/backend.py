@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+from cachetools import TTLCache
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -24,6 +25,9 @@ from crm.platform.logging import get_logger
 from crm.web.session import LoginRequired, PageForbidden, Viewer
 
 log = get_logger("crm.web.backend")
+
+REFERENCE_SECONDS = 30.0
+"""How long reference data (vocabularies, agents' names) is reused; an edit shows within this time."""
 
 
 class BackendError(Exception):
@@ -82,6 +86,7 @@ class Backend:
         self._http = httpx.AsyncClient(
             base_url=base, timeout=settings.services_timeout_seconds, transport=transport
         )
+        self._reference: TTLCache[Any, Any] = TTLCache(maxsize=2_000, ttl=REFERENCE_SECONDS)
 
     async def request(self, viewer: Viewer | None, method: str, path: str, **kwargs: Any) -> Any:
         headers = dict(kwargs.pop("headers", None) or {})
@@ -116,6 +121,18 @@ class Backend:
     async def get(self, viewer: Viewer | None, path: str, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None and v != ""}
         return await self.request(viewer, "GET", path, params=clean)
+
+    async def reference(self, viewer: Viewer, path: str, **params: Any) -> Any:
+        """A GET of reference data that is the same for every user with the same roles (the
+        vocabularies, an agent's name): reused for ``REFERENCE_SECONDS``, so that a page does not ask
+        for it again on every request. Keyed by the viewer's roles, so an answer one role may read is
+        never handed to another; a refusal is not kept."""
+        key = (frozenset(viewer.roles), path, tuple(sorted((k, str(v)) for k, v in params.items())))
+        if key in self._reference:
+            return self._reference[key]
+        answer = await self.get(viewer, path, **params)
+        self._reference[key] = answer
+        return answer
 
     async def post(self, viewer: Viewer | None, path: str, json: Any = None, **kwargs: Any) -> Any:
         return await self.request(viewer, "POST", path, json=json, **kwargs)

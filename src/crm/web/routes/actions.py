@@ -198,7 +198,7 @@ def _first(items: list[dict[str, Any]], code: str | None) -> dict[str, Any] | No
 
 async def _action_context(request: Request, viewer: Viewer, form: ActionForm) -> dict[str, Any]:
     backend = request.app.state.backend
-    vocab = await backend.get(viewer, "/api/vocabularies")
+    vocab = await backend.reference(viewer, "/api/vocabularies")
     types: list[dict[str, Any]] = vocab["actionTypes"]
     values = form.values
     chosen_type = _first(types, values.get("type")) or _first(types, "CALL") or (types[0] if types else None)
@@ -401,7 +401,7 @@ async def _render_case(
     status_code: int = 200,
 ) -> Response:
     backend = request.app.state.backend
-    vocab = await backend.get(viewer, "/api/vocabularies")
+    vocab = await backend.reference(viewer, "/api/vocabularies")
     case = await backend.get(viewer, f"/api/cases/customer/{quote(cif)}", pageSize=1)
     choices = vocab["caseStatuses"]
     current = case["current"]

@@ -161,13 +161,13 @@ async def _quietly(coro: Any, default: Any = None) -> Any:
 async def agent_names(backend: Backend, viewer: Viewer, ids: set[str]) -> dict[str, str]:
     """``{agent id: name}`` of the agents (those that cannot be read are left out)."""
     wanted = sorted(i for i in ids if i)
-    found = await asyncio.gather(*(_quietly(backend.get(viewer, f"/api/agents/{i}")) for i in wanted))
+    found = await asyncio.gather(*(_quietly(backend.reference(viewer, f"/api/agents/{i}")) for i in wanted))
     return {i: str(agent["name"]) for i, agent in zip(wanted, found, strict=True) if agent}
 
 
 async def _labels(backend: Backend, viewer: Viewer) -> dict[str, Any]:
     """Labels of the vocabularies (action types, results, case statuses), by kind and code."""
-    vocab = await _quietly(backend.get(viewer, "/api/vocabularies", includeInactive="true"), {}) or {}
+    vocab = await _quietly(backend.reference(viewer, "/api/vocabularies", includeInactive="true"), {}) or {}
     actions: dict[str, str] = {}
     for entry in [
         *vocab.get("actionTypes", []),
