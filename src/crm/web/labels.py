@@ -1,4 +1,5 @@
-"""Words and colours the screens share for the services' codes: days-past-due buckets and teams.
+"""Words and colours the screens share for the services' codes: days-past-due buckets, teams,
+payment statuses and channels.
 
 The bucket boundaries are the platform's (``crm.platform.buckets``); here is only how they look.
 Messages are marked with ``N_`` and translated where they are shown.
@@ -47,3 +48,19 @@ TEAM_LABELS = {
     "OTHER": N_("Other"),
 }
 TEAMS = tuple(TEAM_LABELS)
+
+PAYMENT_STATUS_LABELS = {
+    "PENDING": N_("Pending"),
+    "COMPLETED": N_("Completed"),
+    "FAILED": N_("Failed"),
+    "REVERSED": N_("Reversed"),
+}
+PAYMENT_CHANNEL_LABELS = {
+    "BANK_TRANSFER": N_("Bank transfer"),
+    "CASH": N_("Cash"),
+    "CARD": N_("Card"),
+    "ONLINE": N_("Online"),
+    "AUTO_DEBIT": N_("Auto debit"),
+    "MOBILE_APP": N_("Mobile app"),
+    "OTHER": N_("Other"),
+}

@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from crm.web.labels import TEAM_LABELS
+from crm.web.i18n import N_
+from crm.web.labels import PAYMENT_CHANNEL_LABELS, PAYMENT_STATUS_LABELS, TEAM_LABELS
 from crm.web.session import PageRouter
 
 
@@ -52,15 +53,20 @@ def pager(answer: dict[str, Any], base: str, **params: Any) -> dict[str, Any]:
     }
 
 
-AGENT_TYPES = {"AGENT": "Agent", "SUPERVISOR": "Supervisor", "ADMIN": "Administrator"}
+AGENT_TYPES = {"AGENT": N_("Agent"), "SUPERVISOR": N_("Supervisor"), "ADMIN": N_("Administrator")}
 ROLES = {
-    "AGENT": "Agent",
-    "SUPERVISOR": "Supervisor",
-    "ADMIN": "Administrator",
-    "SYSTEM": "System",
-    "PAYMENT_PROCESSOR": "Payment processor",
+    "AGENT": N_("Agent"),
+    "SUPERVISOR": N_("Supervisor"),
+    "ADMIN": N_("Administrator"),
+    "SYSTEM": N_("System"),
+    "PAYMENT_PROCESSOR": N_("Payment processor"),
 }
-RUN_STATES = {"QUEUED": "Queued", "RUNNING": "Running", "SUCCEEDED": "Succeeded", "FAILED": "Failed"}
+RUN_STATES = {
+    "QUEUED": N_("Queued"),
+    "RUNNING": N_("Running"),
+    "SUCCEEDED": N_("Succeeded"),
+    "FAILED": N_("Failed"),
+}
 ACTIVE_RUN_STATES = ("QUEUED", "RUNNING")
 SOURCES = ("T24", "W4", "OTHER")
 ENTITIES = (
@@ -75,35 +81,20 @@ ENTITIES = (
     "reference_customers",
 )
 VOCABULARY_KINDS = {
-    "ACTION_TYPE": "Action types",
-    "ACTION_SUBTYPE": "Action subtypes",
-    "ACTION_RESULT": "Action results",
-    "CUSTOMER_STATUS": "Customer statuses",
-    "COLLATERAL_STATUS": "Collateral statuses",
-    "PROCESSING_STATE_STATUS": "Processing states",
-    "LENDING_VIOLATION_STATUS": "Lending violation statuses",
-    "RECOVERY_ABILITY_STATUS": "Recovery ability statuses",
-}
-PAYMENT_STATUSES = {
-    "PENDING": "Pending",
-    "COMPLETED": "Completed",
-    "FAILED": "Failed",
-    "REVERSED": "Reversed",
-}
-PAYMENT_CHANNELS = {
-    "BANK_TRANSFER": "Bank transfer",
-    "CASH": "Cash",
-    "CARD": "Card",
-    "ONLINE": "Online",
-    "AUTO_DEBIT": "Auto debit",
-    "MOBILE_APP": "Mobile app",
-    "OTHER": "Other",
+    "ACTION_TYPE": N_("Action types"),
+    "ACTION_SUBTYPE": N_("Action subtypes"),
+    "ACTION_RESULT": N_("Action results"),
+    "CUSTOMER_STATUS": N_("Customer statuses"),
+    "COLLATERAL_STATUS": N_("Collateral statuses"),
+    "PROCESSING_STATE_STATUS": N_("Processing states"),
+    "LENDING_VIOLATION_STATUS": N_("Lending violation statuses"),
+    "RECOVERY_ABILITY_STATUS": N_("Recovery ability statuses"),
 }
 DISCREPANCIES = {
-    "MISSING_IN_CRM": "Missing in the CRM",
-    "MISSING_IN_CORE": "Missing in the core",
-    "AMOUNT_MISMATCH": "Amount mismatch",
-    "STATUS_MISMATCH": "Status mismatch",
+    "MISSING_IN_CRM": N_("Missing in the CRM"),
+    "MISSING_IN_CORE": N_("Missing in the core"),
+    "AMOUNT_MISMATCH": N_("Amount mismatch"),
+    "STATUS_MISMATCH": N_("Status mismatch"),
 }
 LABELS = {
     "agent_types": AGENT_TYPES,
@@ -111,8 +102,8 @@ LABELS = {
     "roles": ROLES,
     "run_states": RUN_STATES,
     "kinds": VOCABULARY_KINDS,
-    "payment_statuses": PAYMENT_STATUSES,
-    "channels": PAYMENT_CHANNELS,
+    "payment_statuses": PAYMENT_STATUS_LABELS,
+    "channels": PAYMENT_CHANNEL_LABELS,
     "discrepancies": DISCREPANCIES,
 }
 """Given to every admin template as ``labels``: codes shown in words (the words are message ids)."""
