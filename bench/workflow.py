@@ -110,6 +110,9 @@ async def seed(url: str, customers: int, actions: int, reuse: bool = False) -> t
         loaded = await conn.fetchval("SELECT count(*) FROM bank_sync.customer")
         if not reuse:
             await conn.execute(SEED.format(agents=AGENTS, customers=loaded, actions=actions))
+        # As autovacuum leaves it once a bulk change has settled (the seeding rewrote every facts
+        # row): without it, the queue's index-only scans visit the heap for every row.
+        await conn.execute("VACUUM (ANALYZE) workflow.customer_queue_fact")
         agents = [
             str(r["id"])
             for r in await conn.fetch("SELECT id FROM workflow.agent WHERE employee_id LIKE 'BENCH%'")
