@@ -1,5 +1,5 @@
 """Words and colours the screens share for the services' codes: days-past-due buckets, teams,
-payment statuses and channels.
+products, payment statuses and channels.
 
 The bucket boundaries are the platform's (``crm.platform.buckets``); here is only how they look.
 Messages are marked with ``N_`` and translated where they are shown.
@@ -62,5 +62,19 @@ PAYMENT_CHANNEL_LABELS = {
     "ONLINE": N_("Online"),
     "AUTO_DEBIT": N_("Auto debit"),
     "MOBILE_APP": N_("Mobile app"),
+    "OTHER": N_("Other"),
+}
+PRODUCT_LABELS = {
+    "MORTGAGE": N_("Mortgage"),
+    "AUTO": N_("Auto loan"),
+    "SECURED_PERSONAL": N_("Secured personal loan"),
+    "PERSONAL": N_("Personal loan"),
+    "EDUCATION": N_("Education loan"),
+    "BUSINESS": N_("Business loan"),
+    "CREDIT_CARD": N_("Credit card"),
+    "OVERDRAFT": N_("Overdraft"),
+    "LINE_OF_CREDIT": N_("Line of credit"),
+    "REFINANCE": N_("Refinance"),
+    "CONSOLIDATION": N_("Consolidation"),
     "OTHER": N_("Other"),
 }

@@ -36,7 +36,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from crm.web.backend import Backend, BackendError
 from crm.web.i18n import N_
-from crm.web.labels import BUCKET_LABELS, BUCKETS, TEAM_LABELS, TEAMS
+from crm.web.labels import BUCKET_LABELS, BUCKETS, PRODUCT_LABELS, TEAM_LABELS, TEAMS
 from crm.web.routes.team import bounded
 from crm.web.session import SUPERVISORS, PageRouter, SignedIn, Viewer
 from crm.web.templating import is_htmx, render
@@ -63,20 +63,6 @@ PRODUCTS = (
     "CONSOLIDATION",
     "OTHER",
 )
-PRODUCT_LABELS = {
-    "MORTGAGE": N_("Mortgage"),
-    "AUTO": N_("Auto loan"),
-    "SECURED_PERSONAL": N_("Secured personal loan"),
-    "PERSONAL": N_("Personal loan"),
-    "EDUCATION": N_("Education loan"),
-    "BUSINESS": N_("Business loan"),
-    "CREDIT_CARD": N_("Credit card"),
-    "OVERDRAFT": N_("Overdraft"),
-    "LINE_OF_CREDIT": N_("Line of credit"),
-    "REFINANCE": N_("Refinance"),
-    "CONSOLIDATION": N_("Consolidation"),
-    "OTHER": N_("Other"),
-}
 SHOW = ("all", "unassigned", "assigned")
 STATUS_LABELS = {
     "ASSIGNED": N_("Assigned"),

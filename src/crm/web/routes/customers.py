@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from crm.web.backend import Backend, BackendError
 from crm.web.i18n import N_
-from crm.web.labels import PAYMENT_CHANNEL_LABELS, dpd_badge
+from crm.web.labels import PAYMENT_CHANNEL_LABELS, PRODUCT_LABELS, dpd_badge
 from crm.web.session import STAFF, PageRouter, SignedIn, Viewer
 from crm.web.templating import is_htmx, render
 
@@ -76,18 +76,7 @@ LABELS: dict[str, str] = {
     "COLLEAGUE": N_("Colleague"),
     "LEGAL_REPRESENTATIVE": N_("Legal representative"),
     "EMERGENCY_CONTACT": N_("Emergency contact"),
-    # products
-    "MORTGAGE": N_("Mortgage"),
-    "AUTO": N_("Auto loan"),
-    "SECURED_PERSONAL": N_("Secured personal loan"),
-    "PERSONAL": N_("Personal loan"),
-    "EDUCATION": N_("Education loan"),
-    "BUSINESS": N_("Business loan"),
-    "CREDIT_CARD": N_("Credit card"),
-    "OVERDRAFT": N_("Overdraft"),
-    "LINE_OF_CREDIT": N_("Line of credit"),
-    "REFINANCE": N_("Refinance"),
-    "CONSOLIDATION": N_("Consolidation"),
+    **PRODUCT_LABELS,
     # collaterals
     "REAL_ESTATE": N_("Real estate"),
     "VEHICLE": N_("Vehicle"),
