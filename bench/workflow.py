@@ -283,6 +283,7 @@ def main() -> None:
         help="the data folder of an earlier run (loaded and seeded): start it again and only measure",
     )
     parser.add_argument("--pages-only", action="store_true", help="measure the web pages, not the API")
+    parser.add_argument("--workers", type=int, help="crm up --workers N (default: as make run, one per core)")
     args = parser.parse_args()
 
     work = args.reuse or Path(tempfile.mkdtemp(prefix="crm-bench-wf-"))
@@ -302,7 +303,7 @@ def main() -> None:
         "CRM_CONTACT_HOURS_END": "23:59:59",
         "CRM_MAX_CALL_ATTEMPTS_PER_DAY": "1000000",
     }
-    with System(work, **settings) as system:
+    with System(work, workers=args.workers, **settings) as system:
         base = system.base
         started = time.perf_counter()
         admin = asyncio.run(system.loaded())
@@ -335,7 +336,7 @@ def main() -> None:
         floor_timings = asyncio.run(floor(url, min(args.seconds, 20), args.clients))
         f50, f95 = percentile(floor_timings, 0.5), percentile(floor_timings, 0.95)
         print(
-            f"{args.customers:,} customers, {AGENTS} agents, {args.actions:,} actions; {args.clients} concurrent agents, {args.seconds:.0f} s a phase"
+            f"{args.customers:,} customers, {AGENTS} agents, {args.actions:,} actions; {args.clients} concurrent agents, {args.seconds:.0f} s a phase; crm up with {args.workers or PlatformSettings().workers} worker processes"
         )
         for phase, timings in phases.items():
             print(phase)

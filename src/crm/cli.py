@@ -16,9 +16,11 @@ import uvicorn
 
 from crm.platform.embedded import EmbeddedNats, EmbeddedPostgres
 from crm.platform.logging import configure_logging
+from crm.platform.metrics import collect_across_processes
 from crm.platform.settings import PlatformSettings
 from crm.services import SERVICES, migrate_all
 
+WORKERS_HELP = "Worker processes (CRM_WORKERS; default one per core)."
 app = typer.Typer(help="Collection CRM", no_args_is_help=True, add_completion=False)
 
 
@@ -35,8 +37,14 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def _run_server(factory: str, host: str, port: int, workers: int) -> None:
-    """Serve an app factory; Ctrl-C or SIGTERM drains requests and stops the app's background work."""
+def _run_server(factory: str, settings: PlatformSettings, host: str, port: int, workers: int) -> None:
+    """Serve an app factory; Ctrl-C or SIGTERM drains requests and stops the app's background work.
+
+    Several workers are processes started by uvicorn, each with the whole app; their metrics are
+    kept in files under the data folder so that ``/metrics`` in any of them counts them all.
+    """
+    if workers > 1:
+        collect_across_processes(settings.data_dir / "metrics")
     options = {
         "factory": True,
         "host": host,
@@ -83,7 +91,7 @@ def _login_help(settings: PlatformSettings) -> list[str]:
     return ["No users yet: set CRM_BOOTSTRAP_ADMIN_USERNAME and CRM_BOOTSTRAP_ADMIN_PASSWORD and restart."]
 
 
-def _banner(settings: PlatformSettings, base_url: str, what: str, *, web: bool) -> None:
+def _banner(settings: PlatformSettings, base_url: str, what: str, *, web: bool, workers: int) -> None:
     from crm.payments.settings import DEMO_WEBHOOK_SECRET
 
     lines = [
@@ -98,6 +106,7 @@ def _banner(settings: PlatformSettings, base_url: str, what: str, *, web: bool) 
             else []
         ),
         f"  data:     {settings.data_dir}    (Ctrl-C stops everything)",
+        f"  workers:  {workers} processes (CRM_WORKERS)",
     ]
     typer.echo("\n".join(lines), err=True)
 
@@ -107,7 +116,7 @@ def up(
     demo: Annotated[bool, typer.Option(help="Create one demo user per role.")] = False,
     host: Annotated[str | None, typer.Option(help="Listen address (CRM_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port of the base URL (CRM_PORT).")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)] = None,
 ) -> None:
     """Run every service under one base URL (embedded PostgreSQL and NATS unless configured)."""
     if demo:
@@ -123,8 +132,9 @@ def up(
     with infrastructure(settings) as resolved:
         assert resolved.database_url
         migrate_all(resolved.database_url)
-        _banner(resolved, resolved.public_base_url, "is starting", web=True)
-        _run_server("crm.gateway:create_gateway", resolved.host, resolved.port, workers)
+        processes = workers or resolved.workers
+        _banner(resolved, resolved.public_base_url, "is starting", web=True, workers=processes)
+        _run_server("crm.gateway:create_gateway", resolved, resolved.host, resolved.port, processes)
 
 
 def _demo_extracts(settings: PlatformSettings, customers: int = 2000) -> None:
@@ -147,7 +157,7 @@ def serve(
     service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")],
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: the service's own).")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)] = None,
 ) -> None:
     """Run one service alone, on its own port, applying its own migrations first."""
     if service not in SERVICES:
@@ -163,8 +173,15 @@ def serve(
         migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
         bind_host = host or resolved.host
         bind_port = port or deployable.default_port
-        _banner(resolved, f"http://{bind_host}:{bind_port}", f"{service} is starting", web=service == "web")
-        _run_server(f"{deployable.package}.app:create_app", bind_host, bind_port, workers)
+        processes = workers or resolved.workers
+        _banner(
+            resolved,
+            f"http://{bind_host}:{bind_port}",
+            f"{service} is starting",
+            web=service == "web",
+            workers=processes,
+        )
+        _run_server(f"{deployable.package}.app:create_app", resolved, bind_host, bind_port, processes)
 
 
 @app.command()

@@ -30,8 +30,9 @@ def free_port() -> int:
 
 
 class System:
-    def __init__(self, work: Path, **settings: str) -> None:
+    def __init__(self, work: Path, *, workers: int | None = None, **settings: str) -> None:
         self.work = work
+        self.workers = workers
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.admin = {"username": "bench-admin", "password": self._admin_password(work)}
@@ -58,7 +59,8 @@ class System:
 
     def __enter__(self) -> System:
         crm = Path(sys.executable).parent / "crm"
-        self.server = subprocess.Popen([str(crm), "up", "--demo"], env=self.env, start_new_session=True)
+        command = [str(crm), "up", "--demo", *(["--workers", str(self.workers)] if self.workers else [])]
+        self.server = subprocess.Popen(command, env=self.env, start_new_session=True)
         return self
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:

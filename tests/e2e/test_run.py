@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from crm.platform.embedded import free_port
 
@@ -77,6 +78,18 @@ def _token(base: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
+def _requests_counted(base: str, service: str, route: str) -> float:
+    """``crm_http_requests_total`` of a GET route answered 200, as Prometheus would scrape it."""
+    families = text_string_to_metric_families(httpx.get(f"{base}/metrics").text)
+    counter = next(f for f in families if f.name == "crm_http_requests")
+    return sum(
+        s.value
+        for s in counter.samples
+        if s.name.endswith("_total")
+        and s.labels == {"service": service, "method": "GET", "route": route, "status": "200"}
+    )
+
+
 @pytest.mark.e2e
 def test_crm_up_serves_every_service_stops_cleanly_and_keeps_data(tmp_path):
     port = free_port()
@@ -112,7 +125,11 @@ def test_crm_up_serves_every_service_stops_cleanly_and_keeps_data(tmp_path):
         assert "cdn" not in docs.text.lower(), "the API docs load nothing from the internet"
         assert httpx.get(f"{base}/static/swagger/swagger-ui-bundle.js").status_code == 200
         assert httpx.get(f"{base}/health/live").json()["status"] == "ok"
-        assert "crm_http_requests_total" in httpx.get(f"{base}/metrics").text
+        # crm up runs one process per core (two in CI); /metrics counts the requests of all of them
+        for _ in range(12):
+            with httpx.Client() as fresh:  # a new connection each: the kernel hands them to any worker
+                assert fresh.get(f"{base}/api/agents", headers=headers).status_code == 200
+        assert _requests_counted(base, "workflow", "/api/agents") == 13  # 12, and the one above
         demo_password = (tmp_path / "data" / "secrets" / "demo-password").read_text().strip()
         demo = httpx.post(f"{base}/api/auth/token", data={"username": "agent", "password": demo_password})
         assert demo.status_code == 200

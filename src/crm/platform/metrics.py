@@ -1,10 +1,26 @@
-"""Prometheus metrics: HTTP requests by route template, outbox and consumer counters."""
+"""Prometheus metrics: HTTP requests by route template, outbox and consumer counters.
+
+Under several worker processes, prometheus_client's multiprocess mode keeps each process's values in
+files in one folder (``PROMETHEUS_MULTIPROC_DIR``, read when prometheus_client is first imported, so
+set before the workers start) and ``/metrics`` adds them up: without it each scrape would count only
+the process that happened to answer.
+"""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,7 +32,10 @@ HTTP_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 OUTBOX_PUBLISHED = Counter("crm_outbox_published_total", "Events published from the outbox", ["service"])
-OUTBOX_PENDING = Gauge("crm_outbox_pending", "Outbox rows not yet published", ["service"])
+# Every relay counts the same table: the newest count is the right one.
+OUTBOX_PENDING = Gauge(
+    "crm_outbox_pending", "Outbox rows not yet published", ["service"], multiprocess_mode="mostrecent"
+)
 EVENTS_CONSUMED = Counter("crm_events_consumed_total", "Events handled by consumers", ["consumer", "outcome"])
 
 
@@ -50,5 +69,20 @@ class MetricsMiddleware:
             HTTP_LATENCY.labels(self.service, method, template).observe(time.perf_counter() - start)
 
 
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def collect_across_processes(folder: Path) -> None:
+    """Before starting worker processes: their metrics go to ``folder``, emptied of an earlier run's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROCESS_ENV] = str(folder)
+
+
 def metrics_response() -> Response:
+    if os.environ.get(MULTIPROCESS_ENV):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

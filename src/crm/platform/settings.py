@@ -32,6 +32,10 @@ class PlatformSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    """Processes ``crm up`` and ``crm serve`` start (``--workers`` overrides): one per core by default,
+    as the machine reports them (in a container limited to fewer CPUs, set it to the limit). Each
+    process opens up to ``db_pool_size + db_max_overflow`` connections per service it runs."""
     base_url: str | None = None
     """Where the services reach each other (default ``http://<host>:<port>``)."""
 
