@@ -16,7 +16,9 @@
 4. With ``--pages``, the same through the web UI: the simulated agents sign in through the sign-in
    page and loop over My day, the first customer's 360 page, its actions timeline (as htmx loads
    it) and a customer search; p50 / p95 per page, with and without the pause.
-5. Floor, same run: the same number of concurrent clients doing one primary-key read of an action
+5. With ``--announce`` (instead of 3-4): empties workflow's read model, runs ``crm sync-announce`` and
+   times until the read model holds every customer and loan again (a workflow deployed late).
+6. Floor, same run: the same number of concurrent clients doing one primary-key read of an action
    straight through asyncpg.
 """
 
@@ -29,6 +31,7 @@ import random
 import re
 import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -99,6 +102,25 @@ async def read_model_caught_up(url: str, within: float = 3600) -> float:
                 return time.perf_counter() - started
             await asyncio.sleep(1)
         raise RuntimeError(f"the read model is still {behind} records behind")
+    finally:
+        await conn.close()
+
+
+def refill_from_announcement(url: str, work: Path) -> tuple[float, float]:
+    """Empty workflow's read model, as if deployed after bank-sync held the data; seconds ``crm
+    sync-announce`` took, then seconds until the read model held every customer and loan again."""
+    asyncio.run(_execute(url, "TRUNCATE workflow.customer_view, workflow.loan_view"))
+    started = time.perf_counter()
+    env = {**os.environ, "DATABASE_URL": url, "CRM_DATA_DIR": str(work), "CRM_LOG_LEVEL": "WARNING"}
+    subprocess.run([str(Path(sys.executable).parent / "crm"), "sync-announce"], env=env, check=True)
+    announced = time.perf_counter() - started
+    return announced, asyncio.run(read_model_caught_up(url))
+
+
+async def _execute(url: str, statement: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement)
     finally:
         await conn.close()
 
@@ -283,6 +305,11 @@ def main() -> None:
         help="the data folder of an earlier run (loaded and seeded): start it again and only measure",
     )
     parser.add_argument("--pages-only", action="store_true", help="measure the web pages, not the API")
+    parser.add_argument(
+        "--announce",
+        action="store_true",
+        help="instead of the agents' day: empty workflow's read model and time filling it again from crm sync-announce",
+    )
     parser.add_argument("--workers", type=int, help="crm up --workers N (default: as make run, one per core)")
     args = parser.parse_args()
 
@@ -309,6 +336,12 @@ def main() -> None:
         admin = asyncio.run(system.loaded())
         print(f"loaded through the pipeline in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         url = system.database_url()
+        if args.announce:
+            announced, refilled = refill_from_announcement(url, work)
+            print(
+                f"crm sync-announce took {announced:.0f} s; the read model was full again {refilled:.0f} s later"
+            )
+            return
         caught_up = asyncio.run(read_model_caught_up(url))
         print(f"workflow's read model caught up {caught_up:.0f} s after the load", file=sys.stderr)
         agents, seeded = asyncio.run(seed(url, args.customers, args.actions, reuse=bool(args.reuse)))

@@ -236,14 +236,42 @@ def sync(
     settings = PlatformSettings()
     configure_logging(settings.log_level, "console")
     day = _parse_date(business_date)
-    if source not in ("T24", "W4", "OTHER") or (entity and entity not in _entity_names()):
+    _check_source_and_entities(source, [entity] if entity else [])
+    with _service_infrastructure(settings, "bank-sync") as resolved:
+        code = asyncio.run(run_sync(BankSyncSettings(**resolved.model_dump()), source, day, entity))
+    raise typer.Exit(code)
+
+
+@app.command("sync-announce")
+def sync_announce(
+    entity: Annotated[
+        list[str] | None,
+        typer.Option(help="An entity to announce (repeatable; default customers and loans)."),
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source system's records.")] = None,
+) -> None:
+    """Publish ENTITY_UPDATED events naming every record bank-sync holds, so that a service following
+    SyncEvents (workflow's read model) fills itself: after deploying it on existing data, or to repair it."""
+    from crm.bank_sync.sync.announce import FOLLOWED
+    from crm.bank_sync.sync.cli import announce_all
+
+    settings = PlatformSettings()
+    configure_logging(settings.log_level, "console")
+    entities = entity or list(FOLLOWED)
+    _check_source_and_entities(source, entities)
+    with _service_infrastructure(settings, "bank-sync") as resolved:
+        counts = asyncio.run(announce_all(resolved, entities, source))
+    for name, count in counts.items():
+        typer.echo(f"{name}: {count:,} records announced")
+
+
+def _check_source_and_entities(source: str | None, entities: list[str]) -> None:
+    """Exit 2 with the choices when a source system (None: all) or an entity name is unknown."""
+    if source not in (None, "T24", "W4", "OTHER") or any(name not in _entity_names() for name in entities):
         typer.echo(
             "--source must be T24, W4 or OTHER; --entity one of " + ", ".join(_entity_names()), err=True
         )
         raise typer.Exit(2)
-    with _service_infrastructure(settings, "bank-sync") as resolved:
-        code = asyncio.run(run_sync(BankSyncSettings(**resolved.model_dump()), source, day, entity))
-    raise typer.Exit(code)
 
 
 def _register_generate() -> None:

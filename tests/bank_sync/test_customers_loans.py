@@ -11,11 +11,13 @@ from crm.bank_sync.loans.models import Loan
 from crm.platform.auth import Role
 
 
-async def add_customer_with_loan(app, cif: str, account_number: str, **loan: Any) -> None:
-    """Store a T24 customer and one loan directly (there is no import route yet)."""
+async def add_customer_with_loan(
+    app, cif: str, account_number: str, *, source_system: str = "T24", **loan: Any
+) -> None:
+    """Store a customer and one loan directly, as a load would but without its events."""
     synced = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
     common = {
-        "source_system": "T24",
+        "source_system": source_system,
         "created_by": "SYSTEM",
         "updated_by": "SYSTEM",
         "last_synced_at": synced,

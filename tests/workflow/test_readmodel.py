@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 from sqlalchemy import select, update
 
 from crm.bank_sync.loans.models import Loan
+from crm.bank_sync.models import platform_tables
+from crm.bank_sync.sync.announce import announce
 from crm.platform.events import Event, PaymentEvent, SyncEvent
 from crm.workflow.readmodel.models import CustomerView, LoanView, PaymentView
 from crm.workflow.readmodel.service import rebuild_loan_view
@@ -311,3 +313,38 @@ async def test_a_payment_in_another_currency_takes_nothing_and_its_reversal_puts
     await reverse(workflow, received)
     loan = await row(workflow, LoanView, account)
     assert (loan.outstanding, loan.due_amount) == (Decimal("10000000.00"), Decimal("2000000.00"))
+
+
+async def test_announcing_what_bank_sync_holds_fills_a_view_that_never_heard_of_it(
+    workflow, bank_sync, unique
+):
+    """Workflow deployed after bank-sync already held data: no load will name records that do not
+    change, so ``crm sync-announce`` names them all, in chunks, and the view fills itself."""
+    keys = [(unique("CIF"), unique("LN")) for _ in range(5)]
+    for cif, account in keys:  # stored without events, as if loaded before workflow followed them
+        await add_customer_with_loan(bank_sync.app, cif, account, source_system="OTHER", dpd=40)
+    assert await row(workflow, LoanView, keys[0][1]) is None
+
+    announced = await announce(bank_sync.app.state.db, bank_sync.app.state.outbox, sources=["OTHER"], chunk=2)
+
+    async with bank_sync.app.state.db.transaction() as session:
+        payloads = (
+            await session.execute(
+                select(platform_tables.outbox.c.payload).where(
+                    platform_tables.outbox.c.payload.like(f'%"runId":"{announced.run_id}"%')
+                )
+            )
+        ).scalars()
+        events = [SyncEvent.model_validate_json(p) for p in payloads]
+    named: dict[str, list[str]] = {"customers": [], "loans": []}
+    for event in events:
+        assert event.source_system == "OTHER" and len(event.affected_records or []) <= 2
+        named[event.entity_type].extend(event.affected_records or [])
+    for entity, expected in (("customers", [c for c, _ in keys]), ("loans", [a for _, a in keys])):
+        assert announced.records[entity] == len(named[entity]) == len(set(named[entity]))  # once each
+        assert set(expected) <= set(named[entity])
+
+    for cif, account in keys:
+        loan = await eventually(lambda account=account: row(workflow, LoanView, account))
+        assert (loan.cif, loan.dpd) == (cif, 40)
+        assert (await eventually(lambda cif=cif: row(workflow, CustomerView, cif))).name == "Nguyen Van An"

@@ -13,6 +13,7 @@ from rich.table import Table
 from crm.bank_sync.models import platform_tables
 from crm.bank_sync.settings import BankSyncSettings
 from crm.bank_sync.sync import service
+from crm.bank_sync.sync.announce import announce
 from crm.bank_sync.sync.entities import ENTITIES
 from crm.bank_sync.sync.runner import SyncRunner, connector_for
 from crm.bank_sync.sync.schemas import EntityType, SourceSystem
@@ -20,6 +21,7 @@ from crm.bank_sync.sync.worker import claim_next_run
 from crm.platform.db import Database
 from crm.platform.errors import Conflict
 from crm.platform.outbox import Outbox
+from crm.platform.settings import PlatformSettings
 
 
 async def run_sync(
@@ -108,5 +110,17 @@ async def run_sync(
         if run.error:
             console.print(f"[red]{run.error}[/red]")
         return 0 if run.state == "SUCCEEDED" else 1
+    finally:
+        await db.dispose()
+
+
+async def announce_all(settings: PlatformSettings, entities: list[str], source: str | None) -> dict[str, int]:
+    """``crm sync-announce``: stage the events; the service's relay (or ``crm up``) publishes them."""
+    assert settings.database_url
+    db = Database(settings.database_url, schema="bank_sync", pool_size=1, max_overflow=0)
+    try:
+        outbox = Outbox(platform_tables.outbox)
+        announced = await announce(db, outbox, entities, sources=[source] if source else None)
+        return announced.records
     finally:
         await db.dispose()
