@@ -17,7 +17,6 @@ from crm.bank_sync.models import platform_tables
 from crm.bank_sync.sync.announce import announce
 from crm.platform.events import Event, PaymentEvent, SyncEvent
 from crm.workflow.readmodel.models import CustomerView, LoanView, PaymentView
-from crm.workflow.readmodel.service import rebuild_loan_view
 from tests.bank_sync.test_customers_loans import add_customer_with_loan
 
 T = TypeVar("T")
@@ -218,18 +217,6 @@ async def test_a_reversal_that_comes_first_makes_the_payment_count_for_nothing(w
 
     assert (await row(workflow, PaymentView, reference)).status == "REVERSED"
     assert (await row(workflow, LoanView, account)).outstanding == Decimal("9999999.00")
-
-
-async def test_rebuild_fills_the_view_for_customers_it_has_never_seen(workflow, bank_sync, unique):
-    cif, account = unique("CIF"), unique("LN")
-    await add_customer_with_loan(bank_sync.app, cif, account, outstanding=Decimal("7000000.00"))
-    stored = await rebuild_loan_view(
-        workflow.app.state.db, workflow.app.state.bank_data, [cif, unique("NOCIF")]
-    )
-    assert stored == 1
-    loan = await row(workflow, LoanView, account)
-    assert loan.cif == cif and loan.outstanding == Decimal("7000000.00")
-    assert (await row(workflow, CustomerView, cif)).name == "Nguyen Van An"
 
 
 async def test_one_sync_event_refreshes_several_loans_and_drops_those_bank_sync_no_longer_knows(

@@ -20,8 +20,6 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.platform.db import Database
-from crm.platform.errors import NotFound
 from crm.platform.events import PaymentEvent
 from crm.platform.logging import get_logger
 from crm.workflow.bank_data import LOOKUP_CHUNK, BankDataQueryService
@@ -110,45 +108,6 @@ async def refresh_loans(session: AsyncSession, bank_data: BankDataQueryService, 
     for chunk in _chunks(accounts):
         found = await bank_data.loans(chunk)
         await store_loans(session, {account: found.get(account) for account in chunk})
-
-
-async def _customer_loans(bank_data: BankDataQueryService, cif: str) -> list[Document]:
-    loans: list[Document] = []
-    page = 1
-    while True:
-        answer = await bank_data.client.get_json(f"/api/customers/{cif}/loans", page=page, pageSize=500)
-        loans.extend(answer["items"])
-        if len(loans) >= answer["total"] or not answer["items"]:
-            return loans
-        page += 1
-
-
-async def rebuild_loan_view(db: Database, bank_data: BankDataQueryService, cifs: Iterable[str]) -> int:
-    """Fill the read model for these customers from bank-sync (first start, or repair); loans stored.
-
-    Each customer is stored in its own transaction with all its loans; loans of the customer that
-    bank-sync no longer lists leave the view, and a customer bank-sync does not know leaves it
-    with its loans.
-    """
-    stored = 0
-    for cif in dict.fromkeys(cifs):
-        bank_data.forget(f"/api/customers/{cif}")
-        try:
-            customer: Document | None = await bank_data.customer(cif)
-            loans = await _customer_loans(bank_data, cif)
-        except NotFound:
-            customer, loans = None, []
-        async with db.transaction() as session:
-            await store_customers(session, {cif: customer})
-            await store_loans(session, {loan["accountNumber"]: loan for loan in loans})
-            await session.execute(
-                delete(LoanView).where(
-                    LoanView.cif == cif,
-                    LoanView.account_number.not_in([loan["accountNumber"] for loan in loans]),
-                )
-            )
-        stored += len(loans)
-    return stored
 
 
 @dataclass(frozen=True)
