@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -576,3 +576,34 @@ async def test_concurrent_writes_on_one_customer_all_reach_its_queue_facts(
         "55.00",
         "11.00",
     )
+
+
+async def test_a_result_that_becomes_a_contact_takes_customers_reached_today_off_the_queue(
+    workflow, token_for, unique
+):
+    """The queue skips customers contacted today; an ADMIN changing whether a result is a contact
+    changes who that is, for the actions already recorded today (real clock)."""
+    admin = token_for(Role.ADMIN)
+    code = unique("RES_")
+    created = await workflow.post(
+        "/api/vocabularies",
+        json={"kind": "ACTION_RESULT", "code": code, "label": "Left a voicemail", "parentType": "CALL"},
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    q, cif = await new_agent(workflow, token_for, unique), unique("CIF")
+    now = datetime.now(UTC)
+    await store(
+        workflow,
+        assigned(cif, call=q, start=now - timedelta(days=30)),
+        loan(cif, unique("LN"), dpd=20, due="100.00", outstanding="1000.00"),
+        action(cif, q, now, result=code),
+    )
+    assert cif in await _queue(workflow, token_for, q), "a voicemail is not a contact: still to call"
+
+    for is_contact, expected in ((True, False), (False, True)):
+        r = await workflow.put(
+            f"/api/vocabularies/ACTION_RESULT/{code}", json={"isContact": is_contact}, headers=admin
+        )
+        assert r.status_code == 200, r.text
+        assert (cif in await _queue(workflow, token_for, q)) is expected, f"isContact={is_contact}"

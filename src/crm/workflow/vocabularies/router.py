@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query, Response
+from fastapi import Path, Query, Request, Response
 
 from crm.platform.auth import SecureRouter
 from crm.platform.db import Session
@@ -52,10 +52,11 @@ async def create_entry(body: VocabularyEntryCreate, session: Session) -> Vocabul
     responses={**NOT_FOUND, 409: {"description": "isPromise of a result that actions use"}},
 )
 async def update_entry(
-    body: VocabularyEntryUpdate, session: Session, kind: Kind, code: Code
+    request: Request, body: VocabularyEntryUpdate, session: Session, kind: Kind, code: Code
 ) -> VocabularyEntry:
     """Change an entry's label, flags, sort order or whether it is active."""
-    return await service.update_entry(session, service.parse_kind(kind), code, body)
+    tz = request.app.state.settings.tz
+    return await service.update_entry(session, service.parse_kind(kind), code, body, tz=tz)
 
 
 @router.delete("/{kind}/{code}", access=ADMIN_ONLY, response_model=VocabularyEntryRead, responses=NOT_FOUND)

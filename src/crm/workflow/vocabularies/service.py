@@ -8,11 +8,14 @@ Entries are never deleted (past actions and case updates keep naming them): reti
 from __future__ import annotations
 
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.platform.business_time import business_date, day_bounds
+from crm.platform.db import utcnow
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound
 from crm.workflow.actions.models import ActionRecord
 from crm.workflow.vocabularies.models import LinkKind, VocabularyEntry, VocabularyKind, VocabularyLink
@@ -157,12 +160,15 @@ async def create_entry(session: AsyncSession, data: VocabularyEntryCreate) -> Vo
 
 
 async def update_entry(
-    session: AsyncSession, kind: VocabularyKind, code: str, data: VocabularyEntryUpdate
+    session: AsyncSession, kind: VocabularyKind, code: str, data: VocabularyEntryUpdate, *, tz: ZoneInfo
 ) -> VocabularyEntry:
     """Change the fields present in ``data``.
 
     A result used by recorded actions cannot change ``isPromise`` (409): those actions' promise
-    fields would no longer match their result.
+    fields would no longer match their result. A change of ``isContact`` changes who counts as
+    contacted today, which the call queue skips: the queue facts of the customers with an action of
+    this result today (business time ``tz``) are recomputed with the change. Older contacts do not
+    matter to the queue; their facts follow at the customer's next write.
     """
     entry = await get_entry(session, kind, code)
     changes = data.model_dump(exclude_unset=True)
@@ -176,10 +182,19 @@ async def update_entry(
             f"Actions were recorded with {code!r}; whether it is a promise cannot change.",
             errors=[{"field": "isPromise", "message": "the result is used by recorded actions"}],
         )
+    contact_changed = "is_contact" in changes and changes["is_contact"] != entry.is_contact
     for key, value in changes.items():
         if getattr(entry, key) != value:
             setattr(entry, key, value)
     await session.flush()
+    if contact_changed:
+        await session.execute(
+            text(
+                "SELECT workflow.refresh_queue_facts(ARRAY(SELECT DISTINCT cif FROM workflow.action_record"
+                " WHERE action_result = :code AND action_date >= :since))"
+            ),
+            {"code": code, "since": day_bounds(business_date(utcnow(), tz), tz)[0]},
+        )
     return entry
 
 
