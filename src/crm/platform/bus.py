@@ -13,6 +13,7 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 
 from crm.platform.events import DEAD_LETTER_STREAM, STREAMS
 from crm.platform.logging import get_logger
+from crm.platform.tasks import stop_task
 
 log = get_logger("crm.bus")
 
@@ -117,10 +118,7 @@ class Bus:
         return await self.js.publish(subject, data, headers={"Nats-Msg-Id": msg_id, **(headers or {})})
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await stop_task(self._task)
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.drain()

@@ -29,6 +29,7 @@ from crm.platform.events import Event, parse_event
 from crm.platform.logging import get_logger
 from crm.platform.metrics import EVENTS_CONSUMED
 from crm.platform.tables import PlatformTables
+from crm.platform.tasks import stop_task
 
 log = get_logger("crm.consumer")
 
@@ -82,10 +83,7 @@ class ConsumerRunner:
         self._task = asyncio.create_task(self.run(), name=f"consumer-{self.durable}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.platform.db import Database
 from crm.platform.logging import get_logger
+from crm.platform.tasks import stop_task
 
 log = get_logger("crm.leader")
 
@@ -71,11 +72,13 @@ async def lead(db: Database, key: str, jobs: Sequence[Job], *, check_interval: f
                         await asyncio.sleep(check_interval)
                         await conn.execute(text("SELECT 1"))
             finally:
-                await _stop(tasks)
-                # Closed for good, not returned to the pool: that is what releases the lock.
-                with contextlib.suppress(Exception):
-                    await conn.invalidate()
-                    await conn.close()
+                try:
+                    await _stop(tasks)
+                finally:
+                    # Closed for good, not returned to the pool: that is what releases the lock.
+                    with contextlib.suppress(Exception):
+                        await conn.invalidate()
+                        await conn.close()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -85,7 +88,4 @@ async def lead(db: Database, key: str, jobs: Sequence[Job], *, check_interval: f
 
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:
     for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        await stop_task(task)

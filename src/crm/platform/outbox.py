@@ -20,6 +20,7 @@ from crm.platform.db import Database
 from crm.platform.events import Event
 from crm.platform.logging import get_logger
 from crm.platform.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED
+from crm.platform.tasks import stop_task
 
 log = get_logger("crm.outbox")
 
@@ -81,10 +82,7 @@ class OutboxRelay:
         self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.service}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
 
     async def run(self) -> None:
         rounds = 0

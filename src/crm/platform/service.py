@@ -33,6 +33,7 @@ from crm.platform.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from crm.platform.outbox import Outbox, OutboxRelay
 from crm.platform.settings import PlatformSettings
 from crm.platform.tables import PlatformTables
+from crm.platform.tasks import stop_task
 
 log = get_logger("crm.service")
 
@@ -187,8 +188,7 @@ def create_service_app(
             yield
         finally:
             for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+                await stop_task(task)
             for hook in spec.on_shutdown:
                 await hook(app)
             for runner in runners:
