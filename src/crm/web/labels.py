@@ -78,3 +78,5 @@ PRODUCT_LABELS = {
     "CONSOLIDATION": N_("Consolidation"),
     "OTHER": N_("Other"),
 }
+PRODUCTS = tuple(PRODUCT_LABELS)
+"""Bank-sync's loan product types, in the order the filters list them."""

@@ -36,7 +36,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from crm.web.backend import Backend, BackendError
 from crm.web.i18n import N_
-from crm.web.labels import BUCKET_LABELS, BUCKETS, PRODUCT_LABELS, TEAM_LABELS, TEAMS
+from crm.web.labels import BUCKET_LABELS, BUCKETS, PRODUCT_LABELS, PRODUCTS, TEAM_LABELS, TEAMS
 from crm.web.routes.team import bounded
 from crm.web.session import SUPERVISORS, PageRouter, SignedIn, Viewer
 from crm.web.templating import is_htmx, render
@@ -49,20 +49,6 @@ MAX_AGENT_PAGES = 20
 MAX_CSV_ROWS = 1000
 MAX_CSV_BYTES = 1_000_000
 LOOKUP_CHUNK = 1000
-PRODUCTS = (
-    "MORTGAGE",
-    "AUTO",
-    "SECURED_PERSONAL",
-    "PERSONAL",
-    "EDUCATION",
-    "BUSINESS",
-    "CREDIT_CARD",
-    "OVERDRAFT",
-    "LINE_OF_CREDIT",
-    "REFINANCE",
-    "CONSOLIDATION",
-    "OTHER",
-)
 SHOW = ("all", "unassigned", "assigned")
 STATUS_LABELS = {
     "ASSIGNED": N_("Assigned"),
