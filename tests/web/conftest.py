@@ -68,6 +68,15 @@ class RunningSystem:
         headers = {"Authorization": f"Bearer {self.token(username, password)}"}
         return httpx.Client(base_url=self.base, headers=headers, timeout=30)
 
+    def new_supervisor(self) -> tuple[str, str]:
+        """A supervisor login of one test alone (its language preference is its own): user, password."""
+        username, password = f"sup.{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
+        with self.api("admin") as admin:
+            body = {"username": username, "password": password, "roles": ["SUPERVISOR"]}
+            r = admin.post("/api/auth/users", json=body)
+            assert r.status_code == 201, r.text
+        return username, password
+
     def new_agent(self, name: str | None = None, **fields: Any) -> AgentLogin:
         """A workflow agent (ADMIN created) and a login user acting as it, with its own password."""
         suffix = uuid.uuid4().hex[:8]

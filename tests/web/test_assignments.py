@@ -14,17 +14,6 @@ pytestmark = pytest.mark.e2e
 vi = gettext_for("vi")  # a new supervisor sees the default language
 
 
-def new_supervisor(system: RunningSystem) -> tuple[str, str]:
-    """A supervisor login of this test alone (its language preference is its own)."""
-    username, password = f"sup.{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
-    with system.api("admin") as admin:
-        r = admin.post(
-            "/api/auth/users", json={"username": username, "password": password, "roles": ["SUPERVISOR"]}
-        )
-        assert r.status_code == 201, r.text
-    return username, password
-
-
 def current_cifs(system: RunningSystem, agent_id: str) -> set[str]:
     with system.api("supervisor") as supervisor:
         r = supervisor.get(f"/api/assignments/agent/{agent_id}", params={"current": "true", "pageSize": 500})
@@ -33,7 +22,7 @@ def current_cifs(system: RunningSystem, agent_id: str) -> set[str]:
 
 
 async def signed_in_supervisor(page: Page, system: RunningSystem) -> None:
-    username, password = new_supervisor(system)
+    username, password = system.new_supervisor()
     await sign_in(page, system, username, password)
 
 

@@ -10,22 +10,11 @@ import pytest
 from playwright.async_api import expect
 
 from crm.web.i18n import gettext_for
-from tests.web.conftest import RunningSystem, assert_accessible, screenshot, sign_in
+from tests.web.conftest import assert_accessible, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 BUSINESS_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 CHARTS = ("chart-promises", "chart-rates", "chart-collected", "chart-buckets")
-
-
-def new_supervisor(system: RunningSystem) -> tuple[str, str]:
-    """A supervisor login of this test alone (its language preference is its own)."""
-    username, password = f"sup.{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
-    with system.api("admin") as admin:
-        r = admin.post(
-            "/api/auth/users", json={"username": username, "password": password, "roles": ["SUPERVISOR"]}
-        )
-        assert r.status_code == 201, r.text
-    return username, password
 
 
 async def test_the_dashboard_shows_each_agent_of_the_team_with_their_figures_and_draws_the_charts(
@@ -55,7 +44,7 @@ async def test_the_dashboard_shows_each_agent_of_the_team_with_their_figures_and
         )
         assert r.status_code == 201, r.text
 
-    username, password = new_supervisor(system)
+    username, password = system.new_supervisor()
     await sign_in(page, system, username, password)
     await page.goto(f"{system.base}/team?team=SPECIAL_ASSETS")
     row = page.locator(f"tr[data-agent='{agent.agent_id}']")
