@@ -138,8 +138,12 @@ def up(
 
 
 def _demo_extracts(settings: PlatformSettings, customers: int = 2000) -> None:
-    """Demo mode: a generated extract set in the inbox (once), which bank-sync loads at first start."""
-    from datetime import datetime
+    """Demo mode: a generated extract set in the inbox (once), which bank-sync loads at first start.
+
+    The set is yesterday's, as a nightly extract is: it describes a business day that has ended, so none
+    of its payments (timed through that day) lies in the future of the first start.
+    """
+    from datetime import datetime, timedelta
 
     from crm.bank_sync.generator.core import generate
     from crm.bank_sync.settings import BankSyncSettings
@@ -147,8 +151,8 @@ def _demo_extracts(settings: PlatformSettings, customers: int = 2000) -> None:
     inbox = BankSyncSettings(**settings.model_dump()).inbox
     if any((inbox / source).is_dir() for source in ("T24", "W4")):
         return
-    today = datetime.now(settings.tz).date()
-    generate(inbox, customers, today, seed=42)
+    yesterday = datetime.now(settings.tz).date() - timedelta(days=1)
+    generate(inbox, customers, yesterday, seed=42)
     typer.echo(f"Demo extracts for {customers:,} customers written to {inbox}.", err=True)
 
 

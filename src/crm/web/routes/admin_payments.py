@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -51,12 +51,13 @@ async def reconciliation(request: Request, viewer: SignedIn, date: str = "", ran
             if exc.status != 404:
                 raise
             missing = True
-    today = datetime.now(request.app.state.settings.tz).date()
+    # The day to reconcile is normally yesterday's: the core's extract of a business day comes after it ends.
+    yesterday = datetime.now(request.app.state.settings.tz).date() - timedelta(days=1)
     return render(
         request,
         "admin/reconciliation.html",
         chosen=chosen.isoformat() if chosen else "",
-        today=today.isoformat(),
+        default=yesterday.isoformat(),
         invalid=bool(date) and chosen is None,
         report=report,
         missing=missing,
@@ -84,7 +85,7 @@ async def run_reconciliation(request: Request, viewer: SignedIn) -> Response:
             "admin/reconciliation.html",
             status_code=exc.status,
             chosen=chosen.isoformat(),
-            today=chosen.isoformat(),
+            default=chosen.isoformat(),
             invalid=False,
             report=None,
             missing=False,
