@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
@@ -335,3 +336,115 @@ async def test_announcing_what_bank_sync_holds_fills_a_view_that_never_heard_of_
         loan = await eventually(lambda account=account: row(workflow, LoanView, account))
         assert (loan.cif, loan.dpd) == (cif, 40)
         assert (await eventually(lambda cif=cif: row(workflow, CustomerView, cif))).name == "Nguyen Van An"
+
+
+# The snapshot's cut: a nightly load on business day S includes the payments made before S.
+
+BUSINESS_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def business_day_start(days_ago: int) -> datetime:
+    """Midnight, business time, ``days_ago`` days before today's business date."""
+    day = datetime.now(BUSINESS_TZ).date() - timedelta(days=days_ago)
+    return datetime.combine(day, time.min, tzinfo=BUSINESS_TZ)
+
+
+async def core_snapshot(
+    workflow, bank_sync, account: str, synced_at: datetime, **balances: Decimal
+) -> LoanView:
+    """The core's next snapshot of the loan, read by a sync run at ``synced_at``, now in loan_view."""
+    async with bank_sync.app.state.db.transaction() as session:
+        await session.execute(
+            update(Loan).where(Loan.account_number == account).values(last_synced_at=synced_at, **balances)
+        )
+    await publish(workflow, loans_updated(account))
+
+    async def stored() -> LoanView | None:
+        loan = await row(workflow, LoanView, account)
+        return loan if loan is not None and loan.synced_at == synced_at else None
+
+    return await eventually(stored)
+
+
+async def test_a_core_payment_the_nights_snapshot_already_includes_is_not_taken_off_twice(
+    workflow, bank_sync, unique
+):
+    cif, account = await loan_in_view(workflow, bank_sync, unique)
+    # Tonight's load: yesterday's payment of 500,000 is in the core's balances.
+    await core_snapshot(
+        workflow,
+        bank_sync,
+        account,
+        business_day_start(0) + timedelta(minutes=90),
+        outstanding=Decimal("9500000.00"),
+        due_amount=Decimal("1500000.00"),
+    )
+    # Then the core's payments of yesterday are imported: the same payment, workflow's first word of it.
+    yesterday = await pay(
+        workflow,
+        unique("PAY"),
+        cif,
+        account,
+        "500000.00",
+        paid_at=business_day_start(1) + timedelta(hours=15),
+    )
+    stored = await row(workflow, PaymentView, yesterday.payment_reference_number)
+    assert (stored.status, stored.applied_outstanding, stored.applied_due) == (
+        "RECEIVED",
+        Decimal("0.00"),
+        Decimal("0.00"),
+    )
+    loan = await row(workflow, LoanView, account)
+    assert (loan.outstanding, loan.due_amount) == (Decimal("9500000.00"), Decimal("1500000.00"))
+
+    # A payment made today is not in that snapshot: it is taken off.
+    await pay(workflow, unique("PAY"), cif, account, "200000.00")
+    loan = await row(workflow, LoanView, account)
+    assert (loan.outstanding, loan.due_amount) == (Decimal("9300000.00"), Decimal("1300000.00"))
+
+
+async def test_a_payment_made_since_the_snapshots_cut_stays_taken_off_the_next_snapshot(
+    workflow, bank_sync, unique
+):
+    cif, account = await loan_in_view(workflow, bank_sync, unique)
+    # Yesterday afternoon and just after midnight, before the night's load finished.
+    late = await pay(
+        workflow,
+        unique("PAY"),
+        cif,
+        account,
+        "300000.00",
+        paid_at=business_day_start(1) + timedelta(hours=16),
+    )
+    early = await pay(
+        workflow,
+        unique("PAY"),
+        cif,
+        account,
+        "1800000.00",
+        paid_at=business_day_start(0) + timedelta(minutes=5),
+    )
+    loan = await row(workflow, LoanView, account)
+    assert (loan.outstanding, loan.due_amount) == (Decimal("7900000.00"), Decimal("0.00"))
+
+    # The night's load (yesterday's balances: the 300,000 in, the 1,800,000 not) replaces the
+    # balances; the payment made since the cut is taken off the snapshot again.
+    loan = await core_snapshot(
+        workflow,
+        bank_sync,
+        account,
+        business_day_start(0) + timedelta(hours=2),
+        outstanding=Decimal("9700000.00"),
+        due_amount=Decimal("1700000.00"),
+    )
+    assert (loan.outstanding, loan.due_amount) == (Decimal("7900000.00"), Decimal("0.00"))
+    taken = await row(workflow, PaymentView, early.payment_reference_number)
+    assert (taken.applied_outstanding, taken.applied_due) == (Decimal("1800000.00"), Decimal("1700000.00"))
+
+    # Its reversal puts back what it took off this snapshot; yesterday's reversal, what it took then.
+    await reverse(workflow, early)
+    loan = await row(workflow, LoanView, account)
+    assert (loan.outstanding, loan.due_amount) == (Decimal("9700000.00"), Decimal("1700000.00"))
+    await reverse(workflow, late)
+    loan = await row(workflow, LoanView, account)
+    assert (loan.outstanding, loan.due_amount) == (Decimal("10000000.00"), Decimal("2000000.00"))

@@ -35,6 +35,8 @@ class BankDataConsumer(EventConsumer):
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
+        settings: WorkflowSettings = app.state.settings
+        self.tz = settings.tz
 
     @property
     def bank_data(self) -> BankDataQueryService:
@@ -48,7 +50,7 @@ class BankDataConsumer(EventConsumer):
         if event.entity_type == CUSTOMERS:
             await service.refresh_customers(session, self.bank_data, event.affected_records)
         elif event.entity_type == LOANS:
-            await service.refresh_loans(session, self.bank_data, event.affected_records)
+            await service.refresh_loans(session, self.bank_data, event.affected_records, tz=self.tz)
 
 
 class PaymentConsumer(EventConsumer):
@@ -67,7 +69,7 @@ class PaymentConsumer(EventConsumer):
         if not isinstance(event, PaymentEvent):
             return
         if event.type == "PAYMENT_RECEIVED":
-            applied = await service.record_payment_received(session, event)
+            applied = await service.record_payment_received(session, event, tz=self.tz)
         elif event.type == "PAYMENT_REVERSED":
             applied = await service.record_payment_reversed(session, event)
         else:

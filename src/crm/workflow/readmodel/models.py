@@ -43,6 +43,10 @@ class LoanView(Base):
     due_amount: Mapped[Decimal]
     dpd: Mapped[int]
     status: Mapped[str] = mapped_column(Text)
+    synced_at: Mapped[datetime | None]
+    """When bank-sync's sync run read this snapshot from the core (its ``lastSyncedAt``). A nightly
+    extract loaded on business day S describes the days before S, so the snapshot's balances already
+    include the payments made before S; those made since S are taken off it here."""
     updated_at: Mapped[datetime] = mapped_column(
         default=utcnow, onupdate=utcnow, server_default=text("now()")
     )

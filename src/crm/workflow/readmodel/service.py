@@ -6,6 +6,18 @@ knows is removed); a PaymentEvent moves the loan's balances at once, before the 
 confirms them. ``payment_view`` has one row per payment reference: RECEIVED, or REVERSED once a
 reversal arrived (then it counts for nothing); it keeps what the payment actually took off the
 loan's balances, which is what its reversal puts back.
+
+A loan's snapshot and its payments meet at the snapshot's cut: the start of the business day on
+which bank-sync's run read it (``synced_at``). A nightly extract loaded on day S describes the
+days before S, so its balances already include the payments made before S:
+
+- a payment made before the cut is recorded (promises, amounts collected) but takes nothing off the
+  balances: the core's own payments, imported after the night's loans, are not counted twice;
+- when a new snapshot is stored, the payments made since its cut are taken off it again, in the
+  order they were made: a payment made this morning, before the night's load finished, stays counted.
+
+A reversal puts back what its payment took, so a payment the snapshot already included and its
+reversal leave the balances as the core reported them (the next snapshot has the reversal).
 """
 
 from __future__ import annotations
@@ -15,11 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.platform.business_time import business_date, day_bounds
+from crm.platform.db import utcnow
 from crm.platform.events import PaymentEvent
 from crm.platform.logging import get_logger
 from crm.workflow.bank_data import LOOKUP_CHUNK, BankDataQueryService
@@ -44,6 +59,7 @@ def _customer_row(document: Document) -> dict[str, Any]:
 
 
 def _loan_row(document: Document) -> dict[str, Any]:
+    synced = document.get("lastSyncedAt")
     return {
         "account_number": document["accountNumber"],
         "cif": document["cif"],
@@ -53,6 +69,8 @@ def _loan_row(document: Document) -> dict[str, Any]:
         "due_amount": Decimal(str(document["dueAmount"])),
         "dpd": int(document["dpd"]),
         "status": document["status"],
+        # A record no sync run has seen yet is as current as it gets now.
+        "synced_at": datetime.fromisoformat(synced) if synced else utcnow(),
     }
 
 
@@ -78,13 +96,81 @@ async def store_customers(session: AsyncSession, documents: dict[str, Document |
     await session.flush()
 
 
-async def store_loans(session: AsyncSession, documents: dict[str, Document | None]) -> None:
-    """Upsert the loans bank-sync answered, delete those it no longer knows."""
-    await _upsert(session, LoanView, [_loan_row(d) for d in documents.values() if d is not None])
+async def store_loans(session: AsyncSession, documents: dict[str, Document | None], *, tz: ZoneInfo) -> None:
+    """Upsert the loans bank-sync answered (taking off each the payments made since its cut), delete
+    those it no longer knows."""
+    rows = [_loan_row(d) for d in documents.values() if d is not None]
+    await _upsert(session, LoanView, rows)
+    await _retake_payments_since_cut(session, rows, tz)
     gone = [account for account, d in documents.items() if d is None]
     if gone:
         await session.execute(delete(LoanView).where(LoanView.account_number.in_(gone)))
     await session.flush()
+
+
+def _cut(synced_at: datetime, tz: ZoneInfo) -> datetime:
+    """The first instant a snapshot read at ``synced_at`` does not cover: the start of that business day."""
+    return day_bounds(business_date(synced_at, tz), tz)[0]
+
+
+def _take(amount: Decimal, outstanding: Decimal, due: Decimal) -> tuple[Decimal, Decimal]:
+    """What ``amount`` takes off the outstanding and due amounts, neither going below zero."""
+    amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    if amount <= ZERO:
+        return ZERO, ZERO
+    return min(amount, max(outstanding, ZERO)), min(amount, max(due, ZERO))
+
+
+async def _retake_payments_since_cut(session: AsyncSession, rows: list[dict[str, Any]], tz: ZoneInfo) -> None:
+    """Take off the fresh snapshots the payments received since their cut, oldest first, and keep on
+    each payment what it took now (what its reversal will put back)."""
+    if not rows:
+        return
+    cuts = {r["account_number"]: (_cut(r["synced_at"], tz), r["currency"]) for r in rows}
+    payments = (
+        await session.execute(
+            select(
+                PaymentView.reference_number,
+                PaymentView.loan_account_number,
+                PaymentView.amount,
+                PaymentView.currency,
+                PaymentView.payment_date,
+            )
+            .where(
+                PaymentView.loan_account_number.in_(list(cuts)),
+                PaymentView.status == RECEIVED,
+                PaymentView.payment_date >= min(cut for cut, _ in cuts.values()),
+            )
+            .order_by(PaymentView.loan_account_number, PaymentView.payment_date, PaymentView.reference_number)
+        )
+    ).all()
+    since_cut = [
+        p
+        for p in payments
+        if p.payment_date >= cuts[p.loan_account_number][0] and p.currency == cuts[p.loan_account_number][1]
+    ]
+    if not since_cut:
+        return
+    loans = {
+        loan.account_number: loan
+        for loan in await session.scalars(
+            select(LoanView)
+            .where(LoanView.account_number.in_({p.loan_account_number for p in since_cut}))
+            .order_by(LoanView.account_number)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    for p in since_cut:
+        loan = loans[p.loan_account_number]
+        taken_outstanding, taken_due = _take(p.amount, loan.outstanding, loan.due_amount)
+        loan.outstanding -= taken_outstanding
+        loan.due_amount -= taken_due
+        await session.execute(
+            update(PaymentView)
+            .where(PaymentView.reference_number == p.reference_number)
+            .values(applied_outstanding=taken_outstanding, applied_due=taken_due)
+        )
 
 
 def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
@@ -102,12 +188,14 @@ async def refresh_customers(session: AsyncSession, bank_data: BankDataQueryServi
         await store_customers(session, {cif: found.get(cif) for cif in chunk})
 
 
-async def refresh_loans(session: AsyncSession, bank_data: BankDataQueryService, accounts: list[str]) -> None:
+async def refresh_loans(
+    session: AsyncSession, bank_data: BankDataQueryService, accounts: list[str], *, tz: ZoneInfo
+) -> None:
     """Read the changed loans from bank-sync, one lookup per 1,000 account numbers, and store them;
     an account number bank-sync does not answer leaves the view. ``ServiceUnavailable`` propagates."""
     for chunk in _chunks(accounts):
         found = await bank_data.loans(chunk)
-        await store_loans(session, {account: found.get(account) for account in chunk})
+        await store_loans(session, {account: found.get(account) for account in chunk}, tz=tz)
 
 
 @dataclass(frozen=True)
@@ -124,25 +212,25 @@ def _payment_date(event: PaymentEvent) -> datetime:
 
 
 async def _take_from_loan(
-    session: AsyncSession, account_number: str, currency: str, amount: Decimal
+    session: AsyncSession, event: PaymentEvent, tz: ZoneInfo
 ) -> tuple[Decimal, Decimal]:
-    """Take ``amount`` off the loan's outstanding and due amounts, never below zero; what was taken.
+    """Take the payment off its loan's outstanding and due amounts, never below zero; what was taken.
 
-    Nothing (0, 0) when the loan is not in the view, is in another currency, or the amount is not positive.
+    Nothing (0, 0) when the loan is not in the view, is in another currency, its snapshot already
+    includes the payment (made before the snapshot's cut), or the amount is not positive.
     """
-    amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    if amount <= ZERO:
-        return ZERO, ZERO
     loan = await session.scalar(
         select(LoanView)
-        .where(LoanView.account_number == account_number, LoanView.currency == currency)
+        .where(LoanView.account_number == event.loan_account_number, LoanView.currency == event.currency)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     if loan is None:
         return ZERO, ZERO
-    taken_outstanding = min(amount, max(loan.outstanding, ZERO))
-    taken_due = min(amount, max(loan.due_amount, ZERO))
+    if loan.synced_at is not None and _payment_date(event) < _cut(loan.synced_at, tz):
+        log.info("payment_in_snapshot", reference=event.payment_reference_number)
+        return ZERO, ZERO
+    taken_outstanding, taken_due = _take(event.amount, loan.outstanding, loan.due_amount)
     loan.outstanding -= taken_outstanding
     loan.due_amount -= taken_due
     return taken_outstanding, taken_due
@@ -184,11 +272,14 @@ def _new_payment(event: PaymentEvent, status: str) -> Insert:
     )
 
 
-async def record_payment_received(session: AsyncSession, event: PaymentEvent) -> AppliedPayment | None:
+async def record_payment_received(
+    session: AsyncSession, event: PaymentEvent, *, tz: ZoneInfo
+) -> AppliedPayment | None:
     """Store a received payment once per reference and take it off its loan's balances.
 
-    What it took (after the never-below-zero clamp; nothing for a loan not in the view or in another
-    currency) is kept on the payment (``applied_outstanding`` / ``applied_due``) for its reversal.
+    What it took (after the never-below-zero clamp; nothing for a loan not in the view, in another
+    currency, or whose snapshot already includes the payment) is kept on the payment
+    (``applied_outstanding`` / ``applied_due``) for its reversal.
     ``None`` when the reference was already known (a second delivery, or a reversal that came
     first): nothing changes.
     """
@@ -196,9 +287,7 @@ async def record_payment_received(session: AsyncSession, event: PaymentEvent) ->
     if recorded is None:
         log.info("payment_already_known", reference=event.payment_reference_number)
         return None
-    taken_outstanding, taken_due = await _take_from_loan(
-        session, event.loan_account_number, event.currency, event.amount
-    )
+    taken_outstanding, taken_due = await _take_from_loan(session, event, tz)
     if taken_outstanding or taken_due:
         await session.execute(
             update(PaymentView)
