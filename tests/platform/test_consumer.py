@@ -184,3 +184,41 @@ async def test_a_poison_event_in_a_batch_holds_back_none_of_the_others(payments,
     finally:
         await runner.stop()
         await dead_letters.unsubscribe()
+
+
+class OrderedConsumer(EventConsumer):
+    """Applies a batch in the order of the events' ``details.key``; remembers the order it was given."""
+
+    stream = "CRM_WORKFLOW"
+    subjects = [SUBJECT]
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # type: ignore[misc]
+        self.handled: list[uuid.UUID] = []
+
+    def lock_order(self, event: Event) -> str:
+        assert isinstance(event, WorkflowEvent)
+        return str(event.details["key"])
+
+    async def handle(self, session: AsyncSession, event: Event) -> None:
+        self.handled.append(event.event_id)
+
+
+async def test_a_batch_is_applied_in_the_consumers_lock_order_and_answered_in_delivery_order(
+    payments, settings
+):
+    """Two processes applying batches that lock the same customers lock them in the same order."""
+    consumer = OrderedConsumer(f"ordered-{uuid.uuid4().hex[:8]}")
+    runner = _runner(payments.app, settings, consumer)
+
+    def keyed(key: str) -> WorkflowEvent:
+        return WorkflowEvent(type="PROMISE_KEPT", entity_id=str(uuid.uuid4()), details={"key": key})
+
+    c1, a, c2, b = keyed("C"), keyed("A"), keyed("C"), keyed("B")
+    seen = keyed("A")
+    assert await runner.apply(seen) is True
+    applied = await runner.apply_all([c1, a, seen, c2, b, a])
+
+    assert applied == [True, True, False, True, True, False], "each answer stays with its delivery"
+    # By key; equal keys as delivered; an event seen before, or twice in the batch, applied once.
+    assert consumer.handled == [seen.event_id, a.event_id, b.event_id, c1.event_id, c2.event_id]

@@ -65,6 +65,10 @@ class PaymentConsumer(EventConsumer):
         settings: WorkflowSettings = app.state.settings
         self.tz = settings.tz
 
+    def lock_order(self, event: Event) -> str:
+        # A payment locks its loan and its customer's promises and queue facts: by customer, then loan.
+        return f"{event.cif}\x00{event.loan_account_number}" if isinstance(event, PaymentEvent) else ""
+
     async def handle(self, session: AsyncSession, event: Event) -> None:
         if not isinstance(event, PaymentEvent):
             return
