@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crm.bank_sync.loans import service
-from crm.bank_sync.loans.models import LoanPaymentApplied
+from crm.bank_sync.loans.models import Loan, LoanPaymentApplied
 from crm.bank_sync.models import platform_tables
 from crm.platform.auth import Role
 from crm.platform.events import PaymentEvent
 from tests.bank_sync.test_customers_loans import add_customer_with_loan
 
 WITHIN = 10.0
+BUSINESS_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def _event(kind: str, ref: str, account: str, cif: str, amount: str) -> PaymentEvent:
@@ -184,6 +187,8 @@ async def test_concurrent_handlers_of_the_same_payment_apply_it_once(bank_sync, 
                 loan_account_number=account,
                 amount=Decimal("100.00"),
                 currency="VND",
+                paid_at=datetime.now(UTC),
+                tz=BUSINESS_TZ,
             )
 
     results = await asyncio.gather(*(apply() for _ in range(5)))
@@ -193,3 +198,32 @@ async def test_concurrent_handlers_of_the_same_payment_apply_it_once(bank_sync, 
         "1999900.00",
         "8000000.00",
     )
+
+
+async def test_a_payment_the_loans_last_snapshot_already_includes_moves_nothing(bank_sync, token_for, unique):
+    """The core's payments of yesterday, imported after tonight's loans, are in their balances already."""
+    app, headers = bank_sync.app, token_for(Role.AGENT)
+    cif, account = unique("CIF"), unique("LN")
+    await add_customer_with_loan(app, cif, account)
+    midnight = datetime.combine(datetime.now(BUSINESS_TZ).date(), time.min, tzinfo=BUSINESS_TZ)
+    async with app.state.db.transaction() as session:  # tonight's load read the loan at 01:30
+        read_at = midnight + timedelta(minutes=90)
+        loan = update(Loan).where(Loan.account_number == account)
+        await session.execute(loan.values(last_synced_at=read_at))
+    ref = unique("PAY")
+    yesterday = _event("PAYMENT_RECEIVED", ref, account, cif, "500000.00").model_copy(
+        update={"payment_date": midnight - timedelta(hours=8)}
+    )
+    await _publish(app, yesterday)
+    await _until_processed(app, yesterday)
+    assert await _balance(bank_sync, headers, account) == ("10000000.00", "2000000.00", "8000000.00")
+    # Its reversal puts back what it took: nothing (the core's next snapshot has the reversal).
+    reversal = _event("PAYMENT_REVERSED", ref, account, cif, "500000.00")
+    await _publish(app, reversal)
+    await _until_processed(app, reversal)
+    assert await _balance(bank_sync, headers, account) == ("10000000.00", "2000000.00", "8000000.00")
+
+    today = _event("PAYMENT_RECEIVED", unique("PAY"), account, cif, "500000.00")  # paid now
+    await _publish(app, today)
+    await _until_processed(app, today)
+    assert await _balance(bank_sync, headers, account) == ("9500000.00", "1500000.00", "8000000.00")

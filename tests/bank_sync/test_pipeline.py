@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
@@ -28,6 +29,7 @@ from tests.bank_sync.extracts import (
 )
 
 DAY1, DAY2 = date(2026, 11, 27), date(2026, 11, 28)
+BUSINESS_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @pytest.fixture
@@ -164,6 +166,8 @@ async def test_rows_the_table_already_holds_are_skipped_but_crm_changes_are_rest
             loan_account_number="L1",
             amount=Decimal("1000000"),
             currency="VND",
+            paid_at=datetime.now(UTC),
+            tz=BUSINESS_TZ,
         )
         assert applied
     # Day 2: C3 absent (stale). Day 3: the same rows as day 1 again, L2 padded, C1 delivered twice.

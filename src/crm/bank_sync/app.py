@@ -25,7 +25,7 @@ def spec() -> ServiceSpec:
         audit_prefix="/api/bank-sync",
         metadata=Base.metadata,
         routers=[customers_router, loans_router, collaterals_router, sync_router],
-        consumers=[lambda app: LoanBalanceConsumer()],
+        consumers=[lambda app: LoanBalanceConsumer(app.state.settings.tz)],
         on_startup=[queue_demo_runs],
         background=[run_worker, run_schedule],
     )

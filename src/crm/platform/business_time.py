@@ -21,6 +21,13 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     )
 
 
+def snapshot_includes(paid_at: datetime, synced_at: datetime | None, tz: ZoneInfo) -> bool:
+    """Whether a core snapshot read at ``synced_at`` already has a payment made at ``paid_at`` in its
+    balances: a nightly extract loaded on business day S describes the days before S, so it includes
+    the payments made before S's midnight. A snapshot of unknown time (None) includes nothing."""
+    return synced_at is not None and paid_at < day_bounds(business_date(synced_at, tz), tz)[0]
+
+
 def check_period(date_from: date | None, date_to: date | None, *, max_days: int | None = None) -> None:
     """``from`` .. ``to`` (business dates, inclusive) in order and at most ``max_days`` long, else 422
     naming the query parameter."""

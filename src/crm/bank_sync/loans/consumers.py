@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.bank_sync.loans import service
@@ -16,6 +18,9 @@ class LoanBalanceConsumer(EventConsumer):
     stream = "CRM_PAYMENT"
     subjects = ["crm.payment.payment_received", "crm.payment.payment_reversed"]
 
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
     async def handle(self, session: AsyncSession, event: Event) -> None:
         if not isinstance(event, PaymentEvent):
             return
@@ -26,6 +31,8 @@ class LoanBalanceConsumer(EventConsumer):
                 loan_account_number=event.loan_account_number,
                 amount=event.amount,
                 currency=event.currency,
+                paid_at=event.payment_date or event.timestamp,
+                tz=self.tz,
             )
         elif event.type == "PAYMENT_REVERSED":
             await service.reverse_payment(session, reference_number=event.payment_reference_number)

@@ -3,7 +3,9 @@ with payments (each applied at most once)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Text, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -16,6 +18,7 @@ from crm.bank_sync.loans.models import Loan, LoanPaymentApplied
 from crm.bank_sync.loans.repository import DelinquencyCriteria
 from crm.bank_sync.loans.schemas import DelinquencyStatus, DpdBucket, LoanFullRead, LoanRead, ProductType
 from crm.bank_sync.sync.schemas import EntityType
+from crm.platform.business_time import snapshot_includes
 from crm.platform.errors import BusinessRuleViolation, NotFound
 from crm.platform.logging import get_logger
 
@@ -161,10 +164,16 @@ async def apply_payment(
     loan_account_number: str,
     amount: Decimal,
     currency: str,
+    paid_at: datetime,
+    tz: ZoneInfo,
 ) -> bool:
     """Take a received payment off the loan's outstanding and due amounts (never below zero), once.
 
-    Returns False when nothing changed: unknown loan, other currency, or a reference already applied.
+    A payment the loan's last snapshot already includes (made before the business day on which the
+    sync run read it: the core's own payments, imported after the night's loans) is recorded as
+    having taken nothing, so that neither it nor its reversal moves the balances a second time.
+    Returns False when nothing changed: unknown loan, other currency, a reference already applied,
+    or a payment already in the snapshot.
     """
     amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
     if amount <= ZERO:
@@ -183,8 +192,12 @@ async def apply_payment(
             loan_currency=loan.currency,
         )
         return False
-    taken_outstanding = min(amount, loan.outstanding)
-    taken_due = min(amount, loan.due_amount)
+    if snapshot_includes(paid_at, loan.last_synced_at, tz):
+        log.info("payment_in_snapshot", reference=reference_number, loan=loan_account_number)
+        taken_outstanding = taken_due = ZERO
+    else:
+        taken_outstanding = min(amount, loan.outstanding)
+        taken_due = min(amount, loan.due_amount)
     # The reference number's primary key decides: a second event for the same payment inserts nothing.
     recorded = await session.scalar(
         insert(LoanPaymentApplied)
@@ -199,6 +212,8 @@ async def apply_payment(
     )
     if recorded is None:
         log.info("payment_already_applied", reference=reference_number, loan=loan_account_number)
+        return False
+    if not (taken_outstanding or taken_due):
         return False
     _set_balance(loan, loan.outstanding - taken_outstanding, loan.due_amount - taken_due)
     await session.flush()

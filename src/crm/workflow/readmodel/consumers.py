@@ -35,8 +35,6 @@ class BankDataConsumer(EventConsumer):
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
-        settings: WorkflowSettings = app.state.settings
-        self.tz = settings.tz
 
     @property
     def bank_data(self) -> BankDataQueryService:
@@ -50,7 +48,7 @@ class BankDataConsumer(EventConsumer):
         if event.entity_type == CUSTOMERS:
             await service.refresh_customers(session, self.bank_data, event.affected_records)
         elif event.entity_type == LOANS:
-            await service.refresh_loans(session, self.bank_data, event.affected_records, tz=self.tz)
+            await service.refresh_loans(session, self.bank_data, event.affected_records)
 
 
 class PaymentConsumer(EventConsumer):

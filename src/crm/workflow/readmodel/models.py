@@ -44,9 +44,8 @@ class LoanView(Base):
     dpd: Mapped[int]
     status: Mapped[str] = mapped_column(Text)
     synced_at: Mapped[datetime | None]
-    """When bank-sync's sync run read this snapshot from the core (its ``lastSyncedAt``). A nightly
-    extract loaded on business day S describes the days before S, so the snapshot's balances already
-    include the payments made before S; those made since S are taken off it here."""
+    """When bank-sync's sync run read this snapshot from the core (its ``lastSyncedAt``): a payment
+    made before that business day is already in the balances (``business_time.snapshot_includes``)."""
     updated_at: Mapped[datetime] = mapped_column(
         default=utcnow, onupdate=utcnow, server_default=text("now()")
     )

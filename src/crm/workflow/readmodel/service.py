@@ -7,17 +7,12 @@ confirms them. ``payment_view`` has one row per payment reference: RECEIVED, or 
 reversal arrived (then it counts for nothing); it keeps what the payment actually took off the
 loan's balances, which is what its reversal puts back.
 
-A loan's snapshot and its payments meet at the snapshot's cut: the start of the business day on
-which bank-sync's run read it (``synced_at``). A nightly extract loaded on day S describes the
-days before S, so its balances already include the payments made before S:
-
-- a payment made before the cut is recorded (promises, amounts collected) but takes nothing off the
-  balances: the core's own payments, imported after the night's loans, are not counted twice;
-- when a new snapshot is stored, the payments made since its cut are taken off it again, in the
-  order they were made: a payment made this morning, before the night's load finished, stays counted.
-
-A reversal puts back what its payment took, so a payment the snapshot already included and its
-reversal leave the balances as the core reported them (the next snapshot has the reversal).
+A payment the loan's snapshot already includes takes nothing off it: a snapshot read by a sync run
+on business day S (``synced_at``) describes the days before S, so the core's own payments of those
+days, imported after the night's loans, are recorded (promises, amounts collected) but not counted
+twice (``crm.platform.business_time.snapshot_includes``; bank-sync keeps its loans by the same rule).
+A reversal puts back what its payment took: nothing for such a payment, as the core's next
+snapshot has the reversal.
 """
 
 from __future__ import annotations
@@ -33,7 +28,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.platform.business_time import business_date, day_bounds
+from crm.platform.business_time import snapshot_includes
 from crm.platform.db import utcnow
 from crm.platform.events import PaymentEvent
 from crm.platform.logging import get_logger
@@ -96,81 +91,13 @@ async def store_customers(session: AsyncSession, documents: dict[str, Document |
     await session.flush()
 
 
-async def store_loans(session: AsyncSession, documents: dict[str, Document | None], *, tz: ZoneInfo) -> None:
-    """Upsert the loans bank-sync answered (taking off each the payments made since its cut), delete
-    those it no longer knows."""
-    rows = [_loan_row(d) for d in documents.values() if d is not None]
-    await _upsert(session, LoanView, rows)
-    await _retake_payments_since_cut(session, rows, tz)
+async def store_loans(session: AsyncSession, documents: dict[str, Document | None]) -> None:
+    """Upsert the loans bank-sync answered, delete those it no longer knows."""
+    await _upsert(session, LoanView, [_loan_row(d) for d in documents.values() if d is not None])
     gone = [account for account, d in documents.items() if d is None]
     if gone:
         await session.execute(delete(LoanView).where(LoanView.account_number.in_(gone)))
     await session.flush()
-
-
-def _cut(synced_at: datetime, tz: ZoneInfo) -> datetime:
-    """The first instant a snapshot read at ``synced_at`` does not cover: the start of that business day."""
-    return day_bounds(business_date(synced_at, tz), tz)[0]
-
-
-def _take(amount: Decimal, outstanding: Decimal, due: Decimal) -> tuple[Decimal, Decimal]:
-    """What ``amount`` takes off the outstanding and due amounts, neither going below zero."""
-    amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    if amount <= ZERO:
-        return ZERO, ZERO
-    return min(amount, max(outstanding, ZERO)), min(amount, max(due, ZERO))
-
-
-async def _retake_payments_since_cut(session: AsyncSession, rows: list[dict[str, Any]], tz: ZoneInfo) -> None:
-    """Take off the fresh snapshots the payments received since their cut, oldest first, and keep on
-    each payment what it took now (what its reversal will put back)."""
-    if not rows:
-        return
-    cuts = {r["account_number"]: (_cut(r["synced_at"], tz), r["currency"]) for r in rows}
-    payments = (
-        await session.execute(
-            select(
-                PaymentView.reference_number,
-                PaymentView.loan_account_number,
-                PaymentView.amount,
-                PaymentView.currency,
-                PaymentView.payment_date,
-            )
-            .where(
-                PaymentView.loan_account_number.in_(list(cuts)),
-                PaymentView.status == RECEIVED,
-                PaymentView.payment_date >= min(cut for cut, _ in cuts.values()),
-            )
-            .order_by(PaymentView.loan_account_number, PaymentView.payment_date, PaymentView.reference_number)
-        )
-    ).all()
-    since_cut = [
-        p
-        for p in payments
-        if p.payment_date >= cuts[p.loan_account_number][0] and p.currency == cuts[p.loan_account_number][1]
-    ]
-    if not since_cut:
-        return
-    loans = {
-        loan.account_number: loan
-        for loan in await session.scalars(
-            select(LoanView)
-            .where(LoanView.account_number.in_({p.loan_account_number for p in since_cut}))
-            .order_by(LoanView.account_number)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    }
-    for p in since_cut:
-        loan = loans[p.loan_account_number]
-        taken_outstanding, taken_due = _take(p.amount, loan.outstanding, loan.due_amount)
-        loan.outstanding -= taken_outstanding
-        loan.due_amount -= taken_due
-        await session.execute(
-            update(PaymentView)
-            .where(PaymentView.reference_number == p.reference_number)
-            .values(applied_outstanding=taken_outstanding, applied_due=taken_due)
-        )
 
 
 def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
@@ -188,14 +115,12 @@ async def refresh_customers(session: AsyncSession, bank_data: BankDataQueryServi
         await store_customers(session, {cif: found.get(cif) for cif in chunk})
 
 
-async def refresh_loans(
-    session: AsyncSession, bank_data: BankDataQueryService, accounts: list[str], *, tz: ZoneInfo
-) -> None:
+async def refresh_loans(session: AsyncSession, bank_data: BankDataQueryService, accounts: list[str]) -> None:
     """Read the changed loans from bank-sync, one lookup per 1,000 account numbers, and store them;
     an account number bank-sync does not answer leaves the view. ``ServiceUnavailable`` propagates."""
     for chunk in _chunks(accounts):
         found = await bank_data.loans(chunk)
-        await store_loans(session, {account: found.get(account) for account in chunk}, tz=tz)
+        await store_loans(session, {account: found.get(account) for account in chunk})
 
 
 @dataclass(frozen=True)
@@ -225,12 +150,14 @@ async def _take_from_loan(
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if loan is None:
+    amount = event.amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    if loan is None or amount <= ZERO:
         return ZERO, ZERO
-    if loan.synced_at is not None and _payment_date(event) < _cut(loan.synced_at, tz):
+    if snapshot_includes(_payment_date(event), loan.synced_at, tz):
         log.info("payment_in_snapshot", reference=event.payment_reference_number)
         return ZERO, ZERO
-    taken_outstanding, taken_due = _take(event.amount, loan.outstanding, loan.due_amount)
+    taken_outstanding = min(amount, max(loan.outstanding, ZERO))
+    taken_due = min(amount, max(loan.due_amount, ZERO))
     loan.outstanding -= taken_outstanding
     loan.due_amount -= taken_due
     return taken_outstanding, taken_due
