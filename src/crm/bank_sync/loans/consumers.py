@@ -21,6 +21,10 @@ class LoanBalanceConsumer(EventConsumer):
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
 
+    def lock_order(self, event: Event) -> str:
+        # Each payment locks its loan: two processes' batches lock their loans in the same order.
+        return event.loan_account_number if isinstance(event, PaymentEvent) else ""
+
     async def handle(self, session: AsyncSession, event: Event) -> None:
         if not isinstance(event, PaymentEvent):
             return
