@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from crm.platform.embedded import EmbeddedNats, EmbeddedPostgres
+from crm.platform.embedded import EmbeddedNats, EmbeddedPostgres, connections_for
 from crm.platform.logging import configure_logging
 from crm.platform.metrics import collect_across_processes
 from crm.platform.settings import PlatformSettings
@@ -61,12 +61,18 @@ def _run_server(factory: str, settings: PlatformSettings, host: str, port: int, 
 
 
 @contextmanager
-def infrastructure(settings: PlatformSettings) -> Iterator[PlatformSettings]:
-    """Use DATABASE_URL / NATS_URL when set, else start (or reuse) the embedded servers."""
+def infrastructure(
+    settings: PlatformSettings, *, processes: int = 1, services: int = 1
+) -> Iterator[PlatformSettings]:
+    """Use DATABASE_URL / NATS_URL when set, else start (or reuse) the embedded servers; an embedded
+    PostgreSQL started here allows the connections of ``processes`` times ``services`` full pools."""
     postgres = nats = None
     try:
         if not settings.database_url:
-            postgres = EmbeddedPostgres(settings.data_dir)
+            connections = connections_for(
+                processes, services, settings.db_pool_size, settings.db_max_overflow
+            )
+            postgres = EmbeddedPostgres(settings.data_dir, max_connections=connections)
             os.environ["DATABASE_URL"] = postgres.start()
         if not settings.nats_url:
             nats = EmbeddedNats(settings.data_dir)
@@ -129,10 +135,10 @@ def up(
     configure_logging(settings.log_level, settings.log_format)
     if settings.demo:
         _demo_extracts(settings)
-    with infrastructure(settings) as resolved:
+    processes = workers or settings.workers
+    with infrastructure(settings, processes=processes, services=len(SERVICES)) as resolved:
         assert resolved.database_url
         migrate_all(resolved.database_url)
-        processes = workers or resolved.workers
         _banner(resolved, resolved.public_base_url, "is starting", web=True, workers=processes)
         _run_server("crm.gateway:create_gateway", resolved, resolved.host, resolved.port, processes)
 
@@ -170,14 +176,14 @@ def serve(
     deployable = SERVICES[service]
     settings = PlatformSettings()
     configure_logging(settings.log_level, settings.log_format)
-    with infrastructure(settings) as resolved:
+    processes = workers or settings.workers
+    with infrastructure(settings, processes=processes) as resolved:
         assert resolved.database_url
         from crm.platform import migrations
 
         migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
         bind_host = host or resolved.host
         bind_port = port or deployable.default_port
-        processes = workers or resolved.workers
         _banner(
             resolved,
             f"http://{bind_host}:{bind_port}",

@@ -39,7 +39,6 @@ PG_USER = "crm"
 PG_DATABASE = "crm"
 PG_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
-    "max_connections": "200",
     "shared_buffers": "'512MB'",
     "work_mem": "'32MB'",
     "maintenance_work_mem": "'512MB'",
@@ -49,6 +48,12 @@ PG_SETTINGS = {
     "timezone": "'UTC'",
     "log_min_duration_statement": "2000",
 }
+
+
+def connections_for(processes: int, services: int, pool_size: int, max_overflow: int) -> int:
+    """PostgreSQL connections for ``processes`` processes each running ``services`` services, each
+    service's pool at its fullest, plus room for the command line and an operator (at least 200)."""
+    return max(200, processes * services * (pool_size + max_overflow) + 30)
 
 
 def free_port() -> int:
@@ -70,6 +75,9 @@ class EmbeddedPostgres:
     data_dir: Path
     port: int = 0
     started_here: bool = False
+    max_connections: int = 200
+    """Given at each start (a server already running keeps its own): ``crm up`` sizes it for its
+    processes and services (``connections_for``)."""
 
     @property
     def pgdata(self) -> Path:
@@ -160,7 +168,7 @@ class EmbeddedPostgres:
                 "-l",
                 str(log_file),
                 "-o",
-                f"-p {self.port} -k {self.pgdata}",
+                f"-p {self.port} -k {self.pgdata} -c max_connections={self.max_connections}",
                 "start",
             ],
             user,

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crm.platform.cpus import available_cpus
+
 DEMO_AGENT_ID = "0d3e0a6e-0000-4000-8000-00000000a001"
 """Demo mode (``crm up --demo``): the workflow agent the demo ``agent`` login acts as (identity
 creates the login, workflow the agent and its first customers)."""
@@ -32,10 +34,10 @@ class PlatformSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
-    """Processes ``crm up`` and ``crm serve`` start (``--workers`` overrides): one per core by default,
-    as the machine reports them (in a container limited to fewer CPUs, set it to the limit). Each
-    process opens up to ``db_pool_size + db_max_overflow`` connections per service it runs."""
+    workers: int = Field(default_factory=available_cpus, ge=1)
+    """Processes ``crm up`` and ``crm serve`` start (``--workers`` overrides): one per CPU the process
+    may use (its CPU set, within a container's CPU limit; ``crm.platform.cpus``). Each process opens
+    up to ``db_pool_size + db_max_overflow`` connections per service it runs."""
     base_url: str | None = None
     """Where the services reach each other (default ``http://<host>:<port>``)."""
 
