@@ -40,6 +40,7 @@ from crm.platform import migrations
 from crm.platform.db import Database
 from crm.platform.embedded import EmbeddedPostgres
 from crm.platform.outbox import Outbox
+from crm.platform.settings import PlatformSettings
 
 DAY = date(2026, 11, 28)
 TYPES = {**CASTS, "text": "text", "enum": "text", "bool": "boolean"}
@@ -93,7 +94,7 @@ async def pipeline_run(url: str, inbox: Path, source: str, day: date) -> dict[st
                 source_system=source, state="RUNNING", counts={}, requested_by="bench", business_date=day
             )
             session.add(run)
-        done = await SyncRunner(db, Outbox(platform_tables.outbox)).execute(
+        done = await SyncRunner(db, Outbox(platform_tables.outbox), tz=PlatformSettings().tz).execute(
             run.id, connector_for(source, inbox_dir=inbox)
         )
         assert done.state == "SUCCEEDED", done.error

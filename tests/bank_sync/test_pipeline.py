@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from crm.bank_sync.customers.models import Customer
 from crm.bank_sync.loans import service as loan_service
-from crm.bank_sync.loans.models import Loan
+from crm.bank_sync.loans.models import Loan, LoanPaymentApplied
 from crm.bank_sync.models import platform_tables
 from crm.bank_sync.sync.models import SyncReject, SyncRun
 from crm.bank_sync.sync.runner import SyncRunner, connector_for
@@ -30,6 +30,12 @@ from tests.bank_sync.extracts import (
 
 DAY1, DAY2 = date(2026, 11, 27), date(2026, 11, 28)
 BUSINESS_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def business_midnight(days: int = 0) -> datetime:
+    """The start of today's business day, moved by ``days``."""
+    today = datetime.now(BUSINESS_TZ).date() + timedelta(days=days)
+    return datetime.combine(today, time.min, tzinfo=BUSINESS_TZ)
 
 
 @pytest.fixture
@@ -50,7 +56,7 @@ async def sync(db: Database, inbox, source: str = "T24", day: date | None = None
             entity_type=entity,
         )
         session.add(run)
-    runner = SyncRunner(db, Outbox(platform_tables.outbox))
+    runner = SyncRunner(db, Outbox(platform_tables.outbox), tz=BUSINESS_TZ)
     return await runner.execute(run.id, connector_for(source, inbox_dir=inbox))
 
 
@@ -160,13 +166,17 @@ async def test_rows_the_table_already_holds_are_skipped_but_crm_changes_are_rest
     )
     assert (await sync(db, tmp_path)).state == "SUCCEEDED"
     async with db.transaction() as session:
+        # Day 1 was loaded two days ago; a payment yesterday moved L1, and today's snapshot has it.
+        await session.execute(
+            update(Loan).where(Loan.account_number == "L1").values(last_synced_at=business_midnight(-2))
+        )
         applied = await loan_service.apply_payment(
             session,
             reference_number="PAY-1",
             loan_account_number="L1",
             amount=Decimal("1000000"),
             currency="VND",
-            paid_at=datetime.now(UTC),
+            paid_at=business_midnight(-1) + timedelta(hours=10),
             tz=BUSINESS_TZ,
         )
         assert applied
@@ -220,6 +230,71 @@ async def test_rows_the_table_already_holds_are_skipped_but_crm_changes_are_rest
             await session.scalars(select(SyncReject.reason).where(SyncReject.run_id == again.id))
         ).all()
     assert reasons == ["duplicate key in the file (first at line 2)"]
+
+
+async def _pay(db: Database, reference: str, account: str, amount: str, paid_at: datetime) -> None:
+    async with db.transaction() as session:
+        await loan_service.apply_payment(
+            session,
+            reference_number=reference,
+            loan_account_number=account,
+            amount=Decimal(amount),
+            currency="VND",
+            paid_at=paid_at,
+            tz=BUSINESS_TZ,
+        )
+
+
+async def test_payments_made_since_the_snapshots_cut_are_taken_off_the_loaded_balances_again(db, tmp_path):
+    """Tonight's extract describes yesterday: a payment made after midnight, before the load finished,
+    is not in it and stays counted; yesterday's payments and reversed ones are the core's business."""
+    customers = [customer(f"C{i}") for i in range(1, 3)]
+    day1 = [loan(f"L{i}", f"C{i}", dpd=30, dueAmount="3000000.00") for i in range(1, 3)]
+    write_delivery(
+        tmp_path, "T24", DAY1, {"customers": (CUSTOMER_HEADER, customers), "loans": (LOAN_HEADER, day1)}
+    )
+    assert (await sync(db, tmp_path)).state == "SUCCEEDED"
+    async with db.transaction() as session:  # day 1 was loaded yesterday morning
+        await session.execute(update(Loan).values(last_synced_at=business_midnight(-1) + timedelta(hours=2)))
+    await _pay(db, "Y-1", "L1", "500000", business_midnight(-1) + timedelta(hours=15))  # yesterday
+    await _pay(db, "T-1", "L1", "2000000", business_midnight() + timedelta(minutes=10))  # after midnight
+    await _pay(db, "T-2", "L1", "1500000", business_midnight() + timedelta(minutes=20))
+    await _pay(db, "T-3", "L2", "700000", business_midnight() + timedelta(minutes=30))
+    async with db.transaction() as session:
+        assert await loan_service.reverse_payment(session, reference_number="T-3")
+
+    # Tonight's snapshot (yesterday's payment in it: 49.5 M, 2.5 M due, 10 days later).
+    day2 = [
+        loan("L1", "C1", dpd=40, outstanding="49500000.00", dueAmount="2500000.00"),
+        loan("L2", "C2", dpd=40, dueAmount="3000000.00"),
+    ]
+    write_delivery(
+        tmp_path, "T24", DAY2, {"customers": (CUSTOMER_HEADER, customers), "loans": (LOAN_HEADER, day2)}
+    )
+    assert (await sync(db, tmp_path)).state == "SUCCEEDED"
+
+    async with db.transaction() as session:
+        balances = {
+            r.account_number: (str(r.outstanding), str(r.due_amount), str(r.remaining_amount), r.dpd)
+            for r in await session.scalars(select(Loan).order_by(Loan.account_number))
+        }
+        taken = {
+            r.payment_reference_number: (str(r.applied_outstanding), str(r.applied_due))
+            for r in await session.scalars(select(LoanPaymentApplied))
+        }
+    # L1: the snapshot less 2.0 M and 1.5 M, in the order they were made; the due amount ends at zero.
+    assert balances == {
+        "L1": ("46000000.00", "0.00", "46000000.00", 40),
+        "L2": ("50000000.00", "3000000.00", "45000000.00", 40),  # as delivered
+    }
+    assert taken["T-1"] == ("2000000.00", "2000000.00")
+    assert taken["T-2"] == ("1500000.00", "500000.00"), "what its reversal will put back"
+    assert taken["Y-1"] == ("500000.00", "500000.00"), "applied yesterday, on yesterday's balances"
+
+    async with db.transaction() as session:
+        assert await loan_service.reverse_payment(session, reference_number="T-2")
+        l1 = await session.scalar(select(Loan).where(Loan.account_number == "L1"))
+        assert (str(l1.outstanding), str(l1.due_amount)) == ("47500000.00", "500000.00")
 
 
 async def test_every_kind_of_bad_row_is_rejected_with_reason_and_line(db, tmp_path):
@@ -354,7 +429,7 @@ async def test_sql_connector_loads_the_same_way(db, tmp_path):
             source_system="OTHER", state="RUNNING", counts={}, requested_by="test", business_date=DAY1
         )
         session.add(run)
-    runner = SyncRunner(db, Outbox(platform_tables.outbox))
+    runner = SyncRunner(db, Outbox(platform_tables.outbox), tz=BUSINESS_TZ)
     done = await runner.execute(run.id, connector_for("OTHER", inbox_dir=tmp_path, sql_sources=sql_sources))
     assert done.state == "SUCCEEDED", done.error
     assert counts(done, "customers")["inserted"] == 2

@@ -16,6 +16,7 @@ from crm.bank_sync.sync.models import SyncRun
 from crm.bank_sync.sync.runner import SyncRunner, connector_for
 from crm.platform.db import Database
 from crm.platform.outbox import Outbox
+from crm.platform.settings import PlatformSettings
 
 DAY1, DAY2 = date(2026, 11, 27), date(2026, 11, 28)
 CUSTOMERS = 600
@@ -35,9 +36,8 @@ async def sync(db: Database, inbox, source: str, day: date) -> SyncRun:
         )
         session.add(run)
     # Small files take the bulk path of large ones: an empty table gets its indexes after the rows.
-    return await SyncRunner(db, Outbox(platform_tables.outbox), rebuild_indexes_from=1).execute(
-        run.id, connector_for(source, inbox_dir=inbox)
-    )
+    runner = SyncRunner(db, Outbox(platform_tables.outbox), rebuild_indexes_from=1, tz=PlatformSettings().tz)
+    return await runner.execute(run.id, connector_for(source, inbox_dir=inbox))
 
 
 async def index_definitions(db: Database) -> list[str]:

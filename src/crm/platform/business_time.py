@@ -21,11 +21,17 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     )
 
 
+def snapshot_cut(synced_at: datetime, tz: ZoneInfo) -> datetime:
+    """The first instant a core snapshot read at ``synced_at`` does not cover: a nightly extract
+    loaded on business day S describes the days before S, so it includes the payments made before
+    S's midnight and none after."""
+    return day_bounds(business_date(synced_at, tz), tz)[0]
+
+
 def snapshot_includes(paid_at: datetime, synced_at: datetime | None, tz: ZoneInfo) -> bool:
-    """Whether a core snapshot read at ``synced_at`` already has a payment made at ``paid_at`` in its
-    balances: a nightly extract loaded on business day S describes the days before S, so it includes
-    the payments made before S's midnight. A snapshot of unknown time (None) includes nothing."""
-    return synced_at is not None and paid_at < day_bounds(business_date(synced_at, tz), tz)[0]
+    """Whether a snapshot read at ``synced_at`` already has a payment made at ``paid_at`` in its
+    balances (``snapshot_cut``). A snapshot of unknown time (None) includes nothing."""
+    return synced_at is not None and paid_at < snapshot_cut(synced_at, tz)
 
 
 def check_period(date_from: date | None, date_to: date | None, *, max_days: int | None = None) -> None:

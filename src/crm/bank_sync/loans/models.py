@@ -50,13 +50,21 @@ class Loan(SynchronizedMixin, Base):
 
 
 class LoanPaymentApplied(Base):
-    """What one payment took off a loan's balance: applied at most once, reversed at most once."""
+    """What one payment took off a loan's balance: applied at most once, reversed at most once.
+
+    ``amount`` and ``paid_at`` (NULL on rows applied before they were kept) let a load take the
+    payments made since its snapshot's cut off the fresh balances again."""
 
     __tablename__ = "loan_payment_applied"
+    __table_args__ = (
+        Index("ix_loan_payment_applied_paid_at", "paid_at", postgresql_where=text("reversed_at IS NULL")),
+    )
 
     payment_reference_number: Mapped[str] = mapped_column(Text, primary_key=True)
     loan_account_number: Mapped[str] = mapped_column(Text, ForeignKey(Loan.account_number))
     applied_outstanding: Mapped[Decimal]
     applied_due: Mapped[Decimal]
+    amount: Mapped[Decimal | None]
+    paid_at: Mapped[datetime | None]
     applied_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
     reversed_at: Mapped[datetime | None]

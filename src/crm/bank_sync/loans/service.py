@@ -206,6 +206,8 @@ async def apply_payment(
             loan_account_number=loan.account_number,
             applied_outstanding=taken_outstanding,
             applied_due=taken_due,
+            amount=amount,
+            paid_at=paid_at,
         )
         .on_conflict_do_nothing(index_elements=[LoanPaymentApplied.payment_reference_number])
         .returning(LoanPaymentApplied.payment_reference_number)

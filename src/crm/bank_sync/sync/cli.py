@@ -79,6 +79,7 @@ async def run_sync(
                 Outbox(platform_tables.outbox),
                 progress=progress,
                 parallel=settings.sync_parallel_entities,
+                tz=settings.tz,
             )
             connector = connector_for(source, inbox_dir=settings.inbox, sql_sources=settings.sync_sql_sources)
             run = await runner.execute(run_id, connector)

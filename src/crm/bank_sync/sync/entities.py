@@ -6,10 +6,12 @@ entity is a new spec here plus its model, and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table
 
@@ -26,6 +28,7 @@ from crm.bank_sync.customers.schemas import (
     RelationshipType,
 )
 from crm.bank_sync.loans.models import Loan
+from crm.bank_sync.loans.reapply import reapply_payments_since_snapshot
 from crm.bank_sync.loans.schemas import DelinquencyStatus, LoanStatus, ProductType
 
 Kind = Literal["text", "int", "money", "rate", "size", "date", "bool", "enum"]
@@ -56,6 +59,9 @@ class Parent:
     what: str
 
 
+AfterMerge = Callable[[Any, datetime, ZoneInfo], Awaitable[int]]
+
+
 @dataclass(frozen=True)
 class EntitySpec:
     name: str  # the extract file stem, also the entityType of runs and events
@@ -63,6 +69,9 @@ class EntitySpec:
     key: tuple[str, ...]  # natural key, as column names
     fields: tuple[Field, ...]
     parents: tuple[Parent, ...] = field(default_factory=tuple)
+    after_merge: AfterMerge | None = None
+    """Run in the load's transaction once the rows are written: (asyncpg connection, load time, business
+    time zone) -> rows it changed. Loans: the payments made since the snapshot's cut, taken off again."""
 
     @property
     def file_name(self) -> str:
@@ -202,6 +211,7 @@ LOANS = EntitySpec(
         _f("resolutionNotes", "resolution_notes"),
     ),
     (_customer_parent("cif"),),
+    after_merge=reapply_payments_since_snapshot,
 )
 COLLATERALS = EntitySpec(
     "collaterals",

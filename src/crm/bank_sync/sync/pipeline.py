@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
@@ -191,8 +192,10 @@ class EntityLoader:
         event_chunk: int = 1000,
         rebuild_indexes_from: int = 10_000,
         progress: Progress | None = None,
+        tz: ZoneInfo,
     ) -> None:
         self.db = db
+        self.tz = tz
         self.rebuild_indexes_from = rebuild_indexes_from
         self.outbox = outbox
         self.event_chunk = event_chunk
@@ -290,6 +293,8 @@ class EntityLoader:
                 # staleness check, tomorrow's comparison, the read API) are planned on real numbers.
                 await raw.execute(f"ANALYZE {table}")
             result.unchanged = result.read - result.rejected - result.inserted - result.updated
+            if spec.after_merge is not None:
+                await spec.after_merge(raw, now, self.tz)
             lap("upsert")
             if loaded_before:
                 result.stale = await self._mark_missing(raw, cols, source_system, now)

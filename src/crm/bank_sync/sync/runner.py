@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text, update
 
@@ -54,13 +55,16 @@ class SyncRunner:
         progress: Progress | None = None,
         parallel: int = 2,
         rebuild_indexes_from: int = 10_000,
+        tz: ZoneInfo,
     ) -> None:
         """``parallel``: entity files loaded at the same time (each in its own connection and
-        transaction), among those whose parents are already loaded."""
+        transaction), among those whose parents are already loaded. ``tz``: the business time zone."""
         self.db = db
         self.outbox = outbox
         self.parallel = max(1, parallel)
-        self.loader = EntityLoader(db, outbox, progress=progress, rebuild_indexes_from=rebuild_indexes_from)
+        self.loader = EntityLoader(
+            db, outbox, progress=progress, rebuild_indexes_from=rebuild_indexes_from, tz=tz
+        )
 
     async def execute(self, run_id: uuid.UUID, connector: SourceConnector) -> SyncRun:
         """Run a QUEUED run to the end; returns it SUCCEEDED or FAILED with per-entity counts."""

@@ -50,7 +50,7 @@ async def run_worker(app: FastAPI) -> None:
     interrupted = await fail_interrupted_runs(db)
     if interrupted:
         log.warning("sync_runs_interrupted", count=interrupted)
-    runner = SyncRunner(db, app.state.outbox, parallel=settings.sync_parallel_entities)
+    runner = SyncRunner(db, app.state.outbox, parallel=settings.sync_parallel_entities, tz=settings.tz)
     while True:
         try:
             claimed = await claim_next_run(db)
