@@ -7,13 +7,17 @@ STAMP := $(VENV)/.installed
 ASSETS := src/crm/web/assets
 ASSETS_STAMP := $(ASSETS)/node_modules/.installed
 
-.PHONY: run test install lint typecheck check-python browser clean
+.PHONY: run test screenshots install lint typecheck check-python browser clean
 
 run: install
 	$(BIN)/crm up --demo
 
 test: install lint typecheck browser
 	$(BIN)/pytest
+
+# The README's screenshots, taken again by the browser tests (a plain test run does not write them).
+screenshots: install browser
+	CRM_SCREENSHOTS=1 $(BIN)/pytest tests/web
 
 install: $(STAMP) $(ASSETS_STAMP)
 
