@@ -6,11 +6,14 @@ picked at random among the delinquent loans (other areas' tests take the worst c
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 import uuid
 from datetime import date
 from decimal import Decimal
 
+import nats
 import pytest
 from playwright.async_api import Page, expect
 
@@ -160,6 +163,30 @@ async def test_the_bell_shows_new_assignments_without_a_reload(system, page):
     async with page.expect_navigation():
         await items.first.locator("a").click()
     assert "/customers/" in page.url
+
+
+async def test_the_bell_keeps_what_happened_while_the_agent_moved_between_pages(system, page):
+    agent = system.new_agent()
+    cif = _free_delinquent_cifs(system, 1)[0]
+    await sign_in(page, system, agent.username, agent.password)
+    await page.goto(f"{system.base}/my-day")
+    await expect(page.locator("#bell")).to_have_attribute("data-live", "true", timeout=30_000)
+
+    bus = await nats.connect(f"nats://127.0.0.1:{(system.system.work / 'nats.port').read_text().strip()}")
+    try:
+        assigned = await bus.subscribe("crm.workflow.customer_assigned")
+        await page.goto("about:blank")  # between two pages: no stream open
+        _assign(system, agent, [cif])
+        while json.loads((await assigned.next_msg(timeout=30)).data).get("cif") != cif:
+            pass
+        await asyncio.sleep(0.5)  # the web processes got it at the same time: gone, unless kept
+    finally:
+        await bus.close()
+
+    await page.goto(f"{system.base}/my-day")
+    await expect(page.locator("#bell [data-unread]")).to_have_text("1", timeout=30_000)
+    await page.click("#bell button")
+    await expect(page.locator("#bell-panel li", has_text=cif)).to_have_count(1)
 
 
 def test_an_agent_is_told_of_its_own_customers_only():

@@ -12,6 +12,7 @@ from crm.platform.service import ServiceSpec, create_service_app
 from crm.web.backend import Backend, BackendError
 from crm.web.i18n import N_
 from crm.web.models import Base
+from crm.web.notifications import follow_events, stop_following
 from crm.web.routes import actions, admin, assignments, customers, my_day, team
 from crm.web.routes.auth import login_redirect
 from crm.web.routes.auth import router as auth_router
@@ -48,8 +49,8 @@ def spec() -> ServiceSpec:
             assignments.router,
             admin.router,
         ],
-        on_startup=[_open_backend],
-        on_shutdown=[_close_backend],
+        on_startup=[_open_backend, follow_events],
+        on_shutdown=[stop_following, _close_backend],
     )
 
 

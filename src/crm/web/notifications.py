@@ -7,6 +7,13 @@ own bounded :class:`asyncio.Queue`; the subscription's callback puts every event
 and the stream keeps what concerns its agent (:class:`AgentWatch`). A queue that falls behind
 loses its oldest events, never blocks the others.
 
+Moving from page to page closes the browser's stream and opens another: the events of the last
+minutes are kept (:data:`RECENT_SECONDS`, by the time this process received them), and a stream
+opened with ``since`` (the time the browser's previous stream was ready) gets those received
+after it first; the browser drops the ones it already shows (same id). Every web process
+subscribes at start-up (:func:`follow_events`), so whichever process answers the next page has
+the recent events.
+
 What an agent is told about, and how "my customer" is decided (through the APIs only, with the
 agent's own token, never a table of a service):
 
@@ -23,9 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -36,6 +44,7 @@ from crm.platform.bus import Bus
 from crm.platform.db import utcnow
 from crm.platform.events import Event, PaymentEvent, WorkflowEvent, parse_event
 from crm.platform.logging import get_logger
+from crm.platform.tasks import stop_task
 from crm.web.session import Viewer, is_alive, session_id
 
 log = get_logger("crm.web.notifications")
@@ -48,6 +57,9 @@ MAX_ASSIGNMENT_PAGES = 40
 """At most 20,000 customers are read as "mine" at connect (an agent's capacity is far lower)."""
 DUE_TODAY_PAGE = 100
 MAX_DUE_TODAY_PAGES = 5
+RECENT_SECONDS = 300
+"""How long received events are kept for a stream opened again (a page change takes a second)."""
+RECENT_LIMIT = 10_000
 
 
 class EventFanOut:
@@ -58,6 +70,7 @@ class EventFanOut:
         self._listeners: set[asyncio.Queue[Event]] = set()
         self._subscriptions: list[Subscription] = []
         self._lock = asyncio.Lock()
+        self._recent: deque[tuple[datetime, Event]] = deque(maxlen=RECENT_LIMIT)
 
     @property
     def listeners(self) -> int:
@@ -85,18 +98,26 @@ class EventFanOut:
         except ValueError:  # pydantic's ValidationError is one too
             log.warning("notification_event_unreadable", subject=msg.subject)
             return
+        now = utcnow()
+        self._recent.append((now, event))
+        while self._recent and self._recent[0][0] < now - timedelta(seconds=RECENT_SECONDS):
+            self._recent.popleft()
         for queue in list(self._listeners):
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(event)
+            _put(queue, event)
 
     @contextlib.asynccontextmanager
-    async def listen(self) -> AsyncIterator[asyncio.Queue[Event]]:
-        """A queue receiving every event from now on, until the block ends."""
+    async def listen(self, since: datetime | None = None) -> AsyncIterator[asyncio.Queue[Event]]:
+        """A queue receiving every event from now on, until the block ends; first, with ``since``,
+        the kept events this process received after it."""
         await self.start()
         queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        # No await from here to the end of the replay: every event is either kept before the queue
+        # is listening (replayed) or delivered after (queued), never both, never neither.
         self._listeners.add(queue)
+        if since is not None:
+            for received, event in list(self._recent):
+                if received > since:
+                    _put(queue, event)
         try:
             yield queue
         finally:
@@ -107,6 +128,38 @@ class EventFanOut:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
         self._subscriptions = []
+
+
+def _put(queue: asyncio.Queue[Event], event: Event) -> None:
+    """Queue an event, dropping the oldest waiting one when the queue is full."""
+    if queue.full():
+        with contextlib.suppress(asyncio.QueueEmpty):
+            queue.get_nowait()
+    queue.put_nowait(event)
+
+
+async def follow_events(app: FastAPI) -> None:
+    """Start-up: subscribe in the background (retrying while NATS is away), so that this process
+    keeps the recent events before its first stream opens."""
+
+    async def subscribe() -> None:
+        while True:
+            try:
+                await fan_out(app).start()
+                return
+            except TimeoutError:
+                log.warning("notifications_bus_unavailable")
+
+    app.state.notifications_follow = asyncio.create_task(subscribe(), name="web-notifications")
+
+
+async def stop_following(app: FastAPI) -> None:
+    task: asyncio.Task[None] | None = getattr(app.state, "notifications_follow", None)
+    if task is not None:
+        await stop_task(task)
+    found: EventFanOut | None = getattr(app.state, "notifications", None)
+    if found is not None:
+        await found.close()
 
 
 def fan_out(app: FastAPI) -> EventFanOut:

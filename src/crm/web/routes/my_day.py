@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -46,6 +47,7 @@ PING_SECONDS = 15
 SESSION_CHECK_SECONDS = 60.0
 RETRY_MS = 5_000
 """How long the browser waits before opening the stream again after it ended."""
+SINCE_MARGIN_SECONDS = 5
 
 
 def _positive(value: str | None, default: int) -> int:
@@ -141,16 +143,18 @@ def _event(note: Notification, viewer: Viewer, tz: Any) -> ServerSentEvent:
     return ServerSentEvent(json.dumps(_message(note, viewer, tz)), event="notification", id=note.id)
 
 
-async def _stream(request: Request, viewer: Viewer) -> AsyncIterator[ServerSentEvent]:
+async def _stream(request: Request, viewer: Viewer, since: datetime | None) -> AsyncIterator[ServerSentEvent]:
     assert viewer.agent_id is not None
     tz = request.app.state.settings.tz
     try:
-        async with fan_out(request.app).listen() as queue:
+        async with fan_out(request.app).listen(since) as queue:
             # subscribed first, then read: an assignment made meanwhile waits in the queue
             watch = AgentWatch(viewer.agent_id, await my_customers(request, viewer))
             for due in await promises_due_today(request, viewer):
                 yield _event(due, viewer, tz)
-            yield ServerSentEvent("{}", event="ready", retry=RETRY_MS)
+            # The browser opens its next stream (on the next page) with this time as ``since``.
+            ready = json.dumps({"at": utcnow().isoformat()})
+            yield ServerSentEvent(ready, event="ready", retry=RETRY_MS)
             checked = time.monotonic()
             while True:
                 try:
@@ -171,13 +175,26 @@ async def _stream(request: Request, viewer: Viewer) -> AsyncIterator[ServerSentE
         log.info("notifications_stream_ended", reason=type(exc).__name__)
 
 
+def _since(value: str) -> datetime | None:
+    """The previous stream's ``ready`` time, a few seconds earlier (clocks of other web processes
+    or hosts); None when absent or not a time with its zone."""
+    try:
+        since = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    if since is None or since.tzinfo is None:
+        return None
+    return since - timedelta(seconds=SINCE_MARGIN_SECONDS)
+
+
 @router.get("/notifications/stream", roles=AGENTS)
-async def notification_stream(request: Request, viewer: SignedIn) -> Response:
-    """The bell's live notifications (server-sent events ``notification``, then ``ready``)."""
+async def notification_stream(request: Request, viewer: SignedIn, since: str = "") -> Response:
+    """The bell's live notifications (server-sent events ``notification``, then ``ready``); with
+    ``since``, first those of the recent events received after it (the gap of a page change)."""
     if viewer.agent_id is None:
         return Response(status_code=204)  # an EventSource does not come back after a 204
     return EventSourceResponse(
-        _stream(request, viewer),
+        _stream(request, viewer, _since(since)),
         ping=PING_SECONDS,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -82,9 +82,16 @@
   });
 
   draw();
-  const source = new EventSource(bell.dataset.stream);
+  // The previous page's stream was ready at state.since: what reached the server since (while the
+  // browser moved between pages) comes first; those already listed are dropped by add().
+  const url = bell.dataset.stream + (state.since ? "?since=" + encodeURIComponent(state.since) : "");
+  const source = new EventSource(url);
   source.addEventListener("notification", (event) => add(JSON.parse(event.data)));
-  source.addEventListener("ready", () => { bell.dataset.live = "true"; });
+  source.addEventListener("ready", (event) => {
+    bell.dataset.live = "true";
+    try { state.since = JSON.parse(event.data).at || state.since; } catch (e) { /* keep the last */ }
+    save();
+  });
   source.addEventListener("error", () => { bell.dataset.live = "false"; });
   window.addEventListener("pagehide", () => source.close());
 })();
