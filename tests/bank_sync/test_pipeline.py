@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import date, datetime, time, timedelta
@@ -295,6 +296,56 @@ async def test_payments_made_since_the_snapshots_cut_are_taken_off_the_loaded_ba
         assert await loan_service.reverse_payment(session, reference_number="T-2")
         l1 = await session.scalar(select(Loan).where(Loan.account_number == "L1"))
         assert (str(l1.outstanding), str(l1.due_amount)) == ("47500000.00", "500000.00")
+
+
+async def test_a_load_postgresql_aborts_in_a_deadlock_runs_again_and_succeeds(db, tmp_path):
+    """Another transaction (as the balance consumer could) holds a row the load needs, then asks for
+    a loan the load has just rewritten: PostgreSQL aborts the load, which runs again."""
+    customers = [customer(f"C{i}") for i in range(1, 3)]
+    write_delivery(
+        tmp_path,
+        "T24",
+        DAY1,
+        {"customers": (CUSTOMER_HEADER, customers), "loans": (LOAN_HEADER, [loan("L1", "C1", dpd=30)])},
+    )
+    assert (await sync(db, tmp_path)).state == "SUCCEEDED"
+    write_delivery(tmp_path, "T24", DAY2, {"loans": (LOAN_HEADER, [loan("L1", "C1", dpd=40)])})
+
+    async with db.engine.connect() as other, db.engine.connect() as watcher:
+        await other.begin()
+        await other.execute(
+            text(
+                "SELECT 1 FROM bank_sync.sync_entity_state "
+                "WHERE source_system = 'T24' AND entity_type = 'loans' FOR UPDATE"
+            )
+        )
+        load = asyncio.create_task(sync(db, tmp_path, day=DAY2, entity="loans"))
+
+        async def waiting_for_a_lock() -> int:
+            found = await watcher.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            )
+            await watcher.commit()
+            return int(found or 0)
+
+        for _ in range(300):  # the load has rewritten L1 and waits for the row held above
+            if await waiting_for_a_lock():
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the load never waited")
+        await other.execute(text("UPDATE bank_sync.loan SET dpd = 99 WHERE account_number = 'L1'"))
+        await other.commit()  # reached once PostgreSQL aborted the load (the cycle's first waiter)
+
+    run = await asyncio.wait_for(load, 60)
+    assert run.state == "SUCCEEDED", run.error
+    assert counts(run, "loans")["updated"] == 1
+    async with db.transaction() as session:
+        l1 = await session.scalar(select(Loan).where(Loan.account_number == "L1"))
+        assert l1.dpd == 40, "the core's row, loaded again after the other transaction"
 
 
 async def test_every_kind_of_bad_row_is_rejected_with_reason_and_line(db, tmp_path):

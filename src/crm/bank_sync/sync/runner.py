@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text, update
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random
 
 from crm.bank_sync.sync.connectors import ExtractError, FileConnector, SourceConnector, SqlConnector
 from crm.bank_sync.sync.entities import ENTITIES, LOAD_ORDER, EntitySpec, load_levels
@@ -40,6 +41,20 @@ def connector_for(source_system: str, *, inbox_dir: Path, sql_sources: str | Non
         entry = configured[source_system]
         return SqlConnector(source_system, entry["url"], entry["queries"])
     return FileConnector(inbox_dir, source_system)
+
+
+LOAD_ATTEMPTS = 3
+CONFLICTS = {"40P01", "40001"}
+"""SQLSTATEs of a transaction PostgreSQL aborted to let another go on: deadlock, serialization failure."""
+
+
+def _conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` (asyncpg's, or SQLAlchemy's wrapping it) is a deadlock or serialization failure."""
+    while exc is not None:
+        if getattr(exc, "sqlstate", None) in CONFLICTS:
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__  # type: ignore[assignment]
+    return False
 
 
 def _lock_key(source_system: str) -> int:
@@ -116,17 +131,29 @@ class SyncRunner:
     async def _load(
         self, spec: EntitySpec, connector: SourceConnector, run_id: uuid.UUID, business_date: date
     ) -> EntityResult:
+        """Load one entity file; a load PostgreSQL chose to abort in a deadlock (say, with the
+        balance consumer applying payments to the same loans) runs again from the file's start."""
         try:
-            extract = await connector.open(business_date, spec.name)
-            if extract is None:
-                return EntityResult(entity=spec.name, state="SKIPPED", error="not delivered")
-            result = await self.loader.load(
-                spec,
-                extract,
-                run_id=run_id,
-                source_system=connector.source_system,
-                business_date=business_date,
-            )
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(_conflict),
+                stop=stop_after_attempt(LOAD_ATTEMPTS),
+                wait=wait_random(0.5, 2),
+                before_sleep=lambda state: log.warning(
+                    "sync_entity_retried", entity=spec.name, attempt=state.attempt_number
+                ),
+                reraise=True,
+            ):
+                with attempt:
+                    extract = await connector.open(business_date, spec.name)
+                    if extract is None:
+                        return EntityResult(entity=spec.name, state="SKIPPED", error="not delivered")
+                    result = await self.loader.load(
+                        spec,
+                        extract,
+                        run_id=run_id,
+                        source_system=connector.source_system,
+                        business_date=business_date,
+                    )
             log.info("sync_entity_loaded", **{k: v for k, v in result.as_dict().items() if k != "warnings"})
             return result
         except ExtractError as exc:
