@@ -3,8 +3,8 @@
 Written only by the database: statement triggers on ``loan_view``, ``action_record`` and
 ``customer_agent`` call
 ``workflow.refresh_queue_facts`` with the customers a statement touched (migration 0005 explains
-the function and its locking). The queue reads these rows by primary key and compares them with
-"today"; nothing here depends on the day.
+the function and its locking, 0006 the agents' columns). The queue reads an agent's rows from a
+covering index on its agent column and compares them with "today"; nothing here depends on the day.
 """
 
 from __future__ import annotations

@@ -3,15 +3,13 @@
 An agent's queue used to rank every current customer of the agent by probing ``loan_view`` and
 ``action_record`` four times each per customer (about 17,000 index probes for a book of 3,333
 customers, 60-90 ms warm and seconds cold at 10 M actions). ``customer_queue_fact`` holds what the
-ranking needs and the customer's current agents; two partial covering indexes (call agent, field
-agent) hold every column the queue reads, so an agent's queue is one index-only range per role.
+ranking needs, so the queue reads one row per customer by primary key.
 
 The facts do not depend on the day: the queue compares them with "today" when it reads them.
 
 ``workflow.refresh_queue_facts(cifs)`` recomputes the facts of some customers from ``loan_view``,
-``action_record``, the ACTION_RESULT vocabulary and the current ``customer_agent`` row (the agents).
-Statement-level triggers on ``loan_view``, ``action_record`` and ``customer_agent`` call it with the
-customers each statement touched, so every write path (the API,
+``action_record`` and the ACTION_RESULT vocabulary. Statement-level triggers on ``loan_view`` and
+``action_record`` call it with the customers each statement touched, so every write path (the API,
 the event consumers, the promise round, a repair by hand) keeps the facts without knowing of them.
 
 Concurrency: the function first locks the customers' fact rows (creating the missing ones), in cif
@@ -32,21 +30,6 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 SCHEMA = "workflow"
-
-QUEUE_COLUMNS = [
-    "cif",
-    "max_dpd",
-    "total_due",
-    "total_outstanding",
-    "last_action_date",
-    "follow_up_date",
-    "last_contact_at",
-    "open_promise_date",
-    "open_promise_amount",
-    "broken_settled_at",
-    "broken_promise_date",
-    "broken_promise_amount",
-]
 
 REFRESH_FUNCTION = """
 CREATE FUNCTION workflow.refresh_queue_facts(cifs text[]) RETURNS void
@@ -73,8 +56,6 @@ BEGIN
         broken_settled_at = broken.promise_settled_at,
         broken_promise_date = broken.promise_date,
         broken_promise_amount = broken.promise_amount,
-        call_agent_id = agents.assigned_call_agent_id,
-        field_agent_id = agents.assigned_field_agent_id,
         updated_at = now()
     FROM (SELECT DISTINCT c AS cif FROM unnest(cifs) AS c) k
     CROSS JOIN LATERAL (
@@ -83,7 +64,6 @@ BEGIN
                coalesce(sum(l.outstanding), 0) AS total_outstanding
         FROM workflow.loan_view l WHERE l.cif = k.cif
     ) loans
-    LEFT JOIN workflow.customer_agent agents ON agents.cif = k.cif AND agents.is_current
     LEFT JOIN LATERAL (  -- the newest action: its date and follow-up
         SELECT a.action_date, a.follow_up_date
         FROM workflow.action_record a WHERE a.cif = k.cif
@@ -136,7 +116,7 @@ END
 $$;
 """
 
-TABLES = ("loan_view", "action_record", "customer_agent")
+TABLES = ("loan_view", "action_record")
 REFERENCING = {
     "INSERT": "REFERENCING NEW TABLE AS new_rows",
     "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
@@ -159,8 +139,6 @@ def upgrade() -> None:
         sa.Column("broken_settled_at", sa.DateTime(timezone=True)),
         sa.Column("broken_promise_date", sa.Date),
         sa.Column("broken_promise_amount", sa.Numeric(18, 2)),
-        sa.Column("call_agent_id", sa.Uuid),
-        sa.Column("field_agent_id", sa.Uuid),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")),
         sa.PrimaryKeyConstraint("cif", name="pk_customer_queue_fact"),
         schema=SCHEMA,
@@ -177,23 +155,11 @@ def upgrade() -> None:
     # the customers already known
     op.execute(
         "SELECT workflow.refresh_queue_facts(ARRAY("
-        "SELECT cif FROM workflow.loan_view UNION SELECT cif FROM workflow.action_record "
-        "UNION SELECT cif FROM workflow.customer_agent WHERE is_current))"
+        "SELECT cif FROM workflow.loan_view UNION SELECT cif FROM workflow.action_record))"
     )
-    for role in ("call", "field"):
-        op.create_index(
-            f"ix_customer_queue_fact_{role}_agent",
-            "customer_queue_fact",
-            [f"{role}_agent_id"],
-            schema=SCHEMA,
-            postgresql_include=QUEUE_COLUMNS,
-            postgresql_where=sa.text(f"{role}_agent_id IS NOT NULL"),
-        )
 
 
 def downgrade() -> None:
-    for role in ("call", "field"):
-        op.drop_index(f"ix_customer_queue_fact_{role}_agent", "customer_queue_fact", schema=SCHEMA)
     for table in TABLES:
         for event in REFERENCING:
             op.execute(f"DROP TRIGGER queue_facts_after_{event.lower()} ON {SCHEMA}.{table}")

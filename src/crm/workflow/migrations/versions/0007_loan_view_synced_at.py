@@ -4,16 +4,16 @@ the snapshot already includes is not taken off its balances a second time.
 Rows stored before this revision have no time (NULL): every payment is taken off them, as before,
 until the loan's next snapshot.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 SCHEMA = "workflow"
