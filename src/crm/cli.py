@@ -20,7 +20,7 @@ from crm.platform.metrics import collect_across_processes
 from crm.platform.settings import PlatformSettings
 from crm.services import SERVICES, migrate_all
 
-WORKERS_HELP = "Worker processes (CRM_WORKERS; default one per core)."
+WORKERS_HELP = "Worker processes (CRM_WORKERS; default one per CPU this process may use)."
 app = typer.Typer(help="Collection CRM", no_args_is_help=True, add_completion=False)
 
 
