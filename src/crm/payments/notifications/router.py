@@ -14,7 +14,10 @@ from crm.payments.notifications.schemas import NotificationAnswer, PaymentNotifi
 from crm.payments.notifications.signature import HEADER, verify
 from crm.payments.settings import PaymentsSettings
 from crm.platform.auth import Access, SecureRouter
+from crm.platform.errors import Unauthorized
+from crm.platform.logging import get_logger
 
+log = get_logger("crm.payments.notifications")
 router = SecureRouter(prefix="/api/payments", tags=["payments"])
 SIGNED = Access.signed(f"{HEADER} (HMAC-SHA256 of t.body with CRM_PAYMENT_WEBHOOK_SECRET)")
 
@@ -42,13 +45,18 @@ async def notification(request: Request) -> Response:
     settings: PaymentsSettings = request.app.state.settings
     body = await request.body()
     # The signature first: an unsigned request learns nothing, not even what is wrong with its body.
-    verify(
-        request.headers.get(HEADER),
-        body,
-        settings.webhook_secrets(),
-        now=time.time(),
-        tolerance=settings.signature_tolerance_seconds,
-    )
+    try:
+        verify(
+            request.headers.get(HEADER),
+            body,
+            settings.webhook_secrets(),
+            now=time.time(),
+            tolerance=settings.signature_tolerance_seconds,
+        )
+    except Unauthorized as exc:
+        # One line, no traceback and none of what was sent: an outsider cannot flood the logs.
+        log.warning("notification_refused", reason=exc.detail)
+        raise
     try:
         data = PaymentNotification.model_validate_json(body)
     except ValidationError as exc:
