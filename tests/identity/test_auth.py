@@ -85,6 +85,11 @@ async def test_admin_changes_a_users_roles_agent_and_sign_in(identity, token_for
     ).status_code == 404
     empty_roles = await identity.put(f"/api/auth/users/{name}", json={"roles": []}, headers=admin)
     assert empty_roles.status_code == 422 and empty_roles.json()["errors"][0]["field"] == "roles"
+    for field in ("roles", "isActive"):  # null is not "no change": once a 500 (TypeError)
+        null = await identity.put(f"/api/auth/users/{name}", json={field: None}, headers=admin)
+        assert null.status_code == 422 and null.json()["errors"][0]["field"] == field, null.text
+    kept = await identity.get("/api/auth/users", params={"pageSize": 500}, headers=admin)
+    assert [u["roles"] for u in kept.json()["items"] if u["username"] == name] == [["AGENT", "SUPERVISOR"]]
     not_admin = await identity.put(
         f"/api/auth/users/{name}", json={"isActive": True}, headers=token_for(Role.SUPERVISOR)
     )

@@ -54,6 +54,13 @@ async def test_malformed_json_is_400(payments, token_for, unique):
         ({"amount": 100.5}, "amount"),
         ({"amount": "-5.00"}, "amount"),
         ({"amount": "1.001"}, "amount"),
+        ({"amount": "1e10"}, "amount"),
+        ({"amount": "1E+2"}, "amount"),
+        ({"amount": "1_000"}, "amount"),
+        ({"amount": "\u0661\u0660\u0660"}, "amount"),  # Arabic-Indic digits
+        ({"amount": "Infinity"}, "amount"),
+        ({"amount": "NaN"}, "amount"),
+        ({"amount": True}, "amount"),
         ({"paymentChannel": "PIGEON"}, "paymentChannel"),
         ({"paymentDate": "yesterday"}, "paymentDate"),
         ({"paymentDate": "2026-11-28T09:30:00"}, "paymentDate"),

@@ -730,3 +730,19 @@ def test_promise_dates_and_follow_ups():
     assert rules.follow_up_date(late_evening_utc, tz, 3, None) == date(2026, 12, 2)
     assert rules.follow_up_date(late_evening_utc, tz, None, None) is None
     assert rules.follow_up_date(late_evening_utc, tz, 3, date(2026, 12, 10)) == date(2026, 12, 10)
+
+
+@pytest.mark.parametrize("amount", ["1e10", "1E+2", "1_000", "\u0661\u0660\u0660", "1500000.001", 1500000.5])
+async def test_a_promise_amount_is_digits_with_two_decimals(workflow, world, amount):
+    """Money a bank would not accept ("1e10" was stored as 10,000,000,000.00) is refused, naming the field."""
+    promise = _call(
+        world,
+        loanAccountNumber=world.account,
+        actionResult="PROMISE_TO_PAY",
+        actionDate=_at(workflow, _yesterday(workflow), "15:00:00"),
+        promiseAmount=amount,
+        promiseDate=(_today(workflow) + timedelta(days=3)).isoformat(),
+    )
+    r = await workflow.post("/api/actions", json=promise, headers=world.agent)
+    assert r.status_code == 422, r.text
+    assert "promiseAmount" in [e["field"] for e in r.json()["errors"]]

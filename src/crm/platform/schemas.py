@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Self, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 T = TypeVar("T")
 
+MONEY_TEXT = re.compile(r"-?[0-9]{1,16}(?:\.[0-9]{1,2})?", re.ASCII)
+"""How money is written wherever it enters: ASCII digits, at most two decimals. ``Decimal()`` alone
+would take ``1e10``, ``1E+2``, ``1_000`` and digits of other scripts."""
+
+
+def parse_money(value: object) -> object:
+    """A money value as it arrives (a decimal string, or a whole number), or a ``ValueError`` a
+    person can act on. ``Decimal`` values (read from the database) pass as they are."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool | float):
+        raise ValueError('send money as a decimal string such as "1250000.00", not a number')
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str) and MONEY_TEXT.fullmatch(value.strip()):
+        return Decimal(value.strip())
+    raise ValueError('money is digits with at most two decimals, such as "1250000.00"')
+
+
 Money = Annotated[
     Decimal,
+    BeforeValidator(parse_money),
     Field(max_digits=18, decimal_places=2),
     PlainSerializer(lambda d: f"{d:.2f}", return_type=str, when_used="json"),
 ]

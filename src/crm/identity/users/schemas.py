@@ -30,8 +30,17 @@ class UserUpdate(ApiModel):
 
     @field_validator("roles")
     @classmethod
-    def _unique(cls, roles: list[Role] | None) -> list[Role] | None:
-        return sorted(set(roles)) if roles is not None else None
+    def _unique(cls, roles: list[Role] | None) -> list[Role]:
+        if roles is None:  # only when sent as null: an absent field is not validated
+            raise ValueError("a user needs at least one role; leave the field out to keep them")
+        return sorted(set(roles))
+
+    @field_validator("is_active")
+    @classmethod
+    def _not_null(cls, value: bool | None) -> bool:
+        if value is None:
+            raise ValueError("true or false; leave the field out to keep it")
+        return value
 
 
 class UserRead(ApiModel):

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AwareDatetime, Field
 
 from crm.platform.schemas import ApiModel, Money
 
@@ -44,13 +44,6 @@ class PaymentCreate(ApiModel):
     status: PaymentStatus = PaymentStatus.COMPLETED
     status_reason: str | None = Field(default=None, max_length=500)
     source_system: PaymentSource = PaymentSource.CRM
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _no_float(cls, value: object) -> object:
-        if isinstance(value, float):
-            raise ValueError('send money as a decimal string such as "1250000.00", not a number')
-        return value
 
 
 class PaymentRead(ApiModel):
