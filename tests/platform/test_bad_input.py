@@ -134,3 +134,58 @@ async def test_expired_tampered_and_foreign_tokens_are_401(payments, settings, t
         assert body["detail"]
     ok, _ = tokens.issue("reader", [Role.AGENT])
     await _not_stored(payments, ref, {"Authorization": f"Bearer {ok}"})
+
+
+async def test_oversize_streamed_json_body_is_413(payments, token_for):
+    async def chunks():
+        for _ in range(40):
+            yield b"x" * 65536
+
+    headers = {**token_for(Role.ADMIN), "content-type": "application/json"}
+    _problem(await payments.post("/api/payments", content=chunks(), headers=headers), 413)
+
+
+async def test_a_nul_character_anywhere_is_422_naming_the_field(
+    payments, bank_sync, workflow, token_for, unique
+):
+    """PostgreSQL cannot store NUL: it used to fail in the query and answer 503 "try again", which a
+    client retries for ever. Path, query, JSON and form bodies: 422, the field named, nothing stored."""
+    admin = token_for(Role.ADMIN)
+    cases = [
+        (bank_sync.get("/api/customers", params={"q": "\x00"}, headers=admin), "q"),
+        (bank_sync.get("/api/customers", params={"q": "ab\x00c", "segment": "RETAIL"}, headers=admin), "q"),
+        (payments.get("/api/payments/loan/A%00B", headers=admin), "path"),
+        (workflow.get("/api/actions/customer/C%00IF", headers=admin), "path"),
+    ]
+    for request, field in cases:
+        body = _problem(await request, 422)
+        assert [e["field"] for e in body["errors"]] == [field]
+        assert body["code"] == "request.invalid"
+    ref = unique("NUL")
+    r = await payments.post("/api/payments", json=payment(ref, statusReason="late\x00"), headers=admin)
+    assert [e["field"] for e in _problem(r, 422)["errors"]] == ["statusReason"]
+    r = await payments.post("/api/payments", json=payment(ref, cif="C\x00"), headers=admin)
+    assert [e["field"] for e in _problem(r, 422)["errors"]] == ["cif"]
+    await _not_stored(payments, ref, admin)
+    r = await workflow.post("/api/cases", json={"cif": "CIF1", "notes": ["x", "\x00"]}, headers=admin)
+    assert [e["field"] for e in _problem(r, 422)["errors"]] == ["notes.1"]
+    form = await payments.post(
+        "/api/payments",
+        content=b"a=1&note=x%00y",
+        headers={**admin, "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert [e["field"] for e in _problem(form, 422)["errors"]] == ["note"]
+
+
+@pytest.mark.parametrize("page", ["9223372036854775808", "99999999999", "0", "-1"])
+async def test_a_page_number_out_of_range_is_422(bank_sync, payments, workflow, token_for, page):
+    admin = token_for(Role.ADMIN)
+    for client, path in (
+        (bank_sync, "/api/customers"),
+        (bank_sync, "/api/loans/delinquent"),
+        (payments, "/api/payments/customer/CIF1"),
+        (workflow, "/api/agents"),
+        (workflow, "/api/actions/customer/CIF1"),
+    ):
+        body = _problem(await client.get(path, params={"page": page}, headers=admin), 422)
+        assert [e["field"] for e in body["errors"]] == ["page"], path

@@ -1,9 +1,11 @@
-"""Pure ASGI middleware: request ids (also in the logs) and a cap on request body size."""
+"""Pure ASGI middleware: request ids (also in the logs), a cap on request body size, no NUL in text."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from starlette.exceptions import HTTPException
@@ -83,3 +85,123 @@ class BodySizeLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+def _nul_in_json(value: Any, path: str) -> str | None:
+    """The dotted name of the first string (or key) in a JSON document that holds a NUL character."""
+    if isinstance(value, str):
+        return path or "body" if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return name
+            found = _nul_in_json(item, name)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_in_json(item, f"{path}.{index}" if path else str(index))
+            if found:
+                return found
+    return None
+
+
+class NulCharacterMiddleware:
+    """Refuse a NUL character anywhere a client can put text: 422 problem+json naming the field.
+
+    PostgreSQL cannot store NUL in text; let through, it fails deep in a query and the client gets a
+    503 "try again" that it would retry for ever. Decided here, once, for every route: the path, the
+    query string, and JSON or form bodies (read whole, which the body size cap keeps small). The
+    body is only parsed when its bytes hold a NUL or its escape, so ordinary requests pay a search.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @staticmethod
+    async def _refuse(send: Send, field: str) -> None:
+        body = json.dumps(
+            {
+                "type": "https://collection-crm.dev/problems/validation",
+                "title": "Validation failed",
+                "status": 422,
+                "detail": f"Invalid value for: {field}.",
+                "code": "request.invalid",
+                "params": {"fields": [field]},
+                "errors": [
+                    {"field": field, "code": "text.nul", "message": "Text may not contain a NUL character."}
+                ],
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 422,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope.get("path", ""):
+            await self._refuse(send, "path")
+            return
+        query = scope.get("query_string", b"")
+        if b"%00" in query or b"\x00" in query:
+            for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+                if "\x00" in key or "\x00" in value:
+                    await self._refuse(send, key.replace("\x00", "") or "query")
+                    return
+        if scope.get("method") not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"").split(b";")[0].strip()
+        if content_type not in (b"application/json", b"application/x-www-form-urlencoded"):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        chunks: list[bytes] = []
+        refused: HTTPException | None = None
+        while True:
+            try:
+                message = await receive()
+            except HTTPException as exc:  # the size cap: raised again when the app reads, to answer it
+                refused = exc
+                break
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        field = None
+        if content_type == b"application/json" and (b"\\u0000" in body or b"\x00" in body):
+            try:
+                field = _nul_in_json(json.loads(body), "") if b"\x00" not in body else "body"
+            except ValueError:
+                field = None  # not JSON: the route's own validation says so
+        elif content_type != b"application/json" and (b"%00" in body or b"\x00" in body):
+            for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+                if "\x00" in key or "\x00" in value:
+                    field = key.replace("\x00", "") or "body"
+                    break
+        if field is not None and refused is None:
+            await self._refuse(send, field)
+            return
+
+        async def replay() -> Message:
+            if messages:
+                return messages.pop(0)
+            if refused is not None:
+                raise refused
+            return await receive()
+
+        await self.app(scope, replay, send)

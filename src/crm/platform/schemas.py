@@ -75,8 +75,12 @@ class PageParams(BaseModel):
         return (self.page - 1) * self.page_size
 
 
+MAX_PAGE = 10_000_000
+
+
 def page_params(
-    page: Annotated[int, Query(ge=1, description="Page number, from 1")] = 1,
+    # Bounded so that the offset fits PostgreSQL's bigint (a page past it reached the database as 503).
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1")] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=500, description="Rows per page")] = 50,
 ) -> PageParams:
     return PageParams(page=page, page_size=page_size)

@@ -29,7 +29,7 @@ from crm.platform.errors import install_error_handlers, problem
 from crm.platform.heap import freeze_startup_objects
 from crm.platform.logging import configure_logging, get_logger
 from crm.platform.metrics import MetricsMiddleware, metrics_response
-from crm.platform.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from crm.platform.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestIdMiddleware
 from crm.platform.outbox import Outbox, OutboxRelay
 from crm.platform.settings import PlatformSettings
 from crm.platform.tables import PlatformTables
@@ -221,6 +221,7 @@ def create_service_app(
         mount_swagger_assets(app)
     assert_every_route_declares_access(app)
     app.add_middleware(MetricsMiddleware, service=spec.name)
+    app.add_middleware(NulCharacterMiddleware)  # inside the size cap: the body it reads is bounded
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app
