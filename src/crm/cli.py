@@ -53,6 +53,7 @@ def _run_server(factory: str, settings: PlatformSettings, host: str, port: int, 
         "access_log": False,
         "timeout_graceful_shutdown": 10,
         "proxy_headers": False,
+        "timeout_worker_healthcheck": settings.worker_startup_timeout_seconds,
     }
     if workers > 1:
         uvicorn.run(factory, workers=workers, **options)  # type: ignore[arg-type]

@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from crm.platform import migrations
 from crm.platform.settings import PlatformSettings
 
 
@@ -80,5 +79,7 @@ SERVICES: dict[str, Deployable] = {
 
 def migrate_all(database_url: str) -> None:
     """Apply every service's migrations (each in its own schema and history)."""
+    from crm.platform import migrations  # alembic: not imported by every worker process
+
     for service in SERVICES.values():
         migrations.upgrade(database_url, service.package, service.schema)

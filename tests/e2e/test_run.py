@@ -181,3 +181,46 @@ def test_crm_serve_runs_one_service_alone(tmp_path, settings, token_for):
         assert httpx.get(f"{base}/docs").status_code == 200
     finally:
         assert _stop(process) == 0
+
+
+@pytest.mark.e2e
+def test_crm_up_with_two_workers_serves_while_both_cores_are_busy(tmp_path, settings):
+    """uvicorn's supervisor used to kill a worker that had not started within 5 s: with the cores busy,
+    importing the app took longer, workers were restarted over and over and the port stayed closed."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "NATS_URL": settings.nats_url,
+        "CRM_DATA_DIR": str(tmp_path),
+        "CRM_JWT_SECRET": settings.jwt_secret.get_secret_value(),
+        "CRM_PORT": str(port),
+        "CRM_WORKERS": "2",
+        "CRM_SYNC_SCHEDULE": "",
+    }
+    cores = max(2, os.cpu_count() or 2)
+    spinners = [  # five busy loops per core, nice 0 like the server: a load average of 10 on two cores
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(5 * cores)
+    ]
+    log = tmp_path / "crm-up.log"
+    try:
+        started = time.monotonic()
+        process = _start(["up"], env, log)
+        try:
+            _wait_ready(base, process, log, within=120)
+            for _ in range(10):  # new connections, spread over both workers by the kernel
+                with httpx.Client(timeout=30) as fresh:
+                    assert fresh.get(f"{base}/health/live").status_code == 200
+            took = time.monotonic() - started
+        finally:
+            code = _stop(process)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    text = log.read_text()
+    assert code == 0, text[-3000:]
+    assert "died" not in text and "Terminating" not in text, (
+        f"a worker was restarted ({took:.0f} s):\n{text[-3000:]}"
+    )

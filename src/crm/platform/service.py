@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import MetaData
 from swagger_ui_bundle import swagger_ui_path
 
-from crm.platform import leader, migrations
+from crm.platform import leader
 from crm.platform.audit_routes import audit_router
 from crm.platform.auth import Access, SecureRouter, TokenService, assert_every_route_declares_access
 from crm.platform.bus import Bus
@@ -70,6 +70,8 @@ class ServiceSpec:
 
 def apply_migrations(spec: ServiceSpec, settings: PlatformSettings) -> None:
     assert settings.database_url, "DATABASE_URL is resolved before a service starts"
+    from crm.platform import migrations  # alembic: only where migrations are applied
+
     migrations.upgrade(settings.database_url, spec.package, spec.schema)
 
 

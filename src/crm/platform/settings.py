@@ -38,6 +38,11 @@ class PlatformSettings(BaseSettings):
     """Processes ``crm up`` and ``crm serve`` start (``--workers`` overrides): one per CPU the process
     may use (its CPU set, within a container's CPU limit; ``crm.platform.cpus``). Each process opens
     up to ``db_pool_size + db_max_overflow`` connections per service it runs."""
+    worker_startup_timeout_seconds: int = Field(default=180, ge=5)
+    """How long a worker process of ``crm up`` / ``crm serve`` may take to start before its supervisor
+    gives up on it and starts another. A worker imports and builds every service (about 2 s on a
+    quiet 2-core machine, 9 s or more when the cores are busy); uvicorn's own 5 s killed workers over
+    and over on a loaded machine, so the port was never served."""
     base_url: str | None = None
     """Where the services reach each other (default ``http://<host>:<port>``)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,8 +17,13 @@ from crm.platform.auth import Role
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound, Unauthorized
 
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so an unknown name costs as much as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so an unknown name costs as much as a wrong
+    password (made at first use, not at import: hashing is deliberately slow)."""
+    return _hasher.hash("not-a-real-password")
 
 
 async def hash_password(password: str) -> str:
@@ -34,7 +40,7 @@ async def _verify(hash_: str, password: str) -> bool:
 async def authenticate(session: AsyncSession, username: str, password: str) -> User:
     """The active user with this name and password, or 401 (the same answer for either mistake)."""
     user = await session.scalar(select(User).where(User.username == username))
-    ok = await _verify(user.password_hash if user else _DUMMY_HASH, password)
+    ok = await _verify(user.password_hash if user else _dummy_hash(), password)
     if user is None or not ok or not user.is_active:
         raise Unauthorized("Wrong username or password.")
     if _hasher.check_needs_rehash(user.password_hash):

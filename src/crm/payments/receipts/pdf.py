@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from importlib.resources import as_file, files
+from typing import TYPE_CHECKING
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+if TYPE_CHECKING:  # fpdf takes a quarter of a second to import: only when a receipt is drawn
+    from fpdf import FPDF
 
 FONT_PACKAGE = "fontpkg_be_vietnam_pro"
 """The PyPI package (``fontpkg-be-vietnam-pro``) whose TrueType files are embedded: Be Vietnam Pro is
@@ -78,10 +79,10 @@ def _row(
     top = pdf.get_y()
     pdf.set_font(FONT, "", 8.5)
     pdf.set_text_color(*_GREY)
-    pdf.multi_cell(_LABEL_WIDTH, 4.5, f"{label_vi}\n{label_en}", new_x=XPos.RIGHT, new_y=YPos.TOP)
+    pdf.multi_cell(_LABEL_WIDTH, 4.5, f"{label_vi}\n{label_en}", new_x="RIGHT", new_y="TOP")
     pdf.set_font(FONT, "B" if bold else "", size)
     pdf.set_text_color(*_BLACK)
-    pdf.multi_cell(0, size * 0.5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, size * 0.5, value, new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(max(top + 9, pdf.get_y()) + 2.5)
 
 
@@ -94,6 +95,8 @@ def _rule(pdf: FPDF) -> None:
 def render_pdf(receipt: Receipt) -> bytes:
     """The receipt as a one-page A4 PDF, with the glyphs it uses embedded (nothing depends on the
     reader's fonts)."""
+    from fpdf import FPDF
+
     with ExitStack() as stack:
         pdf = FPDF(orientation="portrait", unit="mm", format="A4")
         for style, name in _FONT_FILES.items():
@@ -116,13 +119,13 @@ def render_pdf(receipt: Receipt) -> bytes:
 
 def _header(pdf: FPDF, receipt: Receipt) -> None:
     pdf.set_font(FONT, "B", 15)
-    pdf.multi_cell(0, 7.5, receipt.bank_name, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 7.5, receipt.bank_name, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font(FONT, "B", 14)
-    pdf.cell(0, 7, "BIÊN LAI THANH TOÁN", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 7, "BIÊN LAI THANH TOÁN", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "", 9.5)
     pdf.set_text_color(*_GREY)
-    pdf.cell(0, 5, "PAYMENT RECEIPT", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 5, "PAYMENT RECEIPT", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(*_BLACK)
     pdf.ln(5)
     _rule(pdf)
@@ -160,8 +163,8 @@ def _reversed_banner(pdf: FPDF) -> None:
         border=1,
         align="C",
         fill=True,
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
+        new_x="LMARGIN",
+        new_y="NEXT",
     )
     pdf.set_text_color(*_BLACK)
     pdf.ln(4)
@@ -178,15 +181,15 @@ def _verification(pdf: FPDF, receipt: Receipt) -> None:
         "liên hệ ngân hàng để đối chiếu.\n"
         "The verification code is computed from the reference number, amount, currency and payment "
         "date; the bank can confirm it.",
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
+        new_x="LMARGIN",
+        new_y="NEXT",
     )
     pdf.ln(3)
     pdf.cell(
         0,
         4.5,
         f"Ngày in / Printed: {format_datetime(receipt.issued_at)}",
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
+        new_x="LMARGIN",
+        new_y="NEXT",
     )
     pdf.set_text_color(*_BLACK)
