@@ -71,3 +71,37 @@ async def test_rejects_of_an_unknown_run_is_404(api, token_for):
         "/api/sync/runs/00000000-0000-0000-0000-000000000000/rejects", headers=token_for(Role.AGENT)
     )
     assert r.status_code == 404
+
+
+async def test_a_run_whose_process_died_frees_its_source_a_live_one_does_not(api, tmp_path, token_for):
+    """`kill -9` of a sync leaves its run RUNNING; it used to block its source (409, the nightly
+    schedule skipped it) until a restart. Its lock is free, so the next request marks it FAILED."""
+    import asyncpg
+
+    from crm.bank_sync.sync.runner import _lock_key
+
+    write_delivery(tmp_path, "W4", date(2026, 11, 28), {"customers": (CUSTOMER_HEADER, [customer("W1")])})
+    url = api._transport.app.state.settings.database_url  # type: ignore[attr-defined]
+    conn, holder = await asyncpg.connect(url), await asyncpg.connect(url)
+    try:
+        insert = (
+            "INSERT INTO bank_sync.sync_run (id, source_system, state, counts, requested_by, created_at, "
+            "started_at) VALUES (gen_random_uuid(), $1, 'RUNNING', '{}', 'test', now(), "
+            "now() - interval '1 minute') RETURNING id"
+        )
+        dead = await conn.fetchval(insert, "W4")
+        live = await conn.fetchval(insert, "OTHER")
+        await holder.execute("SELECT pg_advisory_lock($1)", _lock_key("OTHER"))  # a process still at work
+        admin = token_for(Role.ADMIN)
+        busy = await api.post("/api/sync/run", json={"sourceSystem": "OTHER"}, headers=admin)
+        assert busy.status_code == 409, "a run whose process holds its lock is alive"
+        queued = await api.post("/api/sync/run", json={"sourceSystem": "W4"}, headers=admin)
+        assert queued.status_code == 202, queued.text
+        row = await conn.fetchrow("SELECT state, error FROM bank_sync.sync_run WHERE id = $1", dead)
+        assert row["state"] == "FAILED" and "Interrupted" in row["error"]
+        assert await conn.fetchval("SELECT state FROM bank_sync.sync_run WHERE id = $1", live) == "RUNNING"
+        run = await _finished(api, queued.json()["runId"], admin)
+        assert run["state"] == "SUCCEEDED" and run["counts"]["customers"]["inserted"] == 1
+    finally:
+        await holder.close()
+        await conn.close()

@@ -13,12 +13,13 @@ import json
 import uuid
 import zlib
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random
 
 from crm.bank_sync.sync.connectors import ExtractError, FileConnector, SourceConnector, SqlConnector
@@ -201,19 +202,41 @@ async def _newest(connector: SourceConnector) -> date:
     return dates[-1]
 
 
-async def fail_interrupted_runs(db: Database) -> int:
-    """RUNNING runs whose source lock is free belong to a process that died: mark them FAILED."""
+STARTING_GRACE_SECONDS = 5.0
+"""A run claimed this recently may not hold its source's lock yet (claimed, then locked): not judged."""
+
+
+async def fail_dead_runs(session: AsyncSession, *, grace_seconds: float = STARTING_GRACE_SECONDS) -> int:
+    """RUNNING runs whose source lock is free belong to a process that died (``kill -9``, a lost
+    node): mark them FAILED, in ``session``'s transaction. Whoever notices first does it: the worker
+    every ``LIVENESS_INTERVAL_SECONDS``, and anyone queueing a run of that source."""
     failed = 0
-    async with db.transaction() as session:
-        running = (
-            await session.scalars(select(SyncRun).where(SyncRun.state == RunState.RUNNING.value))
-        ).all()
-        for run in running:
-            free = await session.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_key(run.source_system)}
+    running = (
+        await session.scalars(
+            select(SyncRun)
+            .where(SyncRun.state == RunState.RUNNING.value)
+            .where(
+                or_(
+                    SyncRun.started_at.is_(None),
+                    SyncRun.started_at < func.now() - timedelta(seconds=grace_seconds),
+                )
             )
-            if free:
-                run.state, run.finished_at = RunState.FAILED.value, utcnow()
-                run.error = "Interrupted (the process stopped); entities not yet committed were not loaded."
-                failed += 1
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for run in running:
+        free = await session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_key(run.source_system)}
+        )
+        if free:
+            run.state, run.finished_at = RunState.FAILED.value, utcnow()
+            run.error = "Interrupted (the process stopped); entities not yet committed were not loaded."
+            failed += 1
+            log.warning("sync_run_interrupted", run_id=str(run.id), source=run.source_system)
     return failed
+
+
+async def fail_interrupted_runs(db: Database, *, grace_seconds: float = STARTING_GRACE_SECONDS) -> int:
+    """``fail_dead_runs`` in a transaction of its own."""
+    async with db.transaction() as session:
+        return await fail_dead_runs(session, grace_seconds=grace_seconds)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.bank_sync.sync.entities import ENTITIES
 from crm.bank_sync.sync.models import SyncEntityState, SyncReject, SyncRun
+from crm.bank_sync.sync.runner import fail_dead_runs
 from crm.bank_sync.sync.schemas import EntityStatus, EntityType, RunState, SourceSystem
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound
 
@@ -45,6 +46,7 @@ async def queue_runs(
             f"The business date {business_date} is in the future.",
             errors=[{"field": "businessDate", "message": f"must not be after {today}"}],
         )
+    await fail_dead_runs(session)  # a run whose process died holds its source no longer
     runs: list[SyncRun] = []
     busy: list[str] = []
     for source in sources:

@@ -20,6 +20,8 @@ from crm.platform.errors import Conflict
 from crm.platform.logging import get_logger
 
 log = get_logger("crm.bank_sync.worker")
+LIVENESS_INTERVAL_SECONDS = 20.0
+"""How often the worker looks for runs whose process died (they are FAILED within about this long)."""
 
 
 async def claim_next_run(db: Database, run_id: uuid.UUID | None = None) -> tuple[uuid.UUID, str] | None:
@@ -47,12 +49,17 @@ async def run_worker(app: FastAPI) -> None:
     if not settings.sync_worker:
         return
     db: Database = app.state.db
-    interrupted = await fail_interrupted_runs(db)
+    interrupted = await fail_interrupted_runs(db, grace_seconds=0)
     if interrupted:
         log.warning("sync_runs_interrupted", count=interrupted)
     runner = SyncRunner(db, app.state.outbox, parallel=settings.sync_parallel_entities, tz=settings.tz)
+    checked = asyncio.get_running_loop().time()
     while True:
         try:
+            if asyncio.get_running_loop().time() - checked >= LIVENESS_INTERVAL_SECONDS:
+                # A run killed in another process (crm sync, another replica) frees its source.
+                checked = asyncio.get_running_loop().time()
+                await fail_interrupted_runs(db)
             claimed = await claim_next_run(db)
             if claimed is None:
                 await asyncio.sleep(settings.sync_poll_interval)
