@@ -31,7 +31,9 @@ def _problem(r, status: int) -> dict:
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == "application/problem+json"
     body = r.json()
-    assert {"type", "title", "status", "detail"} <= body.keys() and body["status"] == status
+    assert {"type", "title", "status", "detail", "code", "params"} <= body.keys() and body["status"] == status
+    assert isinstance(body["code"], str) and "." in body["code"] and isinstance(body["params"], dict)
+    assert all({"field", "code", "message"} <= e.keys() for e in body.get("errors") or [])
     assert "Traceback" not in r.text and "SELECT" not in r.text and "INSERT" not in r.text
     return body
 

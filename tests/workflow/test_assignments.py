@@ -214,6 +214,8 @@ async def test_an_agent_at_capacity_is_409_unless_override(workflow, bank_sync, 
     )
     assert a["employeeId"] in refused["detail"] and "1 of 1" in refused["detail"]
     assert [e["field"] for e in refused["errors"]] == ["assignedCallAgentId"]
+    assert refused["code"] == "assignment.over_capacity"  # what clients act on, not the wording
+    assert refused["errors"][0]["code"] == "assignment.over_capacity"
     assert await _history(workflow, token_for, second) == []
 
     # Re-assigning a customer the agent already works (adding a field agent) needs no extra slot.

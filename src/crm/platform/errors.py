@@ -19,16 +19,32 @@ log = get_logger("crm.errors")
 
 
 class DomainError(Exception):
-    """Base of the errors that services raise; each maps to one HTTP status."""
+    """Base of the errors that services raise; each maps to one HTTP status.
+
+    ``code`` is what clients act on (the web UI translates by it), stable across rewordings of
+    ``detail``; ``params`` are the values a translated message needs. Each class has a generic code;
+    a rule that a client treats on its own raises with a code of its own (``contact.outside_hours``).
+    """
 
     status = 400
     title = "Bad request"
     slug = "bad-request"
+    code = "request.invalid"
 
-    def __init__(self, detail: str, *, errors: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        code: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        if code is not None:
+            self.code = code
+        self.params = params or {}
 
 
 class BadRequest(DomainError):
@@ -36,27 +52,53 @@ class BadRequest(DomainError):
 
 
 class Unauthorized(DomainError):
-    status, title, slug = 401, "Unauthorized", "unauthorized"
+    status, title, slug, code = 401, "Unauthorized", "unauthorized", "auth.unauthorized"
 
 
 class Forbidden(DomainError):
-    status, title, slug = 403, "Forbidden", "forbidden"
+    status, title, slug, code = 403, "Forbidden", "forbidden", "auth.forbidden"
 
 
 class NotFound(DomainError):
-    status, title, slug = 404, "Not found", "not-found"
+    status, title, slug, code = 404, "Not found", "not-found", "resource.not_found"
 
 
 class Conflict(DomainError):
-    status, title, slug = 409, "Conflict", "conflict"
+    status, title, slug, code = 409, "Conflict", "conflict", "resource.conflict"
 
 
 class BusinessRuleViolation(DomainError):
-    status, title, slug = 422, "Business rule violated", "business-rule"
+    status, title, slug, code = 422, "Business rule violated", "business-rule", "rule.violated"
+
+
+class TooManyRequests(DomainError):
+    """Refused for now; ``Retry-After`` says in how many seconds to try again."""
+
+    status, title, slug, code = 429, "Too many requests", "too-many-requests", "request.throttled"
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code, params={"retryAfter": retry_after})
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class ServiceUnavailable(DomainError):
-    status, title, slug = 503, "Service unavailable", "unavailable"
+    status, title, slug, code = 503, "Service unavailable", "unavailable", "service.unavailable"
+
+
+GENERIC_CODES = {
+    400: "request.invalid",
+    401: "auth.unauthorized",
+    403: "auth.forbidden",
+    404: "resource.not_found",
+    405: "request.method_not_allowed",
+    409: "resource.conflict",
+    413: "request.too_large",
+    422: "request.invalid",
+    429: "request.throttled",
+    500: "internal.error",
+    503: "service.unavailable",
+}
+"""The code of a problem nothing more specific describes, by status."""
 
 
 def problem(
@@ -68,13 +110,17 @@ def problem(
     instance: str | None = None,
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
+    code: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """Build an RFC 9457 problem response."""
+    """Build an RFC 9457 problem response, with the stable ``code`` clients act on."""
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + (slug or title.lower().replace(" ", "-")),
         "title": title,
         "status": status,
         "detail": detail,
+        "code": code or GENERIC_CODES.get(status, "request.invalid" if status < 500 else "internal.error"),
+        "params": params or {},
     }
     if instance:
         body["instance"] = instance
@@ -94,13 +140,21 @@ def validation_errors(exc: RequestValidationError) -> tuple[int, str, list[dict[
     for err in exc.errors():
         if err.get("type") == "json_invalid":
             malformed = True
-            errors.append({"field": "body", "message": "The body is not valid JSON."})
+            errors.append(
+                {"field": "body", "code": "body.not_json", "message": "The body is not valid JSON."}
+            )
             continue
         message = str(err.get("msg", "Invalid value"))
         ctx = err.get("ctx") or {}
         if err.get("type") == "enum" and "expected" in ctx:
             message = f"Must be one of {ctx['expected']}."
-        errors.append({"field": _field_name(err.get("loc", ())), "message": message})
+        errors.append(
+            {
+                "field": _field_name(err.get("loc", ())),
+                "code": f"field.{err.get('type', 'invalid')}",
+                "message": message,
+            }
+        )
     if malformed:
         return 400, "The request body is not valid JSON.", errors
     fields = ", ".join(sorted({e["field"] for e in errors}))
@@ -120,7 +174,9 @@ def install_error_handlers(app: FastAPI) -> None:
             slug=exc.slug,
             errors=exc.errors,
             instance=request.url.path,
-            headers=headers,
+            headers=headers or getattr(exc, "headers", None),
+            code=exc.code,
+            params=exc.params,
         )
 
     @app.exception_handler(ClientDisconnect)
@@ -133,7 +189,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         status, detail, errors = validation_errors(exc)
         title = "Malformed request" if status == 400 else "Validation failed"
-        return problem(status, title, detail, slug="validation", errors=errors, instance=request.url.path)
+        fields = sorted({e["field"] for e in errors})
+        return problem(
+            status,
+            title,
+            detail,
+            slug="validation",
+            errors=errors,
+            instance=request.url.path,
+            params={"fields": fields},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -50,6 +50,8 @@ class BodySizeLimitMiddleware:
                 "title": "Content too large",
                 "status": 413,
                 "detail": f"The request body is larger than {self.max_bytes} bytes.",
+                "code": "request.too_large",
+                "params": {"maxBytes": self.max_bytes},
             }
         ).encode()
         await send(

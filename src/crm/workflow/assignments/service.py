@@ -229,6 +229,7 @@ class _Capacity:
                 errors.append(
                     {
                         "field": name,
+                        "code": "assignment.over_capacity",
                         "message": (
                             f"agent {agent.employee_id} ({agent.name}) is at capacity: "
                             f"{self.loads[agent_id]} of {agent.max_customers} customers"
@@ -354,6 +355,8 @@ async def _change_one(
             + "; ".join(e["message"] for e in errors)
             + ". Send override: true to assign anyway.",
             errors=errors,
+            code="assignment.over_capacity",
+            params={"fields": [e["field"] for e in errors]},
         )
     reason = _with_override_note(choice.reason, bool(capacity.overridden))
     row = _end_and_start(current, cif, call, fld, reason=reason, caller=caller, now=utcnow())
