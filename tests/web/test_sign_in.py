@@ -49,3 +49,26 @@ async def test_the_sign_in_page_speaks_vietnamese(system, page):
     assert await page.inner_text("label[for=username]") == "Tên đăng nhập"
     await page.goto(f"{system.base}/login?lang=en")
     assert await page.inner_text("h2") == "Sign in"
+
+
+def test_repeated_failed_sign_ins_on_the_form_are_throttled_in_the_pages_language(system):
+    """The form is throttled as the token endpoint is, by the browser's username and address: the sixth
+    try of a username is refused (429) even with the right password, with a message in Vietnamese."""
+    import re
+    import uuid
+
+    name = f"nobody-{uuid.uuid4().hex[:8]}"
+    with httpx.Client(base_url=system.base) as browser:
+
+        def attempt(password: str) -> httpx.Response:
+            page = browser.get("/login?lang=vi")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert csrf, page.text[:500]
+            return browser.post(
+                "/login", data={"username": name, "password": password, "csrf_token": csrf.group(1)}
+            )
+
+        assert [attempt("wrong").status_code for _ in range(5)] == [401] * 5
+        refused = attempt("wrong")
+        assert refused.status_code == 429
+        assert "Đăng nhập sai quá nhiều lần" in refused.text

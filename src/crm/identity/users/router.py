@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Path, Request
+from fastapi import Form, Path, Request, Response
 from sqlalchemy import func, select
 
-from crm.identity.users import service
+from crm.identity.users import service, throttle
 from crm.identity.users.models import User
 from crm.identity.users.schemas import Me, Token, UserCreate, UserRead, UserUpdate
 from crm.platform.auth import Access, Caller, Role, SecureRouter
 from crm.platform.db import Session
+from crm.platform.errors import NotFound, Unauthorized
 from crm.platform.schemas import Page, Paging
 
 router = SecureRouter(prefix="/api/auth", tags=["auth"])
@@ -19,7 +20,25 @@ ADMIN = Access.of(Role.ADMIN)
 ANY_USER = Access.of(*Role)
 
 
-@router.post("/token", access=Access.anyone(), response_model=Token)
+CLIENT_ADDRESS = "X-Client-Address"
+"""The address of the person signing in, when a service (the web UI) signs in on their behalf; only
+believed from a caller with a SYSTEM token, else anyone could pick a fresh address per attempt."""
+
+
+def _client_address(request: Request) -> str:
+    principal = getattr(request.state, "principal", None)
+    forwarded = request.headers.get(CLIENT_ADDRESS, "")[:64]
+    if forwarded and principal is not None and Role.SYSTEM in principal.roles:
+        return forwarded
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "/token",
+    access=Access.anyone(),
+    response_model=Token,
+    responses={429: {"description": "too many failed sign-ins of this username or address (Retry-After)"}},
+)
 async def issue_token(
     request: Request,
     session: Session,
@@ -27,8 +46,18 @@ async def issue_token(
     password: Annotated[str, Form(min_length=1, max_length=256)],
     grant_type: Annotated[str, Form(pattern="^password$")] = "password",
 ) -> Token:
-    """Exchange a username and password for a bearer token (OAuth2 password grant)."""
-    user = await service.authenticate(session, username, password)
+    """Exchange a username and password for a bearer token (OAuth2 password grant); repeated failures
+    of a username or from an address are refused for a while (429 with Retry-After)."""
+    address = _client_address(request)
+    await throttle.check(session, username, address)
+    try:
+        user = await service.authenticate(session, username, password)
+    except Unauthorized:
+        # Its own transaction: the request's rolls back with the 401 it answers.
+        async with request.app.state.db.transaction() as counting:
+            await throttle.failed(counting, request.app.state.settings.sign_in_policy(), username, address)
+        raise
+    await throttle.succeeded(session, username)
     token, ttl = request.app.state.tokens.issue(user.username, user.roles, agent_id=user.agent_id)
     return Token(access_token=token, expires_in=ttl)
 
@@ -64,6 +93,22 @@ async def update_user(
 ) -> User:
     """Change a user's roles, the agent it acts as, or whether it may sign in (its next token shows it)."""
     return await service.update_user(session, username, body.model_dump(exclude_unset=True), caller.subject)
+
+
+@router.delete("/users/{username}/lockout", access=ADMIN, status_code=204)
+async def unlock_user(session: Session, username: Annotated[str, Path(max_length=64)]) -> Response:
+    """Lift the sign-in lockout of a username (audited); 404 when it is not locked out or counted."""
+    if not await throttle.unlock(session, "username", username):
+        raise NotFound(f"No failed sign-ins are counted for {username!r}.")
+    return Response(status_code=204)
+
+
+@router.delete("/lockouts/address/{address}", access=ADMIN, status_code=204)
+async def unlock_address(session: Session, address: Annotated[str, Path(max_length=64)]) -> Response:
+    """Lift the sign-in lockout of a client address (audited); 404 when none is counted."""
+    if not await throttle.unlock(session, "address", address):
+        raise NotFound(f"No failed sign-ins are counted for address {address!r}.")
+    return Response(status_code=204)
 
 
 @router.get("/me", access=ANY_USER, response_model=Me)
