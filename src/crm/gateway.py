@@ -21,6 +21,7 @@ from crm.platform.errors import install_error_handlers, problem
 from crm.platform.heap import freeze_startup_objects
 from crm.platform.logging import configure_logging
 from crm.platform.metrics import metrics_response
+from crm.platform.middleware import SecurityHeadersMiddleware
 from crm.platform.service import docs_router, mount_swagger_assets
 from crm.platform.settings import PlatformSettings
 from crm.services import SERVICES
@@ -90,6 +91,7 @@ def _root_app(settings: PlatformSettings, apps: dict[str, FastAPI], apis: dict[s
     )
     mount_swagger_assets(root)
     assert_every_route_declares_access(root)
+    root.add_middleware(SecurityHeadersMiddleware)
     return root
 
 

@@ -29,7 +29,12 @@ from crm.platform.errors import install_error_handlers, problem
 from crm.platform.heap import freeze_startup_objects
 from crm.platform.logging import configure_logging, get_logger
 from crm.platform.metrics import MetricsMiddleware, metrics_response
-from crm.platform.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestIdMiddleware
+from crm.platform.middleware import (
+    BodySizeLimitMiddleware,
+    NulCharacterMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
 from crm.platform.outbox import Outbox, OutboxRelay
 from crm.platform.settings import PlatformSettings
 from crm.platform.tables import PlatformTables
@@ -226,4 +231,5 @@ def create_service_app(
     app.add_middleware(NulCharacterMiddleware)  # inside the size cap: the body it reads is bounded
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer, refusals included
     return app

@@ -11,3 +11,10 @@ document.addEventListener("keydown", (event) => {
     if (box) { event.preventDefault(); box.focus(); }
   }
 });
+// The language menu applies at once (no inline handler: the pages' CSP allows no inline script).
+document.getElementById("language")?.addEventListener("change", (event) => event.target.form.submit());
+// A click anywhere on a queue row opens the customer (the row's link is what the keyboard reaches).
+document.addEventListener("click", (event) => {
+  const row = event.target.closest("table.queue tr[data-href]");
+  if (row && !event.target.closest("a") && !window.getSelection().toString()) window.location = row.dataset.href;
+});
