@@ -158,19 +158,24 @@ def test_crm_up_serves_every_service_stops_cleanly_and_keeps_data(tmp_path):
         assert _stop(process) == 0
 
 
+def _on_the_test_servers(settings, data: Path) -> dict[str, str]:
+    """The environment of a `crm` process using the test session's PostgreSQL, NATS and signing key."""
+    return {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "NATS_URL": settings.nats_url,
+        "CRM_DATA_DIR": str(data),
+        "CRM_JWT_SECRET": settings.jwt_secret.get_secret_value(),
+    }
+
+
 @pytest.mark.e2e
 def test_crm_serve_runs_one_service_alone(tmp_path, settings, token_for):
     from crm.platform.auth import Role
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "NATS_URL": settings.nats_url,
-        "CRM_DATA_DIR": str(tmp_path),
-        "CRM_JWT_SECRET": settings.jwt_secret.get_secret_value(),
-    }
+    env = _on_the_test_servers(settings, tmp_path)
     log = tmp_path / "serve.log"
     process = _start(["serve", "workflow", "--port", str(port)], env, log)
     try:
@@ -190,11 +195,7 @@ def test_crm_up_with_two_workers_serves_while_both_cores_are_busy(tmp_path, sett
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "NATS_URL": settings.nats_url,
-        "CRM_DATA_DIR": str(tmp_path),
-        "CRM_JWT_SECRET": settings.jwt_secret.get_secret_value(),
+        **_on_the_test_servers(settings, tmp_path),
         "CRM_PORT": str(port),
         "CRM_WORKERS": "2",
         "CRM_SYNC_SCHEDULE": "",

@@ -15,6 +15,22 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
+async def send_problem(send: Send, body: dict[str, Any]) -> None:
+    """Answer a problem+json from middleware, before (outside) the app's own error handlers."""
+    encoded = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": body["status"],
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(encoded)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": encoded})
+
+
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -47,27 +63,15 @@ class BodySizeLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def _too_large(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": "https://collection-crm.dev/problems/content-too-large",
-                "title": "Content too large",
-                "status": 413,
-                "detail": f"The request body is larger than {self.max_bytes} bytes.",
-                "code": "request.too_large",
-                "params": {"maxBytes": self.max_bytes},
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        body = {
+            "type": "https://collection-crm.dev/problems/content-too-large",
+            "title": "Content too large",
+            "status": 413,
+            "detail": f"The request body is larger than {self.max_bytes} bytes.",
+            "code": "request.too_large",
+            "params": {"maxBytes": self.max_bytes},
+        }
+        await send_problem(send, body)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,30 +130,18 @@ class NulCharacterMiddleware:
 
     @staticmethod
     async def _refuse(send: Send, field: str) -> None:
-        body = json.dumps(
-            {
-                "type": "https://collection-crm.dev/problems/validation",
-                "title": "Validation failed",
-                "status": 422,
-                "detail": f"Invalid value for: {field}.",
-                "code": "request.invalid",
-                "params": {"fields": [field]},
-                "errors": [
-                    {"field": field, "code": "text.nul", "message": "Text may not contain a NUL character."}
-                ],
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 422,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        body = {
+            "type": "https://collection-crm.dev/problems/validation",
+            "title": "Validation failed",
+            "status": 422,
+            "detail": f"Invalid value for: {field}.",
+            "code": "request.invalid",
+            "params": {"fields": [field]},
+            "errors": [
+                {"field": field, "code": "text.nul", "message": "Text may not contain a NUL character."}
+            ],
+        }
+        await send_problem(send, body)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
