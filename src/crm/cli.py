@@ -18,6 +18,7 @@ from crm.platform.embedded import EmbeddedNats, EmbeddedPostgres, connections_fo
 from crm.platform.logging import configure_logging
 from crm.platform.metrics import collect_across_processes
 from crm.platform.settings import PlatformSettings
+from crm.platform.supervisor import Supervisor, Watched
 from crm.services import SERVICES, migrate_all
 
 WORKERS_HELP = "Worker processes (CRM_WORKERS; default one per CPU this process may use)."
@@ -66,8 +67,10 @@ def infrastructure(
     settings: PlatformSettings, *, processes: int = 1, services: int = 1
 ) -> Iterator[PlatformSettings]:
     """Use DATABASE_URL / NATS_URL when set, else start (or reuse) the embedded servers; an embedded
-    PostgreSQL started here allows the connections of ``processes`` times ``services`` full pools."""
+    PostgreSQL started here allows the connections of ``processes`` times ``services`` full pools.
+    Embedded servers started here are started again if they die, until this block ends."""
     postgres = nats = None
+    supervisor = Supervisor()
     try:
         if not settings.database_url:
             connections = connections_for(
@@ -78,8 +81,13 @@ def infrastructure(
         if not settings.nats_url:
             nats = EmbeddedNats(settings.data_dir)
             os.environ["NATS_URL"] = nats.start()
+        if postgres is not None and postgres.started_here:
+            supervisor.watch(Watched("postgres", postgres.alive, postgres.start))
+        if nats is not None and nats.process is not None:
+            supervisor.watch(Watched("nats", nats.alive, nats.restart))
         yield PlatformSettings()
     finally:
+        supervisor.stop()
         if nats is not None:
             nats.stop()
         if postgres is not None:

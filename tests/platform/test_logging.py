@@ -40,3 +40,25 @@ def test_log_lines_are_json_with_masked_fields(capsys):
     assert record["event"] == "customer_called" and record["cif"] == "CIF9"
     assert "Bình" not in line and "0987654321" not in line
     logging.getLogger().handlers.clear()
+
+
+def test_an_unreachable_server_is_one_line_and_any_other_failure_keeps_its_traceback(capsys):
+    """While PostgreSQL or NATS restarts, every retry (ours, or a library's such as asyncpg's pool)
+    logs the outage as its error, not a traceback; an unexpected failure keeps its traceback."""
+    configure_logging("INFO", "json")
+    try:
+        for exc in (ConnectionRefusedError(111, "Connection refused"), KeyError("bug")):
+            try:
+                raise exc
+            except Exception:
+                get_logger("test").exception("loop_failed")
+                logging.getLogger("asyncpg.pool").warning("pool retrying", exc_info=True)
+        lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()[-4:]]
+    finally:
+        logging.getLogger().handlers.clear()
+    refused, refused_foreign, bug, bug_foreign = lines
+    for record in (refused, refused_foreign):
+        assert "exception" not in record
+        assert record["error"] == "ConnectionRefusedError: [Errno 111] Connection refused"
+    for record in (bug, bug_foreign):
+        assert "Traceback" in record["exception"] and "KeyError" in record["exception"]

@@ -137,6 +137,10 @@ class EmbeddedPostgres:
             pass
         return port if _port_open(port) else None
 
+    def alive(self) -> bool:
+        """The server this object started still runs and listens (what ``crm up``'s supervisor asks)."""
+        return self._running_port() is not None
+
     def start(self) -> str:
         """Start (or reuse) the server; returns its URL."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -280,8 +284,24 @@ class EmbeddedNats:
     def port_file(self) -> Path:
         return self.data_dir / "nats.port"
 
+    @property
+    def pid_file(self) -> Path:
+        return self.data_dir / "nats.pid"
+
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+    def alive(self) -> bool:
+        """The server process this object started still runs (asking also reaps it once it has died)."""
+        return self.process is not None and self.process.poll() is None
+
+    def restart(self) -> str:
+        """Start the server again after it died: same port (clients reconnect to the URL they have),
+        same store (JetStream keeps every acknowledged message)."""
+        if self.process is not None and self.process.poll() is None:
+            return self.url()
+        self.process = None
+        return self.start()
 
     def start(self) -> str:
         self.store_dir.mkdir(parents=True, exist_ok=True)
@@ -317,6 +337,7 @@ class EmbeddedNats:
                 raise TimeoutError("nats-server did not start in 30 s")
             time.sleep(0.05)
         self.port_file.write_text(str(self.port))
+        self.pid_file.write_text(str(self.process.pid))
         log.info("nats_started", port=self.port)
         return self.url()
 
@@ -330,4 +351,5 @@ class EmbeddedNats:
             self.process.kill()
             self.process.wait(5)
         self.process = None
+        self.pid_file.unlink(missing_ok=True)
         log.info("nats_stopped")

@@ -259,6 +259,22 @@ def install_error_handlers(app: FastAPI) -> None:
             "The database could not complete the request; try again.",
             slug="unavailable",
             instance=request.url.path,
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(TimeoutError)
+    async def _unreachable(request: Request, exc: OSError) -> JSONResponse:
+        # The database (or another server) cannot be reached at all: refused while it restarts, reset
+        # when it died. Nothing was written; the client may send the same request again.
+        log.warning("server_unreachable", path=request.url.path, error_type=type(exc).__name__)
+        return problem(
+            503,
+            "Service unavailable",
+            "A server this service needs cannot be reached; try again shortly.",
+            slug="unavailable",
+            instance=request.url.path,
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)

@@ -83,6 +83,30 @@ def _mask_processor(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, An
     }
 
 
+UNREACHABLE = (ConnectionError, TimeoutError)
+"""A server that cannot be reached (refused while it restarts, reset when it died): a known fault."""
+
+
+def _unreachable_in_one_line(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """A log line about an unreachable server keeps the error, not its traceback.
+
+    While PostgreSQL or NATS is down, every retry of every loop (ours and libraries' such as asyncpg's
+    pool) would otherwise write a full traceback; the outage is one fact, logged as ``error``.
+    """
+    exc_info = event_dict.get("exc_info")
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    exc = (
+        exc_info
+        if isinstance(exc_info, BaseException)
+        else (exc_info[1] if isinstance(exc_info, tuple) else None)
+    )
+    if isinstance(exc, UNREACHABLE):
+        event_dict.pop("exc_info")
+        event_dict.setdefault("error", f"{type(exc).__name__}: {exc}")
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Route structlog and the standard library's loggers through one JSON renderer."""
     shared: list[Any] = [
@@ -90,6 +114,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _unreachable_in_one_line,
         structlog.processors.format_exc_info,
         _mask_processor,
     ]
