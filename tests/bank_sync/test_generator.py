@@ -12,7 +12,6 @@ import csv
 import hashlib
 import json
 import re
-import time
 import tracemalloc
 from collections import Counter
 from datetime import date, datetime
@@ -541,14 +540,6 @@ def test_memory_stays_flat_as_the_set_grows(tmp_path: Path, monkeypatch: pytest.
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     assert peaks[1] < peaks[0] * 1.3, peaks
-
-
-def test_throughput_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    started = time.perf_counter()
-    counts = generate(tmp_path, 3000, DAY)
-    rows = sum(sum(files.values()) for files in counts.values())
-    with capsys.disabled():
-        print(f"\n  generator: {rows:,} rows at {rows / (time.perf_counter() - started):,.0f} rows/s")
 
 
 def test_shares_parse_from_percentages_or_fractions() -> None:
