@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import uuid
 
@@ -129,6 +130,43 @@ async def test_event_failing_every_time_goes_to_the_dead_letter_subject(payments
     finally:
         await runner.stop()
         await dead_letters.unsubscribe()
+
+
+class TimedConsumer(CountingConsumer):
+    """Fails every time, noting when each attempt came."""
+
+    def __init__(self, name: str, marker: str) -> None:
+        super().__init__(name, marker, fail=True)
+        self.attempted_at: list[float] = []
+
+    async def handle(self, session: AsyncSession, event: Event) -> None:
+        if isinstance(event, WorkflowEvent) and event.details.get("marker") == self.marker:
+            self.attempted_at.append(asyncio.get_running_loop().time())
+        await super().handle(session, event)
+
+
+async def test_the_wait_before_each_retry_grows_with_the_deliveries(payments, settings):
+    """The README: a failing event is retried with a growing delay (``retry_delay`` times the deliveries
+    so far), so a consumer whose database is struggling is not hammered. JetStream never redelivers a message
+    before the delay its nak asked for, so each wait is at least its share, whatever the machine."""
+    app = payments.app
+    marker = uuid.uuid4().hex
+    consumer = TimedConsumer(f"timed-{marker[:8]}", marker)
+    runner = _runner(app, settings, consumer)
+    runner.retry_delay = 0.2
+    runner.start()
+    await asyncio.wait_for(runner.ready.wait(), 20)
+    try:
+        event = _event(marker)
+        await app.state.bus.publish(SUBJECT, event.to_json(), msg_id=str(event.event_id))
+        await _until(lambda: _attempted(consumer, settings.consumer_max_deliveries), within=30)
+    finally:
+        await runner.stop()
+    times = consumer.attempted_at
+    waits = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert len(waits) == settings.consumer_max_deliveries - 1 >= 2
+    for deliveries, wait in enumerate(waits, start=1):
+        assert wait >= 0.2 * deliveries - 0.02, f"wait after delivery {deliveries}: {wait:.2f} s ({waits})"
 
 
 class PoisonedConsumer(CountingConsumer):
