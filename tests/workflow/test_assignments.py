@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from crm.platform.auth import Role
 from crm.platform.buckets import DpdBucket
@@ -195,6 +197,32 @@ async def test_twenty_concurrent_first_assignments_make_one_current_row(
     history = await _history(workflow, token_for, cif)
     assert len(history) == 20 and sum(h["isCurrent"] for h in history) == 1
     _assert_gapless(history)
+
+
+async def test_the_database_itself_refuses_a_second_current_assignment(
+    workflow, bank_sync, token_for, unique
+):
+    """Not only the API: a second current row, or a current row with an end, written straight in SQL
+    (a script, a hand fix, a future code path) is refused by PostgreSQL."""
+    agent = await _agent(workflow, token_for, unique)
+    cif = await _customer(bank_sync, unique)
+    r = await workflow.post(
+        "/api/assignments",
+        json={"cif": cif, "assignedCallAgentId": agent["id"]},
+        headers=token_for(Role.ADMIN),
+    )
+    assert r.status_code == 201, r.text
+    insert = text(
+        "INSERT INTO workflow.customer_agent (id, cif, assigned_call_agent_id, start_date, end_date,"
+        " is_current, created_by)"
+        " VALUES (gen_random_uuid(), :cif, CAST(:agent AS uuid), now(), :end, true, 'sql')"
+    )
+    for end in (None, datetime(2026, 12, 1, tzinfo=UTC)):
+        with pytest.raises(IntegrityError):
+            async with workflow.app.state.db.transaction() as session:
+                await session.execute(insert, {"cif": cif, "agent": agent["id"], "end": end})
+    history = await _history(workflow, token_for, cif)
+    assert len(history) == 1 and history[0]["isCurrent"], "nothing was written"
 
 
 async def test_an_agent_at_capacity_is_409_unless_override(workflow, bank_sync, token_for, unique):
