@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from crm.payments.ledger.models import Payment
 from crm.payments.models import platform_tables
@@ -339,3 +339,47 @@ async def test_hostile_signature_headers_are_401_with_one_log_line(
             assert len(lines) == 1 and "notification_refused" in lines[0].getMessage(), lines
             assert lines[0].exc_info is None and "Traceback" not in caplog.text
         assert await stored(payments, ref) == (0, 0)
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """bank-sync reached over HTTP, each request counted."""
+
+    def __init__(self, app) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_loan_is_asked_of_bank_sync_once_within_its_cache_time_and_again_after(
+    bank_sync, tokens, unique
+):
+    """``CRM_LOAN_CACHE_SECONDS``: a month-end burst for one loan asks bank-sync once; after the cache
+    time the loan is asked again and a change made meanwhile (here its currency) is seen."""
+    cif, account = unique("CIF-C"), unique("LN-C")
+    await add_customer_with_loan(bank_sync.app, cif, account)
+    transport = CountingTransport(bank_sync.app)
+    clock = [1_000.0]
+    directory = LoanDirectory(
+        ServiceClient("http://bank-sync", tokens, caller="payments", transport=transport),
+        ttl_seconds=60,
+        timer=lambda: clock[0],
+    )
+    try:
+        first = await directory.get(account)
+        assert (first.cif, first.currency) == (cif, "VND") and transport.requests == 1
+        async with bank_sync.app.state.db.transaction() as session:
+            await session.execute(
+                text("UPDATE bank_sync.loan SET currency = 'USD' WHERE account_number = :a"), {"a": account}
+            )
+        clock[0] += 59
+        for _ in range(20):
+            assert (await directory.get(account)).currency == "VND", "within its time: the cached loan"
+        assert transport.requests == 1
+        clock[0] += 2
+        assert (await directory.get(account)).currency == "USD", "after its time: asked again"
+        assert transport.requests == 2
+    finally:
+        await directory.close()

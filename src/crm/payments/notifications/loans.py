@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +28,16 @@ class LoanDirectory:
     come from the client as they are.
     """
 
-    def __init__(self, client: ServiceClient, *, ttl_seconds: float, size: int = 100_000) -> None:
+    def __init__(
+        self,
+        client: ServiceClient,
+        *,
+        ttl_seconds: float,
+        size: int = 100_000,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
-        self._known: TTLCache[str, LoanFacts] = TTLCache(maxsize=size, ttl=ttl_seconds)
+        self._known: TTLCache[str, LoanFacts] = TTLCache(maxsize=size, ttl=ttl_seconds, timer=timer)
 
     async def get(self, account_number: str) -> LoanFacts:
         known = self._known.get(account_number)
