@@ -50,6 +50,10 @@ async def test_the_portfolio_of_a_team_counts_each_loan_in_its_bucket_and_curren
     before = await workflow.get("/api/workflow/portfolio", params={"team": "LEGAL"}, headers=supervisor)
     assert before.status_code == 200, before.text
     assert [b["bucket"] for b in before.json()["buckets"]] == ["CURRENT", "B1", "B2", "B3", "B4", "B5"]
+    other_before = await workflow.get(
+        "/api/workflow/portfolio", params={"team": "HIGH_VALUE"}, headers=supervisor
+    )
+    everyone_before = await workflow.get("/api/workflow/portfolio", headers=supervisor)
 
     paying, late, later = unique("CIF"), unique("CIF"), unique("CIF")
     start = at(tz, TODAY, 8)
@@ -64,7 +68,8 @@ async def test_the_portfolio_of_a_team_counts_each_loan_in_its_bucket_and_curren
         loan(later, unique("LN"), dpd=200, due="30.00", outstanding="300.00"),
     )
     after = await workflow.get("/api/workflow/portfolio", params={"team": "LEGAL"}, headers=supervisor)
-    assert _added(_figures(before.json()), _figures(after.json())) == {
+    added = _added(_figures(before.json()), _figures(after.json()))
+    assert added == {
         "CURRENT": (1, 1, {"VND": Decimal("100.00")}, {"VND": Decimal("10.00")}),
         "B2": (
             2,
@@ -79,7 +84,9 @@ async def test_the_portfolio_of_a_team_counts_each_loan_in_its_bucket_and_curren
     )
     everyone = await workflow.get("/api/workflow/portfolio", headers=supervisor)
     assert other_team.status_code == everyone.status_code == 200
-    assert everyone.json()["team"] is None
+    assert _added(_figures(other_before.json()), _figures(other_team.json())) == {}, "not another team's"
+    assert _added(_figures(everyone_before.json()), _figures(everyone.json())) == added, "all teams count it"
+    assert everyone.json()["team"] is None and other_team.json()["team"] == "HIGH_VALUE"
 
 
 async def test_the_portfolio_is_for_supervisors_and_names_a_bad_team(workflow, token_for):
