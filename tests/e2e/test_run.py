@@ -169,6 +169,16 @@ def _on_the_test_servers(settings, data: Path) -> dict[str, str]:
     }
 
 
+def _up_on_the_test_servers(settings, data: Path, port: int) -> dict[str, str]:
+    """The environment of `crm up` as `make run` runs it on two cores, on the test session's servers."""
+    return {
+        **_on_the_test_servers(settings, data),
+        "CRM_PORT": str(port),
+        "CRM_WORKERS": "2",
+        "CRM_SYNC_SCHEDULE": "",
+    }
+
+
 @pytest.mark.e2e
 def test_crm_serve_runs_one_service_alone(tmp_path, settings, token_for):
     from crm.platform.auth import Role
@@ -194,12 +204,7 @@ def test_crm_up_with_two_workers_serves_while_both_cores_are_busy(tmp_path, sett
     importing the app took longer, workers were restarted over and over and the port stayed closed."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **_on_the_test_servers(settings, tmp_path),
-        "CRM_PORT": str(port),
-        "CRM_WORKERS": "2",
-        "CRM_SYNC_SCHEDULE": "",
-    }
+    env = _up_on_the_test_servers(settings, tmp_path, port)
     cores = max(2, os.cpu_count() or 2)
     spinners = [  # five busy loops per core, nice 0 like the server: a load average of 10 on two cores
         subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(5 * cores)

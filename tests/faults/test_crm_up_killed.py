@@ -18,7 +18,7 @@ import pytest
 from crm.payments.notifications.signature import sign
 from crm.platform.embedded import free_port
 from tests.bank_sync.test_customers_loans import add_customer_with_loan
-from tests.e2e.test_run import _on_the_test_servers, _start, _stop, _wait_ready
+from tests.e2e.test_run import _start, _stop, _up_on_the_test_servers, _wait_ready
 
 pytestmark = pytest.mark.e2e
 SECRET = "fault-test-webhook-secret"
@@ -99,13 +99,7 @@ async def test_crm_up_killed_during_notifications_loses_and_doubles_nothing_ackn
 def _killed_and_started_again(tmp_path, settings, prefix: str, loan: str, cif: str) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **_on_the_test_servers(settings, tmp_path),
-        "CRM_PORT": str(port),
-        "CRM_WORKERS": "2",
-        "CRM_SYNC_SCHEDULE": "",
-        "CRM_PAYMENT_WEBHOOK_SECRET": SECRET,
-    }
+    env = {**_up_on_the_test_servers(settings, tmp_path, port), "CRM_PAYMENT_WEBHOOK_SECRET": SECRET}
     log = tmp_path / "crm-up.log"
     processor = Processor(base, prefix, loan, cif)
     process = _start(["up"], env, log)

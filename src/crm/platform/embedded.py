@@ -298,7 +298,7 @@ class EmbeddedNats:
     def restart(self) -> str:
         """Start the server again after it died: same port (clients reconnect to the URL they have),
         same store (JetStream keeps every acknowledged message)."""
-        if self.process is not None and self.process.poll() is None:
+        if self.alive():
             return self.url()
         self.process = None
         return self.start()

@@ -161,6 +161,18 @@ def validation_errors(exc: RequestValidationError) -> tuple[int, str, list[dict[
     return 422, f"Invalid value for: {fields}.", errors
 
 
+def _try_again(request: Request, detail: str) -> JSONResponse:
+    """503 for a fault on our side that passes (nothing was written): the client sends it again later."""
+    return problem(
+        503,
+        "Service unavailable",
+        detail,
+        slug="unavailable",
+        instance=request.url.path,
+        headers={"Retry-After": "5"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Make every error of ``app`` a problem+json answer; no stack trace or SQL reaches a client."""
 
@@ -253,14 +265,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         log.error("database_error", path=request.url.path, error_type=type(exc.orig).__name__)
-        return problem(
-            503,
-            "Service unavailable",
-            "The database could not complete the request; try again.",
-            slug="unavailable",
-            instance=request.url.path,
-            headers={"Retry-After": "5"},
-        )
+        return _try_again(request, "The database could not complete the request; try again.")
 
     @app.exception_handler(ConnectionError)
     @app.exception_handler(TimeoutError)
@@ -268,14 +273,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # The database (or another server) cannot be reached at all: refused while it restarts, reset
         # when it died. Nothing was written; the client may send the same request again.
         log.warning("server_unreachable", path=request.url.path, error_type=type(exc).__name__)
-        return problem(
-            503,
-            "Service unavailable",
-            "A server this service needs cannot be reached; try again shortly.",
-            slug="unavailable",
-            instance=request.url.path,
-            headers={"Retry-After": "5"},
-        )
+        return _try_again(request, "A server this service needs cannot be reached; try again shortly.")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
