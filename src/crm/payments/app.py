@@ -8,6 +8,7 @@ from crm.payments.ledger.router import router as ledger_router
 from crm.payments.models import Base
 from crm.payments.notifications.jobs import close_clients, confirm_pending_payments, open_clients
 from crm.payments.notifications.router import router as notifications_router
+from crm.payments.notifications.schemas import PaymentNotification
 from crm.payments.receipts.router import router as receipts_router
 from crm.payments.reconciliation.router import router as reconciliation_router
 from crm.payments.settings import PaymentsSettings
@@ -26,6 +27,7 @@ def spec() -> ServiceSpec:
         on_startup=[open_clients],
         on_shutdown=[close_clients],
         background=[confirm_pending_payments, run_payment_sync_schedule],
+        schemas=[PaymentNotification],
     )
 
 

@@ -7,7 +7,6 @@ Each service answers for its own ``audit_log`` under one of its own path prefixe
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -16,12 +15,12 @@ from sqlalchemy import func, select
 from crm.platform.auth import Access, Role, SecureRouter
 from crm.platform.business_time import check_period, day_bounds
 from crm.platform.db import Session
-from crm.platform.schemas import ApiModel, Page, Paging
+from crm.platform.schemas import ApiModel, Day, Moment, Page, Paging
 
 
 class AuditEntry(ApiModel):
     id: int
-    occurred_at: datetime
+    occurred_at: Moment
     actor: str
     actor_roles: list[str]
     action: str
@@ -47,8 +46,8 @@ def audit_router(prefix: str) -> SecureRouter:
         entity_type: Annotated[str | None, Query(alias="entityType", min_length=1, max_length=200)] = None,
         entity_key: Annotated[str | None, Query(alias="entityKey", min_length=1, max_length=200)] = None,
         action: Text = None,
-        date_from: Annotated[date | None, Query(alias="from")] = None,
-        date_to: Annotated[date | None, Query(alias="to")] = None,
+        date_from: Annotated[Day | None, Query(alias="from")] = None,
+        date_to: Annotated[Day | None, Query(alias="to")] = None,
     ) -> Page[AuditEntry]:
         """The service's audit trail (who changed what, before and after), newest first; ``from`` /
         ``to`` are business dates, both included."""

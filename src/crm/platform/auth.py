@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crm.platform.errors import Forbidden, Unauthorized
+from crm.platform.openapi import problem_responses, with_problems
 from crm.platform.settings import PlatformSettings
 
 
@@ -156,16 +158,17 @@ class Access:
     roles: frozenset[Role] = field(default_factory=frozenset)
     public: bool = False
     scheme: str | None = None
+    header: str | None = None  # the header a signed route reads its signature from
 
     @classmethod
     def anyone(cls) -> Access:
         return cls(public=True)
 
     @classmethod
-    def signed(cls, scheme: str) -> Access:
-        """No bearer token: the route itself authenticates its caller as ``scheme`` says (a signed
-        webhook), and must refuse with 401 before it reads or stores anything."""
-        return cls(public=True, scheme=scheme)
+    def signed(cls, header: str, scheme: str) -> Access:
+        """No bearer token: the route itself authenticates its caller by ``header``, as ``scheme``
+        says (a signed webhook), and must refuse with 401 before it reads or stores anything."""
+        return cls(public=True, scheme=f"{header} ({scheme})", header=header)
 
     @classmethod
     def of(cls, *roles: Role) -> Access:
@@ -185,33 +188,48 @@ class Access:
         return "public" if self.public else ", ".join(sorted(self.roles))
 
     def dependency(self) -> Callable[..., Any]:
+        if self.public:
+            return self._optional_caller
         access = self
 
         async def check_access(
             request: Request,
             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         ) -> AsyncIterator[Principal]:
-            if access.public:
-                principal = ANONYMOUS
-                if credentials is not None:
-                    try:
-                        principal = request.app.state.tokens.verify(credentials.credentials)
-                    except Unauthorized:
-                        principal = ANONYMOUS
-            else:
-                if credentials is None:
-                    raise Unauthorized("A bearer token is required.")
-                principal = request.app.state.tokens.verify(credentials.credentials)
-                if not principal.has_any(access.roles):
-                    raise Forbidden(f"This action needs one of the roles: {access.describe()}.")
-            request.state.principal = principal
-            token = set_current_principal(principal)
-            try:
+            if credentials is None:
+                raise Unauthorized("A bearer token is required.")
+            principal = request.app.state.tokens.verify(credentials.credentials)
+            if not principal.has_any(access.roles):
+                raise Forbidden(f"This action needs one of the roles: {access.describe()}.")
+            with _as_current(request, principal):
                 yield principal
-            finally:
-                _current.reset(token)
 
         return check_access
+
+    @staticmethod
+    async def _optional_caller(request: Request) -> AsyncIterator[Principal]:
+        """A public route's caller: who a valid bearer token says, else anonymous. It reads the
+        header itself, not through ``HTTPBearer``, so the document does not ask for a token."""
+        principal = ANONYMOUS
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and credentials:
+            try:
+                principal = request.app.state.tokens.verify(credentials.strip())
+            except Unauthorized:
+                principal = ANONYMOUS
+        with _as_current(request, principal):
+            yield principal
+
+
+@contextmanager
+def _as_current(request: Request, principal: Principal) -> Iterator[None]:
+    """The caller of this request, for ``get_principal`` and for the audit trail."""
+    request.state.principal = principal
+    token = set_current_principal(principal)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 async def get_principal(request: Request) -> Principal:
@@ -235,7 +253,16 @@ class SecureRouter(APIRouter):
         kwargs["dependencies"] = [Depends(access.dependency()), *(kwargs.get("dependencies") or [])]
         openapi_extra = dict(kwargs.get("openapi_extra") or {})
         openapi_extra["x-access"] = access.describe()
+        if access.header:
+            openapi_extra["x-signed-by"] = access.header
         kwargs["openapi_extra"] = openapi_extra
+        platform = problem_responses(
+            authenticated=not access.public or access.header is not None,
+            needs_role=not access.public,
+            path=path,
+            methods=kwargs.get("methods") or ["GET"],
+        )
+        kwargs["responses"] = with_problems(kwargs.get("responses") or {}, platform)
         description = kwargs.get("description") or (endpoint.__doc__ or "").strip()
         kwargs["description"] = f"{description}\n\nAccess: {access.describe()}."
         super().add_api_route(path, endpoint, **kwargs)

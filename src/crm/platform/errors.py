@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -173,6 +174,26 @@ def _try_again(request: Request, detail: str) -> JSONResponse:
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers, as the service's document lists them. Starlette names only
+    those of the first route that matched (``GET`` and ``POST /api/agents`` are two routes)."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(request.app.state, "methods_by_path", None)
+    if table is None:
+        paths = request.app.openapi().get("paths", {})
+        templates = sorted(paths, key=lambda path: "{" in path)  # a fixed path before a parameter's
+        table = [
+            (
+                re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"),
+                {m.upper() for m in paths[path]},
+            )
+            for path in templates
+        ]
+        request.app.state.methods_by_path = table
+    # the first that matches, as routing does: /api/assignments/bulk is not an {id}
+    methods = next((m for pattern, m in table if pattern.match(request.url.path)), set())
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Make every error of ``app`` a problem+json answer; no stack trace or SQL reaches a client."""
 
@@ -224,12 +245,15 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "Request refused."
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No resource at {request.url.path}."
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return problem(
             exc.status_code,
             titles.get(exc.status_code, "Error"),
             detail,
             instance=request.url.path,
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     @app.exception_handler(IntegrityError)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from sqlalchemy import MetaData
 from swagger_ui_bundle import swagger_ui_path
 
@@ -35,6 +36,7 @@ from crm.platform.middleware import (
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
+from crm.platform.openapi import finish_document
 from crm.platform.outbox import Outbox, OutboxRelay
 from crm.platform.settings import PlatformSettings
 from crm.platform.tables import PlatformTables
@@ -61,6 +63,8 @@ class ServiceSpec:
     """Long-running jobs (workers, schedules): run by the service's leader process only."""
     audit_prefix: str | None = None
     """One of the service's path prefixes: its audit trail answers at ``<audit_prefix>/audit``."""
+    schemas: Sequence[type[BaseModel]] = ()
+    """Models a route names by ``$ref`` in its document because it reads its own body."""
 
     @property
     def schema(self) -> str:
@@ -227,6 +231,7 @@ def create_service_app(
         app.include_router(docs_router(spec.title, [{"url": app.openapi_url or "", "name": spec.title}]))
         mount_swagger_assets(app)
     assert_every_route_declares_access(app)
+    finish_document(app, spec.schemas)
     app.add_middleware(MetricsMiddleware, service=spec.name)
     app.add_middleware(NulCharacterMiddleware)  # inside the size cap: the body it reads is bounded
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

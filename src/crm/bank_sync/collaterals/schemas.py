@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -10,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, PlainSerializer
 
 from crm.bank_sync.customers.schemas import SynchronizedRead
-from crm.platform.schemas import Money
+from crm.platform.schemas import Day, Money
 
 Area = Annotated[
     Decimal,
@@ -34,7 +33,7 @@ class CollateralRead(SynchronizedRead):
     type: CollateralType
     description: str
     value: Money
-    valuation_date: date | None
+    valuation_date: Day | None
     make: str | None
     model: str | None
     year: int | None
@@ -50,7 +49,7 @@ class DueSegmentationRead(SynchronizedRead):
     """What is due on a loan on one date, split into principal, interest, fees and penalty."""
 
     loan_account_number: str
-    due_date: date
+    due_date: Day
     principal_amount: Money
     interest_amount: Money
     fees_amount: Money

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field
 
 from crm.bank_sync.sync.schemas import SourceSystem
-from crm.platform.schemas import ApiModel
+from crm.platform.schemas import ApiModel, Day, Moment
 
 MAX_LOOKUP_KEYS = 1000
 """Most keys one lookup (``POST /api/customers/lookup``, ``POST /api/loans/lookup``) may name."""
@@ -79,10 +78,10 @@ class SynchronizedRead(ApiModel):
     source_system: SourceSystem
     created_by: str
     updated_by: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
     is_editable: bool
-    last_synced_at: datetime | None
+    last_synced_at: Moment | None
     stale: bool = False
 
 
@@ -90,7 +89,7 @@ class CustomerRead(SynchronizedRead):
     cif: str
     type: CustomerType
     name: str
-    date_of_birth: date | None
+    date_of_birth: Day | None
     national_id: str | None
     gender: Gender | None
     company_name: str | None
@@ -106,7 +105,7 @@ class PhoneRead(SynchronizedRead):
     number: str
     is_primary: bool
     is_verified: bool
-    verification_date: date | None
+    verification_date: Day | None
 
 
 class AddressRead(SynchronizedRead):
@@ -120,7 +119,7 @@ class AddressRead(SynchronizedRead):
     country: str
     is_primary: bool
     is_verified: bool
-    verification_date: date | None
+    verification_date: Day | None
 
 
 class EmailRead(SynchronizedRead):
@@ -128,7 +127,7 @@ class EmailRead(SynchronizedRead):
     address: str
     is_primary: bool
     is_verified: bool
-    verification_date: date | None
+    verification_date: Day | None
 
 
 class ReferenceCustomerRead(SynchronizedRead):
@@ -139,7 +138,7 @@ class ReferenceCustomerRead(SynchronizedRead):
     relationship_type: RelationshipType
     type: CustomerType
     name: str
-    date_of_birth: date | None
+    date_of_birth: Day | None
     national_id: str | None
     gender: Gender | None
     company_name: str | None

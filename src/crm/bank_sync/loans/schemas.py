@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -12,7 +11,7 @@ from pydantic import Field, PlainSerializer, computed_field
 from crm.bank_sync.collaterals.schemas import CollateralRead, DueSegmentationRead
 from crm.bank_sync.customers.schemas import MAX_LOOKUP_KEYS, LookupKey, SynchronizedRead
 from crm.platform.buckets import DpdBucket
-from crm.platform.schemas import ApiModel, Money
+from crm.platform.schemas import ApiModel, Day, Money
 
 Rate = Annotated[
     Decimal,
@@ -54,8 +53,8 @@ class LoanRead(SynchronizedRead):
     product_type: ProductType
     original_amount: Money
     currency: str
-    disbursement_date: date
-    maturity_date: date
+    disbursement_date: Day
+    maturity_date: Day
     interest_rate: Rate
     term: int
     payment_frequency: str
@@ -64,11 +63,11 @@ class LoanRead(SynchronizedRead):
     remaining_amount: Money
     due_amount: Money
     min_pay: Money | None
-    next_payment_date: date | None
+    next_payment_date: Day | None
     dpd: int
     delinquency_status: DelinquencyStatus
     status: LoanStatus
-    close_date: date | None
+    close_date: Day | None
     resolution_code: str | None
     resolution_notes: str | None
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from crm.platform.schemas import ApiModel
+from crm.platform.schemas import ApiModel, Day, Moment
 
 
 class SourceSystem(StrEnum):
@@ -48,7 +47,7 @@ class SyncRunCreate(ApiModel):
 
     source_system: SourceSystem | None = None
     entity_type: EntityType | None = None
-    business_date: date | None = None
+    business_date: Day | None = None
 
 
 class SyncRunQueued(ApiModel):
@@ -61,20 +60,20 @@ class SyncRunRead(ApiModel):
     run_id: uuid.UUID
     source_system: SourceSystem
     entity_type: EntityType | None
-    business_date: date | None
+    business_date: Day | None
     state: RunState
     counts: dict[str, Any]
     error: str | None
     requested_by: str
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: Moment
+    started_at: Moment | None
+    finished_at: Moment | None
 
 
 class EntityStatus(ApiModel):
     entity_type: EntityType
-    last_snapshot_at: datetime
-    business_date: date | None
+    last_snapshot_at: Moment
+    business_date: Day | None
     run_id: uuid.UUID | None
     stale_records: int
 

@@ -37,7 +37,10 @@ def _client_address(request: Request) -> str:
     "/token",
     access=Access.anyone(),
     response_model=Token,
-    responses={429: {"description": "too many failed sign-ins of this username or address (Retry-After)"}},
+    responses={
+        401: {"description": "wrong username or password, or the user is not active"},
+        429: {"description": "too many failed sign-ins of this username or address (Retry-After)"},
+    },
 )
 async def issue_token(
     request: Request,

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
 from crm.platform.auth import Role
-from crm.platform.schemas import ApiModel
+from crm.platform.schemas import ApiModel, Moment, not_null
 
 
 class UserCreate(ApiModel):
@@ -31,16 +30,10 @@ class UserUpdate(ApiModel):
     @field_validator("roles")
     @classmethod
     def _unique(cls, roles: list[Role] | None) -> list[Role]:
-        if roles is None:  # only when sent as null: an absent field is not validated
-            raise ValueError("a user needs at least one role; leave the field out to keep them")
+        assert roles is not None  # refused before: a user keeps at least one role
         return sorted(set(roles))
 
-    @field_validator("is_active")
-    @classmethod
-    def _not_null(cls, value: bool | None) -> bool:
-        if value is None:
-            raise ValueError("true or false; leave the field out to keep it")
-        return value
+    _not_null = not_null("roles", "is_active")
 
 
 class UserRead(ApiModel):
@@ -49,7 +42,7 @@ class UserRead(ApiModel):
     roles: list[Role]
     agent_id: str | None
     is_active: bool
-    created_at: datetime
+    created_at: Moment
 
 
 class Token(BaseModel):

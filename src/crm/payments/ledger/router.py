@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Path, Query, Request, Response
@@ -12,25 +11,21 @@ from crm.payments.ledger import service
 from crm.payments.ledger.models import Payment
 from crm.payments.ledger.schemas import PaymentCreate, PaymentRead
 from crm.platform.auth import Caller, SecureRouter
-from crm.platform.business_time import day_bounds
+from crm.platform.business_time import check_period, day_bounds
 from crm.platform.db import Session
-from crm.platform.errors import BadRequest
-from crm.platform.schemas import Page, Paging
+from crm.platform.schemas import Day, Moment, Page, Paging
 
 router = SecureRouter(prefix="/api/payments", tags=["payments"])
 Key = Annotated[str, Path(min_length=1, max_length=64)]
-FromDate = Annotated[date | None, Query(alias="from", description="First business date, inclusive")]
-ToDate = Annotated[date | None, Query(alias="to", description="Last business date, inclusive")]
+FromDate = Annotated[Day | None, Query(alias="from", description="First business date, inclusive")]
+ToDate = Annotated[Day | None, Query(alias="to", description="Last business date, inclusive")]
 
 
 def _range(
-    request: Request, date_from: date | None, date_to: date | None
-) -> tuple[datetime | None, datetime | None]:
+    request: Request, date_from: Day | None, date_to: Day | None
+) -> tuple[Moment | None, Moment | None]:
     """Business dates (in the business time zone) to a half-open UTC range."""
-    if date_from and date_to and date_from > date_to:
-        raise BadRequest(
-            "'from' is after 'to'.", errors=[{"field": "from", "message": "must not be after 'to'"}]
-        )
+    check_period(date_from, date_to)  # the one rule every list by period applies
     tz = request.app.state.settings.tz
     start = day_bounds(date_from, tz)[0] if date_from else None
     end = day_bounds(date_to, tz)[1] if date_to else None

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from crm.platform.schemas import ApiModel, Money
+from crm.platform.schemas import ApiModel, AwareMoment, Moment, Money, PositiveMoney
 
 
 class PaymentChannel(StrEnum):
@@ -37,9 +36,9 @@ class PaymentCreate(ApiModel):
     reference_number: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/:-]+$")
     loan_account_number: str = Field(min_length=1, max_length=64)
     cif: str = Field(min_length=1, max_length=64)
-    amount: Money = Field(gt=0)
+    amount: PositiveMoney
     currency: str = Field(default="VND", pattern=r"^[A-Z]{3}$")
-    payment_date: AwareDatetime
+    payment_date: AwareMoment
     payment_channel: PaymentChannel
     status: PaymentStatus = PaymentStatus.COMPLETED
     status_reason: str | None = Field(default=None, max_length=500)
@@ -53,14 +52,14 @@ class PaymentRead(ApiModel):
     cif: str
     amount: Money
     currency: str
-    payment_date: datetime
+    payment_date: Moment
     payment_channel: PaymentChannel
     status: PaymentStatus
     status_reason: str | None
     source_system: PaymentSource
     created_by: str
     updated_by: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
     is_editable: bool
-    last_synced_at: datetime | None
+    last_synced_at: Moment | None

@@ -19,7 +19,7 @@ from crm.platform.logging import get_logger
 
 log = get_logger("crm.payments.notifications")
 router = SecureRouter(prefix="/api/payments", tags=["payments"])
-SIGNED = Access.signed(f"{HEADER} (HMAC-SHA256 of t.body with CRM_PAYMENT_WEBHOOK_SECRET)")
+SIGNED = Access.signed(HEADER, "HMAC-SHA256 of t.body with CRM_PAYMENT_WEBHOOK_SECRET")
 
 
 @router.post(
@@ -28,7 +28,10 @@ SIGNED = Access.signed(f"{HEADER} (HMAC-SHA256 of t.body with CRM_PAYMENT_WEBHOO
     status_code=201,
     response_model=NotificationAnswer,
     responses={
-        200: {"description": "already known: acknowledged, no second effect (or a status change applied)"},
+        200: {
+            "description": "already known: acknowledged, no second effect (or a status change applied)",
+            "model": NotificationAnswer,
+        },
         401: {"description": "signature missing, wrong, or older than the tolerance: nothing stored"},
         409: {"description": "the reference number is known with another loan, customer or amount"},
         422: {"description": "a field or a business rule refused (named in `errors`)"},

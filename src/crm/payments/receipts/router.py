@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path, Request, Response
@@ -17,7 +16,7 @@ from crm.payments.receipts.pdf import Receipt, render_pdf
 from crm.platform.auth import SecureRouter
 from crm.platform.db import Session
 from crm.platform.negotiation import preferred
-from crm.platform.schemas import ApiModel, Money
+from crm.platform.schemas import ApiModel, Moment, Money
 
 router = SecureRouter(prefix="/api/payments/receipt", tags=["payments"])
 PDF = "application/pdf"
@@ -33,13 +32,13 @@ class ReceiptRead(ApiModel):
     currency: str
     amount_in_figures: str
     amount_in_words: str
-    payment_date: datetime
+    payment_date: Moment
     """In the business time zone, as printed."""
     payment_channel: PaymentChannel
     status: PaymentStatus
     status_reason: str | None
     verification_code: str
-    issued_at: datetime
+    issued_at: Moment
 
 
 def wants_json(accept: str | None) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Path, Request, Response
@@ -13,9 +12,10 @@ from crm.payments.reconciliation.schemas import ReconciliationReportRead, Reconc
 from crm.platform.auth import Caller, SecureRouter
 from crm.platform.db import Session
 from crm.platform.negotiation import preferred
+from crm.platform.schemas import Day
 
 router = SecureRouter(prefix="/api/payments/reconciliation", tags=["reconciliation"])
-BusinessDate = Annotated[date, Path(alias="date", description="Business date, YYYY-MM-DD")]
+BusinessDate = Annotated[Day, Path(alias="date", description="Business date, YYYY-MM-DD")]
 
 
 @router.post(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import Field
 
 from crm.payments.ledger.schemas import PaymentChannel, PaymentSource, PaymentStatus
-from crm.platform.schemas import ApiModel, Money
+from crm.platform.schemas import ApiModel, Day, Moment, Money
 
 
 class DiscrepancyKind(StrEnum):
@@ -24,7 +23,7 @@ class Resolution(StrEnum):
 
 
 class ReconciliationRequest(ApiModel):
-    business_date: date = Field(alias="date", description="The business date (business time zone)")
+    business_date: Day = Field(alias="date", description="The business date (business time zone)")
 
 
 class PaymentSide(ApiModel):
@@ -36,7 +35,7 @@ class PaymentSide(ApiModel):
     cif: str
     amount: Money
     currency: str
-    payment_date: datetime
+    payment_date: Moment
     payment_channel: PaymentChannel
     status: PaymentStatus
     status_reason: str | None = None
@@ -47,7 +46,7 @@ class DiscrepancyRead(ApiModel):
     kind: DiscrepancyKind
     reference_number: str
     resolution: Resolution
-    resolved_at: datetime
+    resolved_at: Moment
     note: str
     core: PaymentSide | None
     crm: PaymentSide | None
@@ -70,7 +69,7 @@ class DiscrepancyCounts(ApiModel):
 
 
 class ReconciliationReportRead(ApiModel):
-    business_date: date
+    business_date: Day
     sources: list[str]
     core_rows: int
     crm_rows: int
@@ -81,5 +80,5 @@ class ReconciliationReportRead(ApiModel):
     discrepancies: list[DiscrepancyRead]
     runs: int
     run_by: str
-    first_run_at: datetime
-    last_run_at: datetime
+    first_run_at: Moment
+    last_run_at: Moment

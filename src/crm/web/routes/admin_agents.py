@@ -25,6 +25,7 @@ from crm.web.routes.admin_common import (
     form_list,
     or_none,
     pager,
+    whole_number,
 )
 from crm.web.session import ADMINS, SignedIn, Viewer
 from crm.web.templating import render
@@ -98,7 +99,7 @@ def _agent_body(fields: dict[str, str], *, creating: bool) -> dict[str, Any]:
         "type": fields.get("type", ""),
         "team": fields.get("team", ""),
         "isActive": fields.get("isActive") == "true",
-        "maxCustomers": fields.get("maxCustomers", ""),  # the API checks it is a whole number
+        "maxCustomers": whole_number(fields.get("maxCustomers", "")),  # the API checks the rest
         "userId": or_none(fields.get("userId")),
     }
     if creating:

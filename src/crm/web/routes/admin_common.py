@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +30,15 @@ async def form_list(request: Request, name: str) -> list[str]:
 
 def or_none(value: str | None) -> str | None:
     return value if value else None
+
+
+def whole_number(text: str | None) -> int | str | None:
+    """A form's number as the API's JSON number; anything else as typed, for the API to refuse
+    with the field named (a form sends text, the API takes numbers only as numbers)."""
+    if not text:
+        return None
+    text = text.strip()
+    return int(text) if re.fullmatch(r"-?[0-9]{1,9}", text) else text
 
 
 def pager(answer: dict[str, Any], base: str, **params: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from crm.web.backend import BackendError
-from crm.web.routes.admin_common import LABELS, admin_router, form_fields, or_none
+from crm.web.routes.admin_common import LABELS, admin_router, form_fields, or_none, whole_number
 from crm.web.session import ADMINS, SignedIn, Viewer
 from crm.web.templating import render
 
@@ -65,8 +65,8 @@ def _flags(fields: dict[str, str]) -> dict[str, Any]:
         "label": fields.get("label", ""),
         "isPromise": fields.get("isPromise") == "true",
         "isContact": fields.get("isContact") == "true",
-        "followUpDays": or_none(fields.get("followUpDays")),
-        "sortOrder": fields.get("sortOrder") or 0,
+        "followUpDays": whole_number(fields.get("followUpDays")),
+        "sortOrder": whole_number(fields.get("sortOrder")) or 0,
     }
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 
 from crm.platform.auth import Caller, SecureRouter
 from crm.platform.db import Session
-from crm.platform.schemas import Page, Paging
+from crm.platform.schemas import Day, Page, Paging
 from crm.workflow.access import READ, WRITE
 from crm.workflow.actions import service
 from crm.workflow.actions.models import ActionRecord
@@ -22,9 +21,9 @@ router = SecureRouter(prefix="/api/actions", tags=["actions"])
 def _history_filter(
     action_type: Annotated[str | None, Query(alias="type", min_length=1, max_length=64)] = None,
     date_from: Annotated[
-        date | None, Query(alias="from", description="First business date, inclusive")
+        Day | None, Query(alias="from", description="First business date, inclusive")
     ] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="Last business date, inclusive")] = None,
+    date_to: Annotated[Day | None, Query(alias="to", description="Last business date, inclusive")] = None,
 ) -> service.HistoryFilter:
     return service.HistoryFilter(action_type, date_from, date_to)
 

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from enum import StrEnum
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from crm.platform.schemas import ApiModel
+from crm.platform.schemas import ApiModel, Moment, not_null
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_NOT_SPACE = r"[^@\s\x1c-\x1f\u0085\ufeff]"  # \s of Python and of JavaScript differ on these five
+EMAIL_PATTERN = rf"^{_NOT_SPACE}+@{_NOT_SPACE}+\.{_NOT_SPACE}+$"
 PHONE_PATTERN = r"^\+?[0-9][0-9 .-]{4,18}[0-9]$"
 EMPLOYEE_ID_PATTERN = r"^[A-Za-z0-9._-]+$"
 USER_ID_PATTERN = r"^[A-Za-z0-9._@-]+$"
@@ -61,12 +61,7 @@ class AgentUpdate(ApiModel):
     max_customers: int | None = Field(default=None, ge=0, le=100_000)
     user_id: str | None = Field(default=None, min_length=3, max_length=64, pattern=USER_ID_PATTERN)
 
-    @field_validator("name", "email", "type", "team", "is_active", "max_customers", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may be left out but not set to null")
-        return value
+    _not_null = not_null("name", "email", "type", "team", "is_active", "max_customers")
 
 
 class AgentRead(ApiModel):
@@ -80,5 +75,5 @@ class AgentRead(ApiModel):
     is_active: bool
     max_customers: int
     user_id: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment

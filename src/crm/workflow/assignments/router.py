@@ -78,7 +78,7 @@ async def bulk_assign(body: BulkAssign, request: Request, session: Session, call
 
 
 @router.put(
-    "/{id}",
+    "/{id:uuid}",  # only an id: PUT /bulk is a method /bulk does not allow (405), not a malformed id
     access=ASSIGN,
     response_model=AssignmentRead,
     responses={

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
 from crm.platform.buckets import DpdBucket
-from crm.platform.schemas import ApiModel
+from crm.platform.schemas import ApiModel, Moment
 from crm.workflow.agents.schemas import AgentTeam
 
 CIF = Field(min_length=1, max_length=64)
@@ -16,8 +15,22 @@ MAX_BULK_CIFS = 5_000
 """The longest list of customers one bulk request may assign."""
 
 
+def _given(*fields: str) -> dict[str, Any]:
+    """A JSON schema saying each of ``fields`` is present and not null."""
+    return {"required": list(fields), "properties": {f: {"not": {"type": "null"}} for f in fields}}
+
+
+def _absent_or_null(*fields: str) -> dict[str, Any]:
+    return {"properties": {f: {"type": "null"} for f in fields}}
+
+
+AN_AGENT = {"anyOf": [_given("assignedCallAgentId"), _given("assignedFieldAgentId")]}
+
+
 class AgentsChoice(ApiModel):
     """Who works the customer: a call agent, a field agent or both (at least one)."""
+
+    schema_rules = AN_AGENT
 
     assigned_call_agent_id: uuid.UUID | None = None
     assigned_field_agent_id: uuid.UUID | None = None
@@ -44,12 +57,12 @@ class AssignmentRead(ApiModel):
     cif: str
     assigned_call_agent_id: uuid.UUID | None
     assigned_field_agent_id: uuid.UUID | None
-    start_date: datetime
-    end_date: datetime | None
+    start_date: Moment
+    end_date: Moment | None
     is_current: bool
     reason: str | None
     created_by: str
-    created_at: datetime
+    created_at: Moment
 
 
 class AssignmentRule(ApiModel):
@@ -60,7 +73,9 @@ class AssignmentRule(ApiModel):
     min_dpd: int | None = Field(default=None, ge=0)
     max_dpd: int | None = Field(default=None, ge=0)
     only_unassigned: bool = Field(
-        default=True, description="Only customers without a current assignment (the only mode)"
+        default=True,
+        description="Only customers without a current assignment (the only mode)",
+        json_schema_extra={"const": True},
     )
 
     @model_validator(mode="after")
@@ -74,6 +89,19 @@ class AssignmentRule(ApiModel):
 
 class BulkAssign(ApiModel):
     """Either ``cifs`` with the agents for all of them, or a ``rule`` (with an optional ``limit``)."""
+
+    schema_rules = {
+        "oneOf": [
+            {"allOf": [_given("cifs"), _absent_or_null("rule", "limit"), AN_AGENT]},
+            {
+                "allOf": [
+                    _given("rule"),
+                    _absent_or_null("cifs", "assignedCallAgentId", "assignedFieldAgentId"),
+                    {"properties": {"override": {"const": False}}},
+                ]
+            },
+        ]
+    }
 
     cifs: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         default=None, min_length=1, max_length=MAX_BULK_CIFS

@@ -6,9 +6,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from crm.platform.schemas import ApiModel
+from crm.platform.schemas import ApiModel, AwareMoment, Moment
 
 CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of our clock a client's ``actionDate`` may be."""
@@ -31,14 +31,14 @@ class CaseStatus(ApiModel):
 
 class CaseActionCreate(CaseStatus):
     cif: str = Field(min_length=1, max_length=64)
-    action_date: AwareDatetime | None = Field(
+    action_date: AwareMoment | None = Field(
         default=None, description="When the update happened; now when left out. Not in the future."
     )
     notes: str | None = Field(default=None, min_length=1, max_length=4000)
 
     @field_validator("action_date")
     @classmethod
-    def _not_in_future(cls, value: datetime | None) -> datetime | None:
+    def _not_in_future(cls, value: Moment | None) -> Moment | None:
         if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
             raise ValueError("must not be in the future")
         return value
@@ -57,10 +57,10 @@ class CaseActionCreate(CaseStatus):
 class CaseActionRead(CaseStatus):
     id: uuid.UUID
     cif: str
-    action_date: datetime
+    action_date: Moment
     notes: str | None
     created_by: str
-    created_at: datetime
+    created_at: Moment
 
 
 class CustomerCase(ApiModel):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from crm.platform.schemas import ApiModel
+from crm.platform.schemas import ApiModel, not_null
 from crm.workflow.vocabularies.models import VocabularyKind
 
 CODE_PATTERN = r"^[A-Z][A-Z0-9_]{0,63}$"
@@ -72,12 +72,7 @@ class VocabularyEntryUpdate(ApiModel):
     is_active: bool | None = None
     sort_order: int | None = Field(default=None, ge=0, le=100_000)
 
-    @field_validator("label", "is_promise", "is_contact", "is_active", "sort_order", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may be left out but not set to null")
-        return value
+    _not_null = not_null("label", "is_promise", "is_contact", "is_active", "sort_order")
 
 
 class VocabularyLinkRead(ApiModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -11,7 +11,7 @@ from fastapi import Depends, Path, Query, Request
 from crm.platform.auth import Access, Caller, Role, SecureRouter
 from crm.platform.business_time import business_date
 from crm.platform.db import Session, utcnow
-from crm.platform.schemas import Page, Paging
+from crm.platform.schemas import Day, Moment, Page, Paging
 from crm.workflow.access import READ
 from crm.workflow.agents.schemas import AgentTeam
 from crm.workflow.workload import service
@@ -31,7 +31,7 @@ def clock() -> datetime:
     return utcnow()
 
 
-Now = Annotated[datetime, Depends(clock)]
+Now = Annotated[Moment, Depends(clock)]
 
 
 @router.get("/{id}/workload", access=READ, response_model=Workload, responses=_RESPONSES)
@@ -56,10 +56,10 @@ async def agent_performance(
     agent_id: AgentId,
     now: Now,
     from_date: Annotated[
-        date | None, Query(alias="from", description="First business date (default: 1st of to's month)")
+        Day | None, Query(alias="from", description="First business date (default: 1st of to's month)")
     ] = None,
     to_date: Annotated[
-        date | None, Query(alias="to", description="Last business date (default: today)")
+        Day | None, Query(alias="to", description="Last business date (default: today)")
     ] = None,
 ) -> Performance:
     """Actions by type and result, contact rate, promises made / kept / broken, amount collected."""

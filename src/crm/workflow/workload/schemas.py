@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import Field
 
-from crm.platform.schemas import ApiModel, Money
+from crm.platform.schemas import ApiModel, Day, Moment, Money
 
 
 class CurrencyTotal(ApiModel):
@@ -21,7 +20,7 @@ class CurrencyTotal(ApiModel):
 
 class Workload(ApiModel):
     agent_id: uuid.UUID
-    business_date: date
+    business_date: Day
     """"Today" in the business time zone, the day the counts below are about."""
     assigned_customers: int
     """Customers whose current assignment names the agent as call or field agent."""
@@ -42,8 +41,8 @@ class CurrencyAmount(ApiModel):
 
 class Performance(ApiModel):
     agent_id: uuid.UUID
-    from_date: date = Field(alias="from")
-    to_date: date = Field(alias="to")
+    from_date: Day = Field(alias="from")
+    to_date: Day = Field(alias="to")
     actions_total: int
     actions_by_type: dict[str, int]
     actions_by_result: dict[str, int]
@@ -80,5 +79,5 @@ class QueueItem(ApiModel):
     reason: QueueReason
     promise_amount: Money | None = None
     """The promise due today or the one broken, for those two reasons."""
-    promise_date: date | None = None
-    last_action_date: datetime | None
+    promise_date: Day | None = None
+    last_action_date: Moment | None
