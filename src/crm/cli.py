@@ -284,6 +284,50 @@ def sync_announce(
         typer.echo(f"{name}: {count:,} records announced")
 
 
+dead_letters_app = typer.Typer(help="Events a consumer gave up on: list, show, replay.", no_args_is_help=True)
+app.add_typer(dead_letters_app, name="dead-letters")
+ServiceOption = Annotated[str | None, typer.Option(help=f"Only this service: {', '.join(SERVICES)}.")]
+
+
+@contextmanager
+def _servers() -> Iterator[PlatformSettings]:
+    settings = PlatformSettings()
+    configure_logging(settings.log_level, "console")
+    with infrastructure(settings) as resolved:
+        yield resolved
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(service: ServiceOption = None) -> None:
+    """Every dead letter (of one service): sequence, time, consumer, subject, deliveries, error."""
+    from crm import dead_letters_cli
+
+    with _servers() as settings:
+        dead_letters_cli.list_letters(settings, service)
+
+
+@dead_letters_app.command("show")
+def dead_letters_show(sequence: Annotated[int, typer.Argument(min=1)]) -> None:
+    """One dead letter as JSON, its payload with personal data masked."""
+    from crm import dead_letters_cli
+
+    with _servers() as settings:
+        dead_letters_cli.show_letter(settings, sequence)
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(
+    sequence: Annotated[int | None, typer.Argument(min=1, help="The dead letter to replay.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Replay every dead letter (of --service).")] = False,
+    service: ServiceOption = None,
+) -> None:
+    """Publish dead letters again on their subjects (audited; consumers that applied one skip it)."""
+    from crm import dead_letters_cli
+
+    with _servers() as settings:
+        dead_letters_cli.replay_letters(settings, sequence, every, service)
+
+
 def _check_source_and_entities(source: str | None, entities: list[str]) -> None:
     """Exit 2 with the choices when a source system (None: all) or an entity name is unknown."""
     if source not in (None, "T24", "W4", "OTHER") or any(name not in _entity_names() for name in entities):

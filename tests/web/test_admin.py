@@ -169,7 +169,7 @@ async def test_every_admin_screen_opens_and_a_reconciliation_runs_with_its_csv(s
     links = await page.eval_on_selector_all(
         "ul.admin-index a", "links => links.map(a => a.getAttribute('href'))"
     )
-    assert len(links) == 7
+    assert len(links) == 8
     for link in links:
         answer = await page.goto(f"{system.base}{link}")
         assert answer is not None and answer.status == 200, link
@@ -239,3 +239,51 @@ async def test_an_admin_changes_a_users_roles_and_sign_in(system, page):
         f"{system.base}/api/auth/token", data={"username": name, "password": body["password"]}
     )
     assert refused.status_code == 401
+
+
+async def test_an_admin_sees_a_dead_letter_masked_and_replays_it(system, page):
+    import nats
+
+    from crm.platform.events import PaymentEvent
+
+    reference = f"DLW{uuid.uuid4().hex[:8].upper()}"
+    event = PaymentEvent(
+        type="PAYMENT_RECEIVED",
+        payment_reference_number=reference,
+        loan_account_number=f"LN-{reference}",
+        cif=f"CIF-{reference}",
+        amount="150000.00",
+        status="RECEIVED",
+    )
+    port = (system.system.work / "nats.port").read_text().strip()
+    client = await nats.connect(f"nats://127.0.0.1:{port}")
+    try:
+        headers = {
+            "Crm-Original-Subject": event.subject,
+            "Crm-Error": "TimeoutError: nobody",
+            "Crm-Deliveries": "5",
+        }
+        await client.jetstream().publish(
+            "crm.dead_letter.workflow.readmodel-payments", event.to_json(), headers=headers
+        )
+    finally:
+        await client.close()
+    await sign_in(page, system, "admin")
+    await page.goto(f"{system.base}/admin/dead-letters")
+    row = page.locator("tbody tr", has_text=str(event.event_id))
+    await expect(row).to_contain_text("TimeoutError: nobody")
+    await expect(row).to_contain_text("readmodel-payments")
+    await row.locator("summary").click()
+    await expect(row.locator("pre")).to_contain_text("150000.00")
+    await assert_accessible(page)
+    await row.locator("button[type=submit]").click()
+    await page.wait_for_url("**/admin/dead-letters?replayed=1")
+    await expect(page.locator("[role=status]")).to_be_visible()
+    await expect(page.locator("tbody tr", has_text=str(event.event_id))).to_have_count(0)
+    with system.api("admin") as admin:
+        trail = admin.get(
+            "/api/workflow/audit", params={"entityType": "DeadLetter", "action": "REPLAY"}
+        ).json()
+    assert any(
+        e["before"]["eventId"] == str(event.event_id) and e["actor"] == "admin" for e in trail["items"]
+    )

@@ -26,6 +26,7 @@ from crm.platform.auth import Access, SecureRouter, TokenService, assert_every_r
 from crm.platform.bus import Bus
 from crm.platform.consumer import ConsumerRunner, EventConsumer
 from crm.platform.db import Database
+from crm.platform.dead_letter_routes import dead_letter_router
 from crm.platform.errors import install_error_handlers, problem
 from crm.platform.heap import freeze_startup_objects
 from crm.platform.logging import configure_logging, get_logger
@@ -224,6 +225,7 @@ def create_service_app(
     install_error_handlers(app)
     if spec.audit_prefix:  # before the service's routes, so that no path parameter takes "audit"
         app.include_router(audit_router(spec.audit_prefix))
+        app.include_router(dead_letter_router(spec.audit_prefix))
     for router in spec.routers:
         app.include_router(router)
     app.include_router(health_router(spec.name))
