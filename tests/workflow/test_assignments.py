@@ -120,14 +120,16 @@ async def test_assign_then_reassign_keeps_the_history_without_gaps(workflow, ban
     assert same.status_code == 200 and same.json() == two
     assert len(await _history(workflow, token_for, cif)) == 2
 
-    mine = await workflow.get(f"/api/assignments/agent/{b['id']}", headers=token_for(Role.AGENT))
+    as_b = token_for(Role.AGENT, agent_id=b["id"])
+    mine = await workflow.get(f"/api/assignments/agent/{b['id']}", headers=as_b)
     assert mine.status_code == 200 and [i["cif"] for i in mine.json()["items"]] == [cif]
-    whole = await workflow.get(
-        f"/api/assignments/agent/{a['id']}", params={"current": "false"}, headers=token_for(Role.AGENT)
-    )
+    as_a = token_for(Role.AGENT, agent_id=a["id"])
+    whole = await workflow.get(f"/api/assignments/agent/{a['id']}", params={"current": "false"}, headers=as_a)
     assert whole.json()["total"] == 2
-    current = await workflow.get(f"/api/assignments/agent/{a['id']}", headers=token_for(Role.AGENT))
+    current = await workflow.get(f"/api/assignments/agent/{a['id']}", headers=as_a)
     assert [i["id"] for i in current.json()["items"]] == [two["id"]]
+    others = await workflow.get(f"/api/assignments/agent/{a['id']}", headers=as_b)
+    assert others.status_code == 403 and others.json()["code"] == "scope.other_agent"
 
 
 async def test_customer_assigned_event_goes_through_the_outbox(workflow, bank_sync, token_for, unique):
@@ -283,7 +285,7 @@ async def test_two_requests_cannot_both_take_the_last_slot(workflow, bank_sync, 
         )
     )
     assert sorted(r.status_code for r in answers) == [201] + [409] * 5
-    current = await workflow.get(f"/api/assignments/agent/{a['id']}", headers=token_for(Role.AGENT))
+    current = await workflow.get(f"/api/assignments/agent/{a['id']}", headers=token_for(Role.SUPERVISOR))
     assert current.json()["total"] == 1
 
 

@@ -33,10 +33,18 @@ REFERENCE_SECONDS = 30.0
 class BackendError(Exception):
     """A service refused or could not answer; what it said, for the page to show."""
 
-    def __init__(self, status: int, title: str, detail: str = "", errors: list[dict[str, str]] | None = None):
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        errors: list[dict[str, str]] | None = None,
+        code: str = "",
+    ):
         super().__init__(f"{status} {title}: {detail}")
         self.status, self.title, self.detail = status, title, detail
         self.errors = errors or []
+        self.code = code  # the problem's stable code: what a page acts on, never the wording
 
     def field_errors(self) -> dict[str, str]:
         """``{field: message}`` of a 422, by the API's field names (``promiseAmount``, ``actionDate``)."""
@@ -111,6 +119,7 @@ class Backend:
                 str(body.get("title") or response.reason_phrase),
                 str(body.get("detail") or ""),
                 list(body.get("errors") or []),
+                str(body.get("code") or ""),
             )
         if response.status_code == 204 or not response.content:
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import Literal
 
 from croniter import croniter
 from pydantic import field_validator
@@ -17,6 +18,9 @@ class WorkflowSettings(PlatformSettings):
     bank_sync_timeout_seconds: float = 2.0
     bank_data_cache_seconds: float = 60.0
     """How long a customer or loan fetched from bank-sync is reused when recording actions."""
+    agent_write_scope: Literal["any", "assigned"] = "any"
+    """``CRM_AGENT_WRITE_SCOPE``: ``any`` lets an AGENT record actions and case status on every
+    customer (inbound calls); ``assigned`` only on the customers currently assigned to it."""
     promise_horizon_days: int = 30
     """``CRM_PROMISE_HORIZON_DAYS``: how far ahead (business days from today) a promise date may be."""
     contact_hours_start: time = time(7, 0)

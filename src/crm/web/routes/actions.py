@@ -356,9 +356,12 @@ async def record_action(request: Request, viewer: SignedIn, cif: str) -> Respons
         try:
             action = await request.app.state.backend.post(viewer, "/api/actions", json=body)
         except BackendError as exc:
-            if exc.status != 422:
+            if exc.code == NOT_ASSIGNED:
+                form.errors["form"] = _not_assigned(request)
+            elif exc.status != 422:
                 raise
-            _explain(request, form, exc)
+            else:
+                _explain(request, form, exc)
         else:
             if not htmx:
                 return RedirectResponse(f"/customers/{quote(cif)}?tab=actions", status_code=303)
@@ -369,6 +372,14 @@ async def record_action(request: Request, viewer: SignedIn, cif: str) -> Respons
             return response
     # htmx swaps only 2xx answers: the form with its refusals comes back as 200 to htmx, 422 otherwise
     return await _render_action(request, viewer, form, status_code=200 if htmx else 422)
+
+
+NOT_ASSIGNED = "scope.not_assigned"  # CRM_AGENT_WRITE_SCOPE=assigned, a customer of someone else
+
+
+def _not_assigned(request: Request) -> str:
+    _ = gettext_for(language_of(request))
+    return _("This customer is not assigned to you. Record on your own customers, or ask a supervisor.")
 
 
 def _explain(request: Request, form: ActionForm, exc: BackendError) -> None:
@@ -449,7 +460,9 @@ async def update_case_status(request: Request, viewer: SignedIn, cif: str) -> Re
         try:
             await request.app.state.backend.post(viewer, "/api/cases", json={"cif": cif, **values})
         except BackendError as exc:
-            if exc.status != 422:
+            if exc.code == NOT_ASSIGNED:
+                errors["form"] = _not_assigned(request)
+            elif exc.status != 422:
                 raise
             for name, message in exc.field_errors().items():
                 errors.setdefault(

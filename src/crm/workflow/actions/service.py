@@ -30,7 +30,7 @@ from crm.workflow.actions.models import ActionRecord
 from crm.workflow.actions.schemas import ActionCreate, ResultUpdate
 from crm.workflow.agents.models import Agent
 from crm.workflow.bank_data import BankDataQueryService
-from crm.workflow.callers import acting_agent_id, is_only_agent
+from crm.workflow.callers import acting_agent_id, ensure_may_write_on, is_only_agent
 from crm.workflow.readmodel.models import LoanView
 from crm.workflow.settings import WorkflowSettings
 from crm.workflow.vocabularies.models import LinkKind, VocabularyEntry, VocabularyKind
@@ -235,6 +235,7 @@ async def record_action(
 ) -> ActionRecord:
     """Check and store an action, and stage its ACTION_RECORDED event."""
     _authorize(caller, data)
+    await ensure_may_write_on(session, caller, data.cif, settings.agent_write_scope)
     now = utcnow()
     action_date = data.action_date or now
     errors: list[dict[str, str]] = []

@@ -20,6 +20,7 @@ from crm.workflow.assignments.schemas import (
     BulkAssign,
     BulkResult,
 )
+from crm.workflow.callers import ensure_own_agent
 
 router = SecureRouter(prefix="/api/assignments", tags=["assignments"])
 ASSIGN = Access.of(Role.SUPERVISOR, Role.ADMIN)
@@ -33,14 +34,21 @@ _WRITE_RESPONSES: dict[int | str, dict[str, str]] = {
 }
 
 
-@router.get("/agent/{agentId}", access=READ, response_model=Page[AssignmentRead])
+@router.get(
+    "/agent/{agentId}",
+    access=READ,
+    response_model=Page[AssignmentRead],
+    responses={403: {"description": "an AGENT asking about another agent"}},
+)
 async def agent_assignments(
     session: Session,
+    caller: Caller,
     paging: Paging,
     agent_id: Annotated[uuid.UUID, Path(alias="agentId")],
     current: Annotated[bool, Query(description="Only the current assignments; false: all history")] = True,
 ) -> Page[AssignmentRead]:
     """The agent's customers (current ones, or its whole assignment history), newest first."""
+    ensure_own_agent(caller, agent_id)
     rows, total = await service.agent_assignments(
         session, agent_id, current=current, offset=paging.offset, limit=paging.page_size
     )

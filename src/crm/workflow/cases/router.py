@@ -10,6 +10,7 @@ from crm.platform.auth import Caller, SecureRouter
 from crm.platform.db import Session
 from crm.platform.schemas import Paging
 from crm.workflow.access import READ, WRITE
+from crm.workflow.callers import ensure_may_write_on
 from crm.workflow.cases import service
 from crm.workflow.cases.models import CustomerCaseAction
 from crm.workflow.cases.schemas import CaseActionCreate, CaseActionRead, CustomerCase
@@ -22,7 +23,9 @@ async def record_case_action(
     body: CaseActionCreate, request: Request, session: Session, caller: Caller
 ) -> CustomerCaseAction:
     """Record a case action: a status update of a customer's case (statuses, notes or both)."""
-    return await service.record_case_action(session, request.app.state.outbox, body, caller=caller)
+    state = request.app.state
+    await ensure_may_write_on(session, caller, body.cif, state.settings.agent_write_scope)
+    return await service.record_case_action(session, state.outbox, body, caller=caller)
 
 
 @router.get("/customer/{cif}", access=READ, response_model=CustomerCase)

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.platform.auth import Principal
 from crm.platform.business_time import business_date, check_period, day_bounds
-from crm.platform.errors import Forbidden, NotFound
+from crm.platform.errors import NotFound
 from crm.workflow.agents.models import Agent
-from crm.workflow.callers import acting_agent_id, is_only_agent
+from crm.workflow.callers import ensure_own_agent
 from crm.workflow.workload import repository
 from crm.workflow.workload.schemas import (
     CurrencyAmount,
@@ -54,8 +54,7 @@ def rate(part: int, whole: int) -> str | None:
 
 async def readable_agent(session: AsyncSession, agent_id: uuid.UUID, caller: Principal) -> Agent:
     """The agent whose figures the caller may read: an AGENT reads only its own (403), 404 if unknown."""
-    if is_only_agent(caller) and acting_agent_id(caller) != agent_id:
-        raise Forbidden("An agent may only read its own workload, performance and queue.")
+    ensure_own_agent(caller, agent_id)
     agent = await session.get(Agent, agent_id)
     if agent is None:
         raise NotFound(f"No agent with id {agent_id}.")
