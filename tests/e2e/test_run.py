@@ -190,10 +190,29 @@ def test_crm_serve_runs_one_service_alone(tmp_path, settings, token_for):
     process = _start(["serve", "workflow", "--port", str(port)], env, log)
     try:
         _wait_ready(base, process, log)
-        assert httpx.get(f"{base}/api/agents", headers=token_for(Role.SUPERVISOR)).status_code == 200
-        assert httpx.get(f"{base}/api/payments/X", headers=token_for(Role.ADMIN)).status_code == 404
-        assert httpx.get(f"{base}/api/workflow/openapi.json").status_code == 200
-        assert httpx.get(f"{base}/docs").status_code == 200
+        employee = f"SERVE{os.getpid()}{int(time.time())}"
+        agent = {
+            "employeeId": employee,
+            "name": "Phạm Văn Một",
+            "email": "mot@bank.example",
+            "type": "AGENT",
+            "team": "LEGAL",
+            "maxCustomers": 10,
+        }
+        created = httpx.post(f"{base}/api/agents", json=agent, headers=token_for(Role.ADMIN))
+        assert created.status_code == 201, created.text
+        listed = httpx.get(f"{base}/api/agents", params={"pageSize": 500}, headers=token_for(Role.SUPERVISOR))
+        assert employee in [a["employeeId"] for a in listed.json()["items"]]
+        # only workflow answers here: another service's route is not found, its document is workflow's
+        missing = httpx.get(f"{base}/api/payments/X", headers=token_for(Role.ADMIN))
+        assert missing.status_code == 404 and missing.json()["code"] == "resource.not_found"
+        document = httpx.get(f"{base}/api/workflow/openapi.json").json()
+        assert document["info"]["title"] == "Collection CRM - Collection Workflow"
+        assert "/api/agents" in document["paths"] and not any(
+            p.startswith("/api/payments") for p in document["paths"]
+        )
+        docs = httpx.get(f"{base}/docs")
+        assert docs.status_code == 200 and "/api/workflow/openapi.json" in docs.text
     finally:
         assert _stop(process) == 0
 
@@ -219,6 +238,7 @@ def test_crm_up_with_two_workers_serves_while_both_cores_are_busy(tmp_path, sett
                 with httpx.Client(timeout=30) as fresh:
                     assert fresh.get(f"{base}/health/live").status_code == 200
             took = time.monotonic() - started
+            print(f"\ncrm up --workers 2 with {len(spinners)} busy loops: serving in {took:.1f} s")
         finally:
             code = _stop(process)
     finally:

@@ -77,7 +77,13 @@ async def test_killed_mid_file_leaves_nothing_partial_and_the_rerun_completes(
             await asyncio.sleep(0.01)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
-        await asyncio.sleep(0.5)  # the server notices the dead client and rolls back
+        deadline = time.monotonic() + 60
+        while await conn.fetchval(  # the server notices the dead client and rolls its transaction back
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state <> 'idle' AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        ):
+            assert time.monotonic() < deadline, "the killed sync's transaction never ended"
+            await asyncio.sleep(0.01)
         assert await conn.fetchval("SELECT count(*) FROM bank_sync.customer") == 0, "no partial entity"
         assert await conn.fetchval("SELECT state FROM bank_sync.sync_run") == "RUNNING"
     finally:

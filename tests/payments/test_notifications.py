@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy import func, select, text
 
 from crm.payments.ledger.models import Payment
 from crm.payments.models import platform_tables
+from crm.payments.notifications import router as notifications_router
 from crm.payments.notifications.loans import LoanDirectory
 from crm.payments.notifications.service import confirm_pending
 from crm.payments.notifications.signature import sign
@@ -86,8 +88,17 @@ async def loan(bank_sync, unique):
     return cif, account
 
 
-async def test_bad_signatures_are_401_and_store_nothing(payments, bank_sync, tokens, loan, unique):
+def _set_clock(monkeypatch, now: int) -> None:
+    """The webhook's clock (what it compares a signature's ``t`` with), set by the test."""
+    monkeypatch.setattr(notifications_router, "time", SimpleNamespace(time=lambda: float(now)))
+
+
+async def test_bad_signatures_are_401_and_store_nothing(
+    payments, bank_sync, tokens, loan, unique, monkeypatch
+):
     cif, account = loan
+    now = int(time.time())
+    _set_clock(monkeypatch, now)
     async with signed_service(payments, bank_sync, tokens):
         ref = unique("NTF")
         body = notification(ref, account, cif)
@@ -96,15 +107,14 @@ async def test_bad_signatures_are_401_and_store_nothing(payments, bank_sync, tok
             "missing": {"Content-Type": "application/json"},
             "malformed": {"X-Signature": "sha256=abc", "Content-Type": "application/json"},
             "wrong secret": headers(body, secret="not-the-secret"),
-            "stale": headers(body, at=int(time.time()) - 301),
-            # int() rounds now down by up to a second: 302 keeps it over 300 s ahead when it arrives
-            "from the future": headers(body, at=int(time.time()) + 302),
+            "stale": headers(body, at=now - 301),
+            "from the future": headers(body, at=now + 301),
         }
         for case, h in cases.items():
             r = await payments.post("/api/payments/notification", content=body, headers=h)
             assert r.status_code == 401, case
             assert r.headers["content-type"].startswith("application/problem+json"), case
-        r = await payments.post("/api/payments/notification", content=tampered, headers=headers(body))
+        r = await payments.post("/api/payments/notification", content=tampered, headers=headers(body, at=now))
         assert r.status_code == 401, "a body changed after signing"
         assert await stored(payments, ref) == (0, 0)
         # An unsigned body that is not even JSON still gets 401, not a hint about the body.
@@ -112,6 +122,23 @@ async def test_bad_signatures_are_401_and_store_nothing(payments, bank_sync, tok
             "/api/payments/notification", content=b"{", headers={"X-Signature": "t=1,v1=00"}
         )
         assert r.status_code == 401
+
+
+@pytest.mark.parametrize("offset", [-300, 300])
+async def test_a_signature_exactly_at_the_tolerance_is_accepted(
+    payments, bank_sync, tokens, loan, unique, monkeypatch, offset
+):
+    cif, account = loan
+    now = int(time.time())
+    _set_clock(monkeypatch, now)
+    async with signed_service(payments, bank_sync, tokens):
+        ref = unique("EDGE")
+        body = notification(ref, account, cif)
+        r = await payments.post(
+            "/api/payments/notification", content=body, headers=headers(body, at=now + offset)
+        )
+        assert r.status_code == 201, r.text
+        assert await stored(payments, ref) == (1, 1)
 
 
 async def test_signed_notification_is_stored_and_announced_and_rotated_secret_works(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from crm.platform.auth import Role
 from tests.workflow.test_agents import agent
 
@@ -36,8 +38,23 @@ async def test_an_admin_reads_who_changed_an_agent_newest_first(workflow, token_
 async def test_the_audit_trail_is_for_admins_and_checks_its_period(payments, workflow, token_for):
     assert (await workflow.get("/api/workflow/audit", headers=token_for(Role.SUPERVISOR))).status_code == 403
     assert (await workflow.get("/api/workflow/audit")).status_code == 401
-    # under payments' prefix "audit" is the trail, not a payment reference
-    assert (await payments.get("/api/payments/audit", headers=token_for(Role.ADMIN))).status_code == 200
+    # under payments' prefix "audit" is the trail, not a payment reference: a recorded payment is in it
+    admin = token_for(Role.ADMIN, subject="audit.admin")
+    reference = f"AUD-{uuid.uuid4().hex[:10].upper()}"
+    body = {
+        "referenceNumber": reference,
+        "loanAccountNumber": "LN-AUDIT",
+        "cif": "CIF-AUDIT",
+        "amount": "250000.00",
+        "paymentDate": "2026-11-28T09:30:00+07:00",
+        "paymentChannel": "CASH",
+    }
+    assert (await payments.post("/api/payments", json=body, headers=admin)).status_code == 201
+    trail = await payments.get("/api/payments/audit", params={"entityKey": reference}, headers=admin)
+    assert trail.status_code == 200, trail.text
+    [entry] = trail.json()["items"]
+    assert (entry["entityType"], entry["action"], entry["actor"]) == ("Payment", "CREATE", "audit.admin")
+    assert entry["before"] is None and entry["after"]["amount"] == "250000.00"
     bad = await workflow.get(
         "/api/workflow/audit",
         params={"from": "2026-03-02", "to": "2026-03-01"},

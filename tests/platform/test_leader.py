@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import uuid
 
+from crm.platform import leader
 from crm.platform.db import Database
 from crm.platform.leader import exclusively, lead
 
@@ -26,8 +27,16 @@ async def _cancel(task: asyncio.Task) -> None:
         await task
 
 
-async def test_one_process_runs_the_jobs_and_another_takes_over_when_it_stops(postgres_url):
+async def test_one_process_runs_the_jobs_and_another_takes_over_when_it_stops(postgres_url, monkeypatch):
     key = f"test:{uuid.uuid4()}"
+    attempts: dict[int, int] = {}
+    lock_connection = leader._lock_connection
+
+    async def counted(db: Database):  # each try of a process to take the lock
+        attempts[id(db)] = attempts.get(id(db), 0) + 1
+        return await lock_connection(db)
+
+    monkeypatch.setattr(leader, "_lock_connection", counted)
     running: dict[str, int] = {"a": 0, "b": 0}
 
     def job(name: str):
@@ -45,7 +54,7 @@ async def test_one_process_runs_the_jobs_and_another_takes_over_when_it_stops(po
         a = asyncio.create_task(lead(first, key, [job("a")], check_interval=0.1))
         await _until(lambda: running["a"] == 1)
         b = asyncio.create_task(lead(second, key, [job("b")], check_interval=0.1))
-        await asyncio.sleep(0.5)  # several of b's attempts
+        await _until(lambda: attempts.get(id(second), 0) >= 3)  # b tried, and tried again
         assert running == {"a": 1, "b": 0}
 
         await _cancel(a)  # the leader stops: its job is stopped and the lock released

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Page, expect
@@ -182,7 +183,7 @@ async def test_an_agent_sees_the_360_of_a_customer_with_its_agent_and_history(sy
     assert await page.locator(f'#record-action[hx-get="/customers/{cif}/actions/new"]').count() == 1
 
     # A promise and a case status update recorded for the customer show on their tabs.
-    promised = (date.today() + timedelta(days=3)).isoformat()
+    promised = (datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date() + timedelta(days=3)).isoformat()
     with system.api("supervisor") as supervisor:
         r = supervisor.post(
             "/api/actions",

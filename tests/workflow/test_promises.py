@@ -8,7 +8,6 @@ import json
 import uuid
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -229,30 +228,37 @@ async def test_the_same_payment_delivered_twice_counts_once(workflow, token_for,
     assert event["details"]["paidAmount"] == "1000.00"
 
 
-async def test_the_round_runs_at_start_and_just_after_midnight_business_time(workflow, monkeypatch):
-
-    settings = workflow.app.state.settings.model_copy(update={"promise_check_schedule": "5 0 * * *"})
-    app = SimpleNamespace(state=SimpleNamespace(settings=settings, db="db", outbox="outbox"))
+async def test_the_round_runs_at_start_and_just_after_midnight_business_time(
+    workflow, token_for, unique, monkeypatch
+):
+    """The schedule as the leader runs it, on the service's own database and outbox, with its clock
+    set a minute before midnight business time of a promise's date."""
+    tz = workflow.app.state.settings.tz
+    agent_id = await new_agent(workflow, token_for, unique)
+    due = D + timedelta(days=3)  # a day no other test of this file promises on
+    action_id = await promise(
+        workflow, agent_id, unique("CIF"), "300.00", due, at(tz, due - timedelta(days=2), 9)
+    )
+    clock = [at(tz, due, 23, 59)]
     waits: list[float] = []
-    rounds: list[date] = []
+    status_while_waiting: list[str] = []
 
     async def sleep(seconds: float) -> None:
-        if len(rounds) > 1:  # the catch-up round at start, then the scheduled one
+        if waits:  # the catch-up round at start, one wait, the scheduled round: enough
             raise asyncio.CancelledError
+        status_while_waiting.append((await stored(workflow, action_id)).promise_status)
         waits.append(seconds)
-
-    async def round_(db, outbox, today, *, tz):
-        assert (db, outbox, tz) == ("db", "outbox", settings.tz)
-        rounds.append(today)
+        clock[0] += timedelta(seconds=seconds)
 
     monkeypatch.setattr(jobs, "_sleep", sleep)
-    monkeypatch.setattr(jobs, "break_overdue_promises", round_)
-    before = datetime.now(settings.tz)
+    monkeypatch.setattr(jobs, "_now", lambda zone: clock[0].astimezone(zone))
+    monkeypatch.setattr(workflow.app.state.settings, "promise_check_schedule", "5 0 * * *")
     with pytest.raises(asyncio.CancelledError):
-        await jobs.run_promise_check_schedule(app)  # type: ignore[arg-type]
+        await jobs.run_promise_check_schedule(workflow.app)
 
-    next_run = datetime.combine(before.date(), time(0, 5), tzinfo=settings.tz)
-    if next_run <= before:
-        next_run += timedelta(days=1)
-    assert rounds == [before.date(), next_run.date()]
-    assert 0 <= waits[0] <= (next_run - before).total_seconds()
+    assert status_while_waiting == ["OPEN"]  # the round at start: its date is today, not passed
+    assert waits == [6 * 60.0]  # until 00:05 business time
+    broken = await stored(workflow, action_id)
+    assert broken.promise_status == "BROKEN"
+    [event] = await events_about(workflow, action_id)
+    assert event["type"] == "PROMISE_BROKEN"

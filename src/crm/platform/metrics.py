@@ -37,6 +37,12 @@ OUTBOX_PENDING = Gauge(
     "crm_outbox_pending", "Outbox rows not yet published", ["service"], multiprocess_mode="mostrecent"
 )
 EVENTS_CONSUMED = Counter("crm_events_consumed_total", "Events handled by consumers", ["consumer", "outcome"])
+NOTIFICATION_EVENTS = Gauge(
+    "crm_web_notification_events",
+    "Events a web process received for agents' bells, by type (one sample per process)",
+    ["type"],
+    multiprocess_mode="all",
+)
 
 
 class MetricsMiddleware:

@@ -44,6 +44,7 @@ from crm.platform.bus import Bus
 from crm.platform.db import utcnow
 from crm.platform.events import Event, PaymentEvent, WorkflowEvent, parse_event
 from crm.platform.logging import get_logger
+from crm.platform.metrics import NOTIFICATION_EVENTS
 from crm.platform.tasks import stop_task
 from crm.web.session import Viewer, is_alive, session_id
 
@@ -90,6 +91,8 @@ class EventFanOut:
             for subject in SUBJECTS:
                 self._subscriptions.append(await nc.subscribe(subject, cb=self._deliver))
             await nc.flush()  # the server has the subscriptions: nothing published from now on is missed
+            for kind in ("CUSTOMER_ASSIGNED", "PROMISE_BROKEN", "PAYMENT_RECEIVED"):
+                NOTIFICATION_EVENTS.labels(kind).inc(0)  # this process shows in /metrics from now on
             log.info("notifications_subscribed", subjects=list(SUBJECTS))
 
     async def _deliver(self, msg: Msg) -> None:
@@ -98,6 +101,7 @@ class EventFanOut:
         except ValueError:  # pydantic's ValidationError is one too
             log.warning("notification_event_unreadable", subject=msg.subject)
             return
+        NOTIFICATION_EVENTS.labels(event.type).inc()
         now = utcnow()
         self._recent.append((now, event))
         while self._recent and self._recent[0][0] < now - timedelta(seconds=RECENT_SECONDS):

@@ -16,7 +16,8 @@ from crm.workflow.settings import WorkflowSettings
 
 log = get_logger("crm.workflow.promises")
 
-_sleep = asyncio.sleep  # the schedule's clock, replaced in tests
+_sleep = asyncio.sleep  # the schedule's clock (how it waits, what time it is), set by tests
+_now = datetime.now
 
 
 async def run_promise_check_schedule(app: FastAPI) -> None:
@@ -30,12 +31,12 @@ async def run_promise_check_schedule(app: FastAPI) -> None:
     settings: WorkflowSettings = app.state.settings
     if not settings.promise_check_schedule:
         return
-    started = datetime.now(settings.tz)
+    started = _now(settings.tz)
     await _round(app, settings, started.date())
     schedule = croniter(settings.promise_check_schedule, started)
     while True:
         due: datetime = schedule.get_next(datetime)
-        await _sleep(max(0.0, (due - datetime.now(settings.tz)).total_seconds()))
+        await _sleep(max(0.0, (due - _now(settings.tz)).total_seconds()))
         await _round(app, settings, due.date())
 
 
