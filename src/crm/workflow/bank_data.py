@@ -12,7 +12,8 @@ cache: the read model refreshes with them the keys a SyncEvent says changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from cachetools import TTLCache
@@ -27,9 +28,16 @@ LOOKUP_CHUNK = 1000
 
 
 class BankDataQueryService:
-    def __init__(self, client: ServiceClient, *, ttl_seconds: float, size: int = 50_000) -> None:
+    def __init__(
+        self,
+        client: ServiceClient,
+        *,
+        ttl_seconds: float,
+        size: int = 50_000,
+        timer: Callable[[], float] = time.monotonic,  # the cache's clock, set by tests
+    ) -> None:
         self.client = client
-        self._cache: TTLCache[str, Any] = TTLCache(maxsize=size, ttl=ttl_seconds)
+        self._cache: TTLCache[str, Any] = TTLCache(maxsize=size, ttl=ttl_seconds, timer=timer)
 
     async def _one(self, path: str, field: str, key: str, value: str, cache_key: str) -> dict[str, Any]:
         cached: dict[str, Any] | None = self._cache.get(cache_key)
