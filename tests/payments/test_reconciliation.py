@@ -107,10 +107,18 @@ def _stable(report: dict) -> dict:
 
 async def test_reconciliation_reports_each_discrepancy_and_imports_the_missing(api, tmp_path, token_for):
     await plant(api, tmp_path)
-    admin = token_for(Role.ADMIN)
+    admin = token_for(Role.ADMIN, subject="recon.admin")
     run = await api.post("/api/payments/reconciliation", json={"date": "2026-11-28"}, headers=admin)
     assert run.status_code == 200, run.text
     report = run.json()
+    trail = await api.get(
+        "/api/payments/audit",
+        params={"entityType": "ReconciliationReport", "entityKey": "2026-11-28"},
+        headers=admin,
+    )
+    [audited] = trail.json()["items"]  # who ran it and what it found
+    assert (audited["actor"], audited["action"], audited["before"]) == ("recon.admin", "CREATE", None)
+    assert audited["after"]["matched"] == 3 and "rejects" not in audited["after"]
     assert report["businessDate"] == "2026-11-28" and report["sources"] == ["T24", "W4"]
     assert (report["coreRows"], report["crmRows"], report["matched"], report["runs"]) == (6, 5, 3, 1)
     assert report["counts"] == {

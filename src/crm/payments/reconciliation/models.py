@@ -25,6 +25,9 @@ class ReconciliationReport(TimestampMixin, Base):
     """``created_at`` is the date's first run, ``updated_at`` its latest; ``runs`` counts them."""
 
     __tablename__ = "reconciliation_report"
+    __audit__ = True  # who ran the reconciliation of a date, and what it found
+    __audit_key__ = "business_date"
+    __audit_exclude__ = ("rejects",)  # the rows of the core's file: kept on the report, not copied
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     business_date: Mapped[date] = mapped_column(unique=True)
