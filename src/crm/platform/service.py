@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -18,7 +19,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import MetaData
-from swagger_ui_bundle import swagger_ui_path
 
 from crm.platform import leader
 from crm.platform.audit_routes import audit_router
@@ -113,26 +113,43 @@ def health_router(service: str) -> SecureRouter:
 
 
 def docs_router(title: str, openapi_urls: list[dict[str, str]]) -> SecureRouter:
-    """``/docs``: Swagger UI served from the swagger-ui-bundle package (no CDN)."""
+    """``/docs``: Swagger UI (``swagger-ui-dist``, pinned with the web UI's front-end packages in
+    ``src/crm/web/assets/package.json``), served from this machine, no CDN."""
     router = SecureRouter()
 
     @router.get("/docs", access=Access.anyone(), include_in_schema=False)
     async def docs() -> HTMLResponse:
         """API documentation."""
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=openapi_urls[0]["url"],
             title=f"{title} - API",
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
             swagger_favicon_url="/static/swagger/favicon-32x32.png",
-            swagger_ui_parameters={"urls": openapi_urls, "persistAuthorization": True},
+            swagger_ui_parameters={"persistAuthorization": True}
+            | ({"urls": openapi_urls, "layout": "StandaloneLayout"} if len(openapi_urls) > 1 else {}),
         )
+        if len(openapi_urls) == 1:
+            return page
+        # Several documents (crm up): the standalone layout, whose top bar chooses among them (the
+        # base layout shows "No API definition provided" for a list); its preset is its own script.
+        html = bytes(page.body).decode()
+        html = html.replace(
+            '<script src="/static/swagger/swagger-ui-bundle.js"></script>',
+            '<script src="/static/swagger/swagger-ui-bundle.js"></script>\n'
+            '    <script src="/static/swagger/swagger-ui-standalone-preset.js"></script>',
+        ).replace("SwaggerUIBundle.SwaggerUIStandalonePreset", "SwaggerUIStandalonePreset")
+        return HTMLResponse(html)
 
     return router
 
 
+SWAGGER_UI = Path(__file__).parent.parent / "web" / "assets" / "node_modules" / "swagger-ui-dist"
+"""Installed by ``make install`` (``npm ci``) with the web UI's packages; a path, not an import."""
+
+
 def mount_swagger_assets(app: FastAPI) -> None:
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger-assets")
+    app.mount("/static/swagger", StaticFiles(directory=SWAGGER_UI, check_dir=False), name="swagger-assets")
 
 
 def create_service_app(
