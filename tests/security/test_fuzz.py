@@ -107,7 +107,8 @@ def test_every_route_answers_as_its_document_says(system, token_for, service, ro
         header = token_for(Role(role), subject=f"fuzz-{role.lower()}", **agent)["Authorization"]
         command += ["-H", f"Authorization: {header}"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.security.hooks", "PYTHONPATH": str(HERE.parent.parent)}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    # in the run's own folder: schemathesis keeps a cache where it runs
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=system["root"])
     report = result.stdout + result.stderr
     figures = re.search(r"(\d+) generated, .*", report)
     print(f"\n{service} as {role}: {figures.group(0) if figures else 'no figures'}")
