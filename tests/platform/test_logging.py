@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 
+import asyncpg
+from sqlalchemy.exc import DBAPIError
+
 from crm.platform.logging import configure_logging, get_logger, mask, mask_text
 
 
@@ -62,3 +65,22 @@ def test_an_unreachable_server_is_one_line_and_any_other_failure_keeps_its_trace
         assert record["error"] == "ConnectionRefusedError: [Errno 111] Connection refused"
     for record in (bug, bug_foreign):
         assert "Traceback" in record["exception"] and "KeyError" in record["exception"]
+
+
+def test_a_database_starting_up_wrapped_by_sqlalchemy_is_one_line_too(capsys):
+    """PostgreSQL restarting answers "the database system is starting up" (asyncpg's
+    CannotConnectNowError), which SQLAlchemy raises as a DBAPIError: still the outage, not a bug."""
+    configure_logging("INFO", "json")
+    try:
+        try:
+            try:
+                raise asyncpg.CannotConnectNowError("the database system is starting up")
+            except asyncpg.CannotConnectNowError as inner:
+                raise DBAPIError("SELECT 1", None, inner) from inner
+        except DBAPIError:
+            get_logger("crm.bank_sync.worker").exception("sync_worker_failed")
+        record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    finally:
+        logging.getLogger().handlers.clear()
+    assert record["event"] == "sync_worker_failed" and "exception" not in record
+    assert "the database system is starting up" in record["error"]

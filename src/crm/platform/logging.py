@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+import asyncpg
 import structlog
 
 PII_KEYS = frozenset(
@@ -83,8 +84,24 @@ def _mask_processor(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, An
     }
 
 
-UNREACHABLE = (ConnectionError, TimeoutError)
+UNREACHABLE = (
+    ConnectionError,
+    TimeoutError,
+    asyncpg.CannotConnectNowError,  # "the database system is starting up" (or shutting down)
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
 """A server that cannot be reached (refused while it restarts, reset when it died): a known fault."""
+
+
+def is_unreachable(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an error it was raised from (SQLAlchemy wraps asyncpg's), is UNREACHABLE."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, UNREACHABLE):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _unreachable_in_one_line(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +118,7 @@ def _unreachable_in_one_line(_: Any, __: str, event_dict: dict[str, Any]) -> dic
         if isinstance(exc_info, BaseException)
         else (exc_info[1] if isinstance(exc_info, tuple) else None)
     )
-    if isinstance(exc, UNREACHABLE):
+    if is_unreachable(exc):
         event_dict.pop("exc_info")
         event_dict.setdefault("error", f"{type(exc).__name__}: {exc}")
     return event_dict
