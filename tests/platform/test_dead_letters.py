@@ -32,7 +32,11 @@ async def _dead_letter_of(client, prefix: str, headers, event_id: str) -> dict:
     return await eventually(find)
 
 
-async def test_an_event_no_consumer_can_read_is_listed_with_its_error_and_masked(workflow, token_for):
+async def test_an_event_no_consumer_can_read_is_listed_with_its_error_and_masked(
+    workflow, bank_sync, token_for
+):
+    """Both consumers of payment events (workflow's read model, bank-sync's balances) give up on it:
+    each service lists its own dead letter."""
     event_id = str(uuid.uuid4())
     broken = {"eventId": event_id, "type": "PAYMENT_RECEIVED", "cif": "CIF-DL", "phone": PHONE, "name": NAME}
     await workflow.app.state.bus.publish(
@@ -49,6 +53,9 @@ async def test_an_event_no_consumer_can_read_is_listed_with_its_error_and_masked
         f"/api/workflow/dead-letters/{letter['sequence']}", headers=token_for(Role.ADMIN)
     )
     assert one.status_code == 200 and one.json()["sequence"] == letter["sequence"]
+    theirs = await _dead_letter_of(bank_sync, "/api/bank-sync", token_for(Role.ADMIN), event_id)
+    assert theirs["service"] == "bank-sync" and theirs["consumer"] == "loan-balance"
+    assert theirs["sequence"] != letter["sequence"]
     refused = await workflow.get("/api/workflow/dead-letters", headers=token_for(Role.SUPERVISOR))
     assert refused.status_code == 403
 

@@ -222,8 +222,10 @@ class ConsumerRunner:
             "Crm-Error": reason[:900],
             "Crm-Deliveries": str(msg.metadata.num_delivered),
         }
-        msg_id = (msg.headers or {}).get("Nats-Msg-Id")
-        await self.bus.publish(subject, msg.data, msg_id=f"dlq-{msg_id or msg.reply}", headers=headers)
+        # The dead letter's id names the consumer: two consumers giving up on the same event are two
+        # dead letters (with the event's id alone, JetStream dropped the second as a duplicate).
+        msg_id = (msg.headers or {}).get("Nats-Msg-Id") or msg.reply
+        await self.bus.publish(subject, msg.data, msg_id=f"dlq-{self.durable}-{msg_id}", headers=headers)
         await msg.term()
         EVENTS_CONSUMED.labels(self.durable, "dead_lettered").inc()
         log.error("event_dead_lettered", consumer=self.durable, subject=msg.subject, reason=reason)
