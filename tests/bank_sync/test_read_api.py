@@ -721,7 +721,14 @@ def test_delinquency_criteria_intersect_bucket_and_range():
     assert span(min_dpd=5, max_dpd=5) == (5, 5)
     with pytest.raises(BusinessRuleViolation) as refused:
         span(min_dpd=6, max_dpd=5)
-    assert refused.value.errors == [{"field": "minDpd", "message": "must not be greater than maxDpd (5)"}]
+    assert refused.value.errors == [
+        {
+            "field": "minDpd",
+            "message": "must not be greater than maxDpd (5)",
+            "code": "search.min_above_max",
+            "params": {"minDpd": 6, "maxDpd": 5},
+        }
+    ]
     full = delinquency_criteria(
         product_type=ProductType.AUTO, delinquency_status=DelinquencyStatus.DEFAULT, cif="C1"
     )

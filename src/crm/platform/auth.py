@@ -22,7 +22,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crm.platform.errors import Forbidden, Unauthorized
 from crm.platform.openapi import problem_responses, with_problems
+from crm.platform.problems import declare
 from crm.platform.settings import PlatformSettings
+
+TOKEN_MALFORMED = declare("auth.token_malformed", "The token is malformed.")
+TOKEN_ALGORITHM = declare("auth.token_algorithm", "The token's signing algorithm is not accepted.")
+TOKEN_EXPIRED = declare("auth.token_expired", "The token has expired; sign in again.")
+TOKEN_INVALID = declare("auth.token_invalid", "The token is not valid.")
+TOKEN_REQUIRED = declare("auth.token_required", "A bearer token is required.")
+ROLE_REQUIRED = declare("auth.role_required", "This action needs one of the roles: {roles}.")
 
 
 class Role(StrEnum):
@@ -99,7 +107,7 @@ class TokenService:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise Unauthorized("The token is malformed.") from exc
+            raise Unauthorized.of(TOKEN_MALFORMED) from exc
         try:
             if header.get("alg") == self.ALGORITHM:
                 claims = jwt.decode(
@@ -123,11 +131,11 @@ class TokenService:
                 )
                 roles_claim = self.settings.oidc_roles_claim
             else:
-                raise Unauthorized("The token's signing algorithm is not accepted.")
+                raise Unauthorized.of(TOKEN_ALGORITHM)
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("The token has expired; sign in again.") from exc
+            raise Unauthorized.of(TOKEN_EXPIRED) from exc
         except jwt.PyJWTError as exc:
-            raise Unauthorized("The token is not valid.") from exc
+            raise Unauthorized.of(TOKEN_INVALID) from exc
         roles = _claim_path(claims, roles_claim) or []
         if isinstance(roles, str):
             roles = roles.split()
@@ -197,10 +205,10 @@ class Access:
             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         ) -> AsyncIterator[Principal]:
             if credentials is None:
-                raise Unauthorized("A bearer token is required.")
+                raise Unauthorized.of(TOKEN_REQUIRED)
             principal = request.app.state.tokens.verify(credentials.credentials)
             if not principal.has_any(access.roles):
-                raise Forbidden(f"This action needs one of the roles: {access.describe()}.")
+                raise Forbidden.of(ROLE_REQUIRED, roles=access.describe())
             with _as_current(request, principal):
                 yield principal
 
@@ -235,7 +243,7 @@ def _as_current(request: Request, principal: Principal) -> Iterator[None]:
 async def get_principal(request: Request) -> Principal:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:  # pragma: no cover - guarded by the access check
-        raise Unauthorized("A bearer token is required.")
+        raise Unauthorized.of(TOKEN_REQUIRED)
     return principal
 
 

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from crm.platform.errors import BusinessRuleViolation
+from crm.platform.problems import declare
+
+PERIOD_REVERSED = declare("period.reversed", "from ({from}) is after to ({to}).")
+PERIOD_TOO_LONG = declare("period.too_long", "The period {from} .. {to} is longer than {maxDays} days.")
 
 
 def business_date(moment: datetime, tz: ZoneInfo) -> date:
@@ -39,13 +44,13 @@ def check_period(date_from: date | None, date_to: date | None, *, max_days: int 
     naming the query parameter."""
     if date_from is None or date_to is None:
         return
+    period: dict[str, Any] = {"from": date_from, "to": date_to}
     if date_from > date_to:
-        raise BusinessRuleViolation(
-            f"from ({date_from}) is after to ({date_to}).",
-            errors=[{"field": "from", "message": "must be on or before to"}],
+        raise BusinessRuleViolation.of(
+            PERIOD_REVERSED, errors=[PERIOD_REVERSED.field("from", **period)], **period
         )
     if max_days is not None and (date_to - date_from).days + 1 > max_days:
-        raise BusinessRuleViolation(
-            f"The period {date_from} .. {date_to} is longer than {max_days} days.",
-            errors=[{"field": "to", "message": f"must be at most {max_days} days after from"}],
+        period["maxDays"] = max_days
+        raise BusinessRuleViolation.of(
+            PERIOD_TOO_LONG, errors=[PERIOD_TOO_LONG.field("to", **period)], **period
         )

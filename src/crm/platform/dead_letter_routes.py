@@ -14,7 +14,10 @@ from crm.platform import dead_letters
 from crm.platform.auth import Access, Role, SecureRouter
 from crm.platform.db import Session
 from crm.platform.errors import NotFound
+from crm.platform.problems import declare
 from crm.platform.schemas import ApiModel, Moment
+
+NO_DEAD_LETTER = declare("dead_letter.not_found", "No dead letter {sequence} of this service.")
 
 ADMIN_ONLY = Access.of(Role.ADMIN)
 Sequence = Annotated[int, Path(ge=1, le=2**53 - 1, description="The dead letter's stream sequence")]
@@ -55,7 +58,7 @@ def dead_letter_router(prefix: str) -> SecureRouter:
         """One dead letter: its error, deliveries and masked payload."""
         letter = await dead_letters.find(request.app.state.bus, sequence, request.app.state.spec.name)
         if letter is None:
-            raise NotFound(f"No dead letter {sequence} of this service.", code="dead_letter.not_found")
+            raise NotFound.of(NO_DEAD_LETTER, sequence=sequence)
         return _read(letter)
 
     @router.post("/{sequence:int}/replay", access=ADMIN_ONLY, response_model=DeadLetterRead)
@@ -64,7 +67,7 @@ def dead_letter_router(prefix: str) -> SecureRouter:
         spec = request.app.state.spec
         letter = await dead_letters.replay(request.app.state.bus, session, spec.tables, sequence, spec.name)
         if letter is None:
-            raise NotFound(f"No dead letter {sequence} of this service.", code="dead_letter.not_found")
+            raise NotFound.of(NO_DEAD_LETTER, sequence=sequence)
         return _read(letter)
 
     @router.post("/replay", access=ADMIN_ONLY, response_model=ReplayResult)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Self
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from crm.platform.logging import get_logger
+from crm.platform.problems import CODES, ProblemCode, declare
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://collection-crm.dev/problems/"
@@ -36,16 +37,21 @@ class DomainError(Exception):
         self,
         detail: str,
         *,
-        errors: list[dict[str, str]] | None = None,
-        code: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        code: str | ProblemCode | None = None,
         params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         if code is not None:
-            self.code = code
+            self.code = code.code if isinstance(code, ProblemCode) else code
         self.params = params or {}
+
+    @classmethod
+    def of(cls, problem: ProblemCode, *, errors: list[dict[str, Any]] | None = None, **params: Any) -> Self:
+        """The error ``problem`` describes: its code, its English text as detail, its params."""
+        return cls(problem.detail(**params), code=problem, params=problem.params(**params), errors=errors)
 
 
 class BadRequest(DomainError):
@@ -77,7 +83,7 @@ class TooManyRequests(DomainError):
 
     status, title, slug, code = 429, "Too many requests", "too-many-requests", "request.throttled"
 
-    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+    def __init__(self, detail: str, *, retry_after: int, code: str | ProblemCode | None = None) -> None:
         super().__init__(detail, code=code, params={"retryAfter": retry_after})
         self.headers = {"Retry-After": str(retry_after)}
 
@@ -101,6 +107,26 @@ GENERIC_CODES = {
 }
 """The code of a problem nothing more specific describes, by status."""
 
+GENERIC = {
+    "request.invalid": "The request is not valid.",
+    "auth.unauthorized": "Sign in first.",
+    "auth.forbidden": "Your role does not allow this.",
+    "resource.not_found": "Not found.",
+    "request.method_not_allowed": "This method is not allowed here.",
+    "resource.conflict": "The change conflicts with the current state.",
+    "request.too_large": "The request is too large.",
+    "request.throttled": "Too many requests; try again in {retryAfter} s.",
+    "internal.error": "Something went wrong on our side.",
+    "service.unavailable": "The service is unavailable; try again shortly.",
+    "rule.violated": "A business rule refused the change.",
+    "body.not_json": "The body is not valid JSON.",
+    "field.invalid": "Invalid value.",
+    "field.missing": "Field required",
+}
+"""The generic codes (of the classes above, by status, of the field errors no rule names)."""
+for _code, _text in GENERIC.items():
+    declare(_code, _text)
+
 
 def problem(
     status: int,
@@ -109,7 +135,7 @@ def problem(
     *,
     slug: str | None = None,
     instance: str | None = None,
-    errors: list[dict[str, str]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
     code: str | None = None,
     params: dict[str, Any] | None = None,
@@ -126,7 +152,7 @@ def problem(
     if instance:
         body["instance"] = instance
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = [{"code": "field.invalid", "params": {}, **error} for error in errors]
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -135,8 +161,8 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 
-def validation_errors(exc: RequestValidationError) -> tuple[int, str, list[dict[str, str]]]:
-    errors: list[dict[str, str]] = []
+def validation_errors(exc: RequestValidationError) -> tuple[int, str, list[dict[str, Any]]]:
+    errors: list[dict[str, Any]] = []
     malformed = False
     for err in exc.errors():
         if err.get("type") == "json_invalid":
@@ -149,11 +175,14 @@ def validation_errors(exc: RequestValidationError) -> tuple[int, str, list[dict[
         ctx = err.get("ctx") or {}
         if err.get("type") == "enum" and "expected" in ctx:
             message = f"Must be one of {ctx['expected']}."
+        kind = str(err.get("type", "invalid"))
         errors.append(
             {
                 "field": _field_name(err.get("loc", ())),
-                "code": f"field.{err.get('type', 'invalid')}",
+                # a rule of a schema raises a declared code (PydanticCustomError); pydantic's own are field.*
+                "code": kind if kind in CODES else f"field.{kind}",
                 "message": message,
+                "params": {k: v for k, v in ctx.items() if isinstance(v, str | int | float | bool)},
             }
         )
     if malformed:

@@ -13,6 +13,11 @@ import httpx
 
 from crm.platform.auth import TokenService
 from crm.platform.errors import NotFound, ServiceUnavailable
+from crm.platform.problems import declare
+
+UNREACHABLE = declare("upstream.unreachable", "{path} could not be reached: {error}.")
+UPSTREAM_NOT_FOUND = declare("upstream.not_found", "{path} was not found.")
+UPSTREAM_FAILED = declare("upstream.failed", "{path} answered {status}.")
 
 
 class ServiceClient:
@@ -44,7 +49,7 @@ class ServiceClient:
         try:
             response = await self._http.get(path, params=params or None, headers=self._authorization())
         except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"{path} could not be reached: {type(exc).__name__}.") from exc
+            raise ServiceUnavailable.of(UNREACHABLE, path=path, error=type(exc).__name__) from exc
         return self._answer(path, response)
 
     async def post_json(self, path: str, body: Any) -> Any:
@@ -53,15 +58,15 @@ class ServiceClient:
         try:
             response = await self._http.post(path, json=body, headers=self._authorization())
         except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"{path} could not be reached: {type(exc).__name__}.") from exc
+            raise ServiceUnavailable.of(UNREACHABLE, path=path, error=type(exc).__name__) from exc
         return self._answer(path, response)
 
     @staticmethod
     def _answer(path: str, response: httpx.Response) -> Any:
         if response.status_code == 404:
-            raise NotFound(f"{path} was not found.")
+            raise NotFound.of(UPSTREAM_NOT_FOUND, path=path)
         if response.status_code >= 400:
-            raise ServiceUnavailable(f"{path} answered {response.status_code}.")
+            raise ServiceUnavailable.of(UPSTREAM_FAILED, path=path, status=response.status_code)
         return response.json()
 
     async def close(self) -> None:

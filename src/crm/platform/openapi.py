@@ -39,7 +39,8 @@ _WHY = {
 class ProblemField(BaseModel):
     field: str
     message: str
-    code: str | None = None
+    code: str = Field(description="stable identifier of what is wrong with the field")
+    params: dict[str, Any] = Field(default_factory=dict, description="the values a translated message needs")
 
 
 class Problem(BaseModel):

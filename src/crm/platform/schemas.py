@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from crm.platform.problems import declare
+
 T = TypeVar("T")
 
 MONEY_TEXT = re.compile(r"-?[0-9]{1,16}(?:\.[0-9]{1,2})?", re.ASCII)
@@ -34,20 +36,33 @@ MAX_EXACT_JSON_INTEGER = 2**53 - 1
 """The largest whole number every JSON parser reads exactly (RFC 8259, section 6)."""
 
 
+MONEY_NOT_A_NUMBER = declare(
+    "money.not_a_string", 'send money as a decimal string such as "1250000.00", not a number'
+)
+MONEY_TOO_LARGE = declare(
+    "money.inexact", "a whole number this large is not exact in JSON: send it as a string"
+)
+MONEY_FORMAT = declare("money.format", 'money is digits with at most two decimals, such as "1250000.00"')
+WRITTEN_OUT = declare("date.format", "write it as {example}")
+NOT_NULL = declare("field.not_null", "may be left out but not set to null")
+NOT_BOOLEAN = declare("field.not_boolean", "must be true or false")
+NOT_WHOLE = declare("field.not_whole_number", "must be a whole number")
+
+
 def parse_money(value: object) -> object:
     """A money value as it arrives (a decimal string, or a whole number), or a ``ValueError`` a
     person can act on. ``Decimal`` values (read from the database) pass as they are."""
     if isinstance(value, Decimal):
         return value
     if isinstance(value, bool | float):
-        raise ValueError('send money as a decimal string such as "1250000.00", not a number')
+        raise MONEY_NOT_A_NUMBER.invalid()
     if isinstance(value, int):
         if abs(value) > MAX_EXACT_JSON_INTEGER:
-            raise ValueError("a whole number this large is not exact in JSON: send it as a string")
+            raise MONEY_TOO_LARGE.invalid()
         return Decimal(value)
     if isinstance(value, str) and MONEY_TEXT.fullmatch(value):
         return Decimal(value)
-    raise ValueError('money is digits with at most two decimals, such as "1250000.00"')
+    raise MONEY_FORMAT.invalid()
 
 
 DAY_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -66,7 +81,7 @@ def _written_as(pattern: re.Pattern[str], example: str) -> Callable[[object], ob
             return value
         if isinstance(value, str) and pattern.fullmatch(value.strip()):
             return value.strip()
-        raise ValueError(f"write it as {example}")
+        raise WRITTEN_OUT.invalid(example=example)
 
     return check
 
@@ -128,7 +143,7 @@ def not_null(*fields: str) -> Any:
 
     def refuse(cls: type[BaseModel], value: object) -> object:
         if value is None:
-            raise ValueError("may be left out but not set to null")
+            raise NOT_NULL.invalid()
         return value
 
     refuse.refuses_null = True  # type: ignore[attr-defined]
@@ -196,11 +211,11 @@ class ApiModel(BaseModel):
         if kind is None or value is None:
             return value
         if kind is bool and not isinstance(value, bool):
-            raise ValueError("must be true or false")
+            raise NOT_BOOLEAN.invalid()
         if kind is int and (
             isinstance(value, bool | str) or (isinstance(value, float) and not value.is_integer())
         ):
-            raise ValueError("must be a whole number")
+            raise NOT_WHOLE.invalid()
         return value
 
 

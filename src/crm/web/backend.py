@@ -21,7 +21,9 @@ from cachetools import TTLCache
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from crm.platform.errors import GENERIC_CODES
 from crm.platform.logging import get_logger
+from crm.web.problems import FIELD_FALLBACK, explain
 from crm.web.session import LoginRequired, PageForbidden, Viewer
 
 log = get_logger("crm.web.backend")
@@ -31,28 +33,44 @@ REFERENCE_SECONDS = 30.0
 
 
 class BackendError(Exception):
-    """A service refused or could not answer; what it said, for the page to show."""
+    """A service refused or could not answer: its status, its problem ``code`` and ``params``, and
+    the field errors (each with its own code). Pages act on the codes and show ``message()`` /
+    ``field_messages()``, said in the reader's language (``crm.web.problems``), never ``detail``."""
 
     def __init__(
         self,
         status: int,
         title: str,
         detail: str = "",
-        errors: list[dict[str, str]] | None = None,
+        errors: list[dict[str, Any]] | None = None,
         code: str = "",
+        params: dict[str, Any] | None = None,
     ):
         super().__init__(f"{status} {title}: {detail}")
         self.status, self.title, self.detail = status, title, detail
         self.errors = errors or []
-        self.code = code  # the problem's stable code: what a page acts on, never the wording
+        self.code = code or GENERIC_CODES.get(status, "request.invalid")
+        self.params = params or {}
 
-    def field_errors(self) -> dict[str, str]:
-        """``{field: message}`` of a 422, by the API's field names (``promiseAmount``, ``actionDate``)."""
-        found: dict[str, str] = {}
+    def message(self, language: str) -> str:
+        """What went wrong, for the person (the problem's code, translated, params filled in)."""
+        return explain(self.code, self.params, language)
+
+    def field_codes(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """``{field: (code, params)}`` of the field errors, by the API's field names (the first per field)."""
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
         for error in self.errors:
-            field = str(error.get("field") or error.get("loc") or "")
-            found.setdefault(field.split(".")[-1], str(error.get("message") or error.get("msg") or ""))
+            field = str(error.get("field") or "").split(".")[-1]
+            found.setdefault(
+                field, (str(error.get("code") or FIELD_FALLBACK), dict(error.get("params") or {}))
+            )
         return found
+
+    def field_messages(self, language: str) -> dict[str, str]:
+        """``{field: what is wrong with it}``, translated, by the API's field names."""
+        return {
+            field: explain(code, params, language) for field, (code, params) in self.field_codes().items()
+        }
 
 
 class _Dispatch:
@@ -104,7 +122,9 @@ class Backend:
             response = await self._http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             log.warning("backend_unreachable", path=path, error=type(exc).__name__)
-            raise BackendError(503, "Service unavailable", f"{path} could not be reached.") from exc
+            raise BackendError(
+                503, "Service unavailable", f"{path} could not be reached.", code="upstream.unreachable"
+            ) from exc
         if response.status_code == 401 and viewer is not None:
             raise LoginRequired("/", reason="expired")
         if response.status_code == 403:
@@ -120,6 +140,7 @@ class Backend:
                 str(body.get("detail") or ""),
                 list(body.get("errors") or []),
                 str(body.get("code") or ""),
+                dict(body.get("params") or {}),
             )
         if response.status_code == 204 or not response.content:
             return None

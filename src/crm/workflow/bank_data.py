@@ -20,11 +20,15 @@ from cachetools import TTLCache
 from fastapi import FastAPI
 
 from crm.platform.errors import NotFound
-from crm.platform.http import ServiceClient, client_for
+from crm.platform.http import UPSTREAM_NOT_FOUND, ServiceClient, client_for
+from crm.platform.problems import declare
 from crm.workflow.settings import WorkflowSettings
 
 LOOKUP_CHUNK = 1000
 """Keys per lookup request: the most bank-sync's lookup routes accept."""
+
+UNKNOWN_CUSTOMER = declare("customer.unknown", "No customer with cif {cif!r} in bank data.")
+"""A customer bank-sync does not know (refused where an action or assignment names it)."""
 
 
 class BankDataQueryService:
@@ -47,7 +51,7 @@ class BankDataQueryService:
         answer = await self.client.post_json(path, {field: [value]})
         found = [item for item in answer["items"] if item[key] == value]
         if not found:
-            raise NotFound(f"{cache_key} was not found.")
+            raise NotFound.of(UPSTREAM_NOT_FOUND, path=cache_key)
         self._cache[cache_key] = found[0]
         return found[0]
 

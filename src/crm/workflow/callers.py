@@ -9,7 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.platform.auth import Principal, Role
 from crm.platform.errors import Forbidden
+from crm.platform.problems import declare
 from crm.workflow.assignments.models import CustomerAgent
+
+OTHER_AGENT = declare(
+    "scope.other_agent", "An agent may only read its own workload, performance, queue and customers."
+)
+NOT_ASSIGNED = declare(
+    "scope.not_assigned",
+    "Customer {cif} is not assigned to you: agents here record only on their own customers.",
+)
 
 
 def acting_agent_id(caller: Principal) -> uuid.UUID | None:
@@ -32,10 +41,7 @@ def ensure_own_agent(caller: Principal, agent_id: uuid.UUID) -> None:
     assigned customers, never another agent's (403). What is read by customer (a customer's
     actions, case, assignment history) stays open to every agent: an inbound call can be anyone's."""
     if is_only_agent(caller) and acting_agent_id(caller) != agent_id:
-        raise Forbidden(
-            "An agent may only read its own workload, performance, queue and customers.",
-            code="scope.other_agent",
-        )
+        raise Forbidden.of(OTHER_AGENT)
 
 
 async def ensure_may_write_on(session: AsyncSession, caller: Principal, cif: str, scope: str) -> None:
@@ -56,8 +62,4 @@ async def ensure_may_write_on(session: AsyncSession, caller: Principal, cif: str
         )
     )
     if assigned is None:
-        raise Forbidden(
-            f"Customer {cif} is not assigned to you: agents here record only on their own customers.",
-            code="scope.not_assigned",
-            params={"cif": cif},
-        )
+        raise Forbidden.of(NOT_ASSIGNED, cif=cif)

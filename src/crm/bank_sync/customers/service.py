@@ -28,6 +28,9 @@ from crm.bank_sync.customers.schemas import (
 )
 from crm.bank_sync.sync.schemas import EntityType
 from crm.platform.errors import NotFound
+from crm.platform.problems import declare
+
+NO_CUSTOMER = declare("customer.not_found", "No customer with CIF {cif}.")
 
 MIN_FUZZY_LENGTH = 3
 """A name or CIF prefix shorter than this would match most customers (and no trigram narrows it)."""
@@ -162,14 +165,14 @@ async def get_customer(session: AsyncSession, cif: str) -> Customer:
     """The customer with this CIF, or 404."""
     customer = await repository.get(session, cif)
     if customer is None:
-        raise NotFound(f"No customer with CIF {cif}.")
+        raise NotFound.of(NO_CUSTOMER, cif=cif)
     return customer
 
 
 async def ensure_customer(session: AsyncSession, cif: str) -> None:
     """404 unless a customer has this CIF."""
     if not await repository.exists(session, cif):
-        raise NotFound(f"No customer with CIF {cif}.")
+        raise NotFound.of(NO_CUSTOMER, cif=cif)
 
 
 async def get_customer_full(session: AsyncSession, cif: str) -> CustomerFullRead:

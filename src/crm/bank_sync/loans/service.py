@@ -21,6 +21,11 @@ from crm.bank_sync.sync.schemas import EntityType
 from crm.platform.business_time import snapshot_includes
 from crm.platform.errors import BusinessRuleViolation, NotFound
 from crm.platform.logging import get_logger
+from crm.platform.problems import declare
+
+NO_LOAN = declare("loan.not_found", "No loan with account number {account}.")
+MIN_ABOVE_MAX = declare("search.min_above_max", "must not be greater than maxDpd ({maxDpd})")
+DPD_RANGE = declare("search.dpd_range", "minDpd ({minDpd}) is greater than maxDpd ({maxDpd}).")
 
 log = get_logger("crm.bank_sync.loans")
 ZERO = Decimal("0.00")
@@ -32,7 +37,7 @@ async def get_loan(session: AsyncSession, account_number: str) -> Loan:
     """The loan with this account number, or 404."""
     loan = await repository.get(session, account_number)
     if loan is None:
-        raise NotFound(f"No loan with account number {account_number}.")
+        raise NotFound.of(NO_LOAN, account=account_number)
     return loan
 
 
@@ -89,10 +94,8 @@ def delinquency_criteria(
     None when that intersection holds no delinquent dpd (no loan can match); 422 if minDpd > maxDpd.
     """
     if min_dpd is not None and max_dpd is not None and min_dpd > max_dpd:
-        raise BusinessRuleViolation(
-            f"minDpd ({min_dpd}) is greater than maxDpd ({max_dpd}).",
-            errors=[{"field": "minDpd", "message": f"must not be greater than maxDpd ({max_dpd})"}],
-        )
+        dpd = {"minDpd": min_dpd, "maxDpd": max_dpd}
+        raise BusinessRuleViolation.of(DPD_RANGE, errors=[MIN_ABOVE_MAX.field("minDpd", **dpd)], **dpd)
     lowest, highest = 1, max_dpd
     if min_dpd is not None:
         lowest = max(lowest, min_dpd)

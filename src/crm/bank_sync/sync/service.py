@@ -16,6 +16,11 @@ from crm.bank_sync.sync.models import SyncEntityState, SyncReject, SyncRun
 from crm.bank_sync.sync.runner import fail_dead_runs
 from crm.bank_sync.sync.schemas import EntityStatus, EntityType, RunState, SourceSystem
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound
+from crm.platform.problems import declare
+
+DATE_IN_FUTURE = declare("sync.date_in_future", "The business date {businessDate} is in the future.")
+RUN_BUSY = declare("sync.already_running", "A sync run is already queued or running for: {sources}.")
+NO_RUN = declare("sync.run_not_found", "No sync run with id {id}.")
 
 ONE_ACTIVE_RUN_INDEX = "ix_sync_run_source_system"
 
@@ -42,9 +47,9 @@ async def queue_runs(
     index decides between concurrent requests, so exactly one of them can queue a source's run.
     """
     if business_date is not None and business_date > today:
-        raise BusinessRuleViolation(
-            f"The business date {business_date} is in the future.",
-            errors=[{"field": "businessDate", "message": f"must not be after {today}"}],
+        day = {"businessDate": business_date, "today": today}
+        raise BusinessRuleViolation.of(
+            DATE_IN_FUTURE, errors=[DATE_IN_FUTURE.field("businessDate", **day)], **day
         )
     await fail_dead_runs(session)  # a run whose process died holds its source no longer
     runs: list[SyncRun] = []
@@ -69,7 +74,7 @@ async def queue_runs(
         else:
             runs.append(run)
     if busy:
-        raise Conflict(f"A sync run is already queued or running for: {', '.join(busy)}.")
+        raise Conflict.of(RUN_BUSY, sources=", ".join(busy))
     return runs
 
 
@@ -77,7 +82,7 @@ async def get_run(session: AsyncSession, run_id: uuid.UUID) -> SyncRun:
     """One run by id, or 404."""
     run = await session.get(SyncRun, run_id)
     if run is None:
-        raise NotFound(f"No sync run with id {run_id}.")
+        raise NotFound.of(NO_RUN, id=run_id)
     return run
 
 

@@ -13,7 +13,13 @@ from crm.identity.users.schemas import Me, Token, UserCreate, UserRead, UserUpda
 from crm.platform.auth import Access, Caller, Role, SecureRouter
 from crm.platform.db import Session
 from crm.platform.errors import NotFound, Unauthorized
+from crm.platform.problems import declare
 from crm.platform.schemas import Page, Paging
+
+NO_LOCKOUT = declare("lockout.not_found", "No failed sign-ins are counted for {username!r}.")
+NO_ADDRESS_LOCKOUT = declare(
+    "lockout.address_not_found", "No failed sign-ins are counted for address {address!r}."
+)
 
 router = SecureRouter(prefix="/api/auth", tags=["auth"])
 ADMIN = Access.of(Role.ADMIN)
@@ -102,7 +108,7 @@ async def update_user(
 async def unlock_user(session: Session, username: Annotated[str, Path(max_length=64)]) -> Response:
     """Lift the sign-in lockout of a username (audited); 404 when it is not locked out or counted."""
     if not await throttle.unlock(session, "username", username):
-        raise NotFound(f"No failed sign-ins are counted for {username!r}.")
+        raise NotFound.of(NO_LOCKOUT, username=username)
     return Response(status_code=204)
 
 
@@ -110,7 +116,7 @@ async def unlock_user(session: Session, username: Annotated[str, Path(max_length
 async def unlock_address(session: Session, address: Annotated[str, Path(max_length=64)]) -> Response:
     """Lift the sign-in lockout of a client address (audited); 404 when none is counted."""
     if not await throttle.unlock(session, "address", address):
-        raise NotFound(f"No failed sign-ins are counted for address {address!r}.")
+        raise NotFound.of(NO_ADDRESS_LOCKOUT, address=address)
     return Response(status_code=204)
 
 

@@ -15,6 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.identity.users.models import User
 from crm.platform.auth import Role
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound, Unauthorized
+from crm.platform.problems import declare
+
+WRONG_CREDENTIALS = declare("auth.wrong_credentials", "Wrong username or password.")
+USERNAME_TAKEN = declare("user.username_taken", "A user named {username!r} already exists.")
+NO_USER = declare("user.not_found", "No user {username!r}.")
+NOT_ON_YOURSELF = declare(
+    "user.not_on_yourself", "An administrator cannot remove its own ADMIN role or deactivate itself."
+)
 
 _hasher = PasswordHasher()
 
@@ -42,7 +50,7 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
     user = await session.scalar(select(User).where(User.username == username))
     ok = await _verify(user.password_hash if user else _dummy_hash(), password)
     if user is None or not ok or not user.is_active:
-        raise Unauthorized("Wrong username or password.")
+        raise Unauthorized.of(WRONG_CREDENTIALS)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
     return user
@@ -59,7 +67,7 @@ async def create_user(
 ) -> User:
     """Create a user; 409 if the name is taken."""
     if await session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"A user named {username!r} already exists.")
+        raise Conflict.of(USERNAME_TAKEN, username=username)
     user = User(
         username=username,
         password_hash=await hash_password(password),
@@ -99,14 +107,12 @@ async def update_user(session: AsyncSession, username: str, changes: dict[str, A
     take away its own ADMIN role or deactivate itself (there would be no one left to undo it)."""
     user = await session.scalar(select(User).where(User.username == username).with_for_update())
     if user is None:
-        raise NotFound(f"No user {username!r}.")
+        raise NotFound.of(NO_USER, username=username)
     if username == changed_by and (
         changes.get("is_active") is False or ("roles" in changes and Role.ADMIN not in changes["roles"])
     ):
-        raise BusinessRuleViolation(
-            "An administrator cannot remove its own ADMIN role or deactivate itself.",
-            errors=[{"field": "roles" if "roles" in changes else "isActive", "message": "not on yourself"}],
-        )
+        field = "roles" if "roles" in changes else "isActive"
+        raise BusinessRuleViolation.of(NOT_ON_YOURSELF, errors=[NOT_ON_YOURSELF.field(field)])
     if "roles" in changes:
         user.roles = [str(r) for r in changes["roles"]]
     if "agent_id" in changes:

@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.identity.models import platform_tables
 from crm.platform.audit import record_change
 from crm.platform.errors import TooManyRequests
+from crm.platform.problems import declare
+
+THROTTLED = declare("auth.throttled", "Too many failed sign-ins; try again in {retryAfter} s.")
 
 _COUNT_FAILURE = """
 INSERT INTO identity.sign_in_failure AS f (kind, key, failures, window_started_at)
@@ -62,9 +65,7 @@ async def check(session: AsyncSession, username: str, address: str) -> None:
     ).scalar()
     if row is not None:
         wait = max(1, math.ceil(float(row)))
-        raise TooManyRequests(
-            f"Too many failed sign-ins; try again in {wait} s.", retry_after=wait, code="auth.throttled"
-        )
+        raise TooManyRequests(THROTTLED.detail(retryAfter=wait), retry_after=wait, code=THROTTLED)
 
 
 async def failed(session: AsyncSession, policy: Policy, username: str, address: str) -> None:

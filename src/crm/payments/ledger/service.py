@@ -17,6 +17,12 @@ from crm.platform.audit import record_change
 from crm.platform.errors import Conflict, NotFound
 from crm.platform.events import PaymentEvent
 from crm.platform.outbox import Outbox
+from crm.platform.problems import declare
+
+DIFFERENT_CONTENT = declare(
+    "payment.different_content", "Payment {reference} already exists with different content."
+)
+NO_PAYMENT = declare("payment.not_found", "No payment with reference number {reference}.")
 
 EVENT_TYPE = {
     PaymentStatus.COMPLETED: "PAYMENT_RECEIVED",
@@ -91,7 +97,7 @@ async def record_payment(
     if inserted_id is None:
         stored = await get_payment(session, data.reference_number)
         if not _same_content(stored, values):
-            raise Conflict(f"Payment {data.reference_number} already exists with different content.")
+            raise Conflict.of(DIFFERENT_CONTENT, reference=data.reference_number)
         return stored, False
     payment = await session.get_one(Payment, inserted_id)
     await announce(session, outbox, payment, action="CREATE", before=None, after=values)
@@ -126,7 +132,7 @@ async def announce(
 async def get_payment(session: AsyncSession, reference_number: str) -> Payment:
     payment = await session.scalar(select(Payment).where(Payment.reference_number == reference_number))
     if payment is None:
-        raise NotFound(f"No payment with reference number {reference_number}.")
+        raise NotFound.of(NO_PAYMENT, reference=reference_number)
     return payment
 
 

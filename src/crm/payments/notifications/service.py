@@ -38,6 +38,16 @@ from crm.platform.db import Database
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound, ServiceUnavailable
 from crm.platform.logging import get_logger
 from crm.platform.outbox import Outbox
+from crm.platform.problems import declare
+
+NOT_STORED = declare("payment.not_stored", "Payment {reference} could not be stored; send it again.")
+REFERENCE_REUSED = declare(
+    "payment.reference_reused",
+    "Payment {reference} is already known with another {fields}; a reference number is used once.",
+)
+STATUS_CHANGE_REFUSED = declare(
+    "payment.status_change_refused", "Payment {reference} is {status}; it cannot become {to}."
+)
 
 log = get_logger("crm.payments.notifications")
 ACTOR = "payment-processor"
@@ -116,7 +126,7 @@ async def receive(
         # Known already (or a concurrent twin just won the insert): a repeat, a status change or a clash.
         stored = await _locked(session, data.reference_number)
         if stored is None:  # pragma: no cover - the insert found it, so it exists
-            raise Conflict(f"Payment {data.reference_number} could not be stored; send it again.")
+            raise Conflict.of(NOT_STORED, reference=data.reference_number)
         known = await _known(session, outbox, stored, data)
         return Received(PaymentRead.model_validate(known), created=False)
 
@@ -214,17 +224,16 @@ async def _known(
     """The same reference again: a repeat (no effect), an allowed status change, or a conflict."""
     differs = [f for f in _SAME_PAYMENT if getattr(stored, f) != getattr(data, f)]
     if differs:
-        raise Conflict(
-            f"Payment {data.reference_number} is already known with another "
-            f"{', '.join(differs)}; a reference number is used once."
-        )
+        raise Conflict.of(REFERENCE_REUSED, reference=data.reference_number, fields=", ".join(differs))
     old, new = PaymentStatus(stored.status), data.status
     if old == new or (
         old == PaymentStatus.PENDING and stored.loan_check_pending and new == PaymentStatus.COMPLETED
     ):
         return stored  # the same notification again (or again while its loan is being confirmed)
     if (old, new) not in TRANSITIONS:
-        raise Conflict(f"Payment {data.reference_number} is {old.value}; it cannot become {new.value}.")
+        raise Conflict.of(
+            STATUS_CHANGE_REFUSED, reference=data.reference_number, status=old.value, to=new.value
+        )
     await _set_status(session, outbox, stored, new, data.status_reason)
     return stored
 

@@ -14,6 +14,17 @@ import re
 from collections.abc import Sequence
 
 from crm.platform.errors import Unauthorized
+from crm.platform.problems import declare
+
+SIGNATURE_MALFORMED = declare(
+    "signature.malformed", "The {header} header must be 't=<unix seconds>,v1=<hex HMAC-SHA256>'."
+)
+NO_SECRET = declare(
+    "signature.no_secret", "Payment notifications are not accepted: no webhook secret is configured."
+)
+SIGNATURE_MISSING = declare("signature.missing", "The {header} header is missing.")
+SIGNATURE_STALE = declare("signature.stale", "The {header} timestamp is more than {tolerance} s from now.")
+SIGNATURE_WRONG = declare("signature.mismatch", "The {header} does not match the body.")
 
 HEADER = "X-Signature"
 MAX_HEADER_LENGTH = 1024
@@ -34,7 +45,7 @@ def parse(header: str) -> tuple[int, list[str]]:
     written exactly as the grammar says."""
     match = _GRAMMAR.fullmatch(header) if len(header) <= MAX_HEADER_LENGTH else None
     if match is None:
-        raise Unauthorized(f"The {HEADER} header must be 't=<unix seconds>,v1=<hex HMAC-SHA256>'.")
+        raise Unauthorized.of(SIGNATURE_MALFORMED, header=HEADER)
     signatures = [part.removeprefix("v1=").lower() for part in match["sigs"].split(",") if part]
     return int(match["t"]), signatures
 
@@ -43,15 +54,15 @@ def verify(header: str | None, body: bytes, secrets: Sequence[str], *, now: floa
     """Raise ``Unauthorized`` unless one ``v1`` is the HMAC of ``t.body`` under one of ``secrets``
     and ``t`` is within ``tolerance`` seconds of ``now``. The comparison is constant-time."""
     if not secrets:
-        raise Unauthorized("Payment notifications are not accepted: no webhook secret is configured.")
+        raise Unauthorized.of(NO_SECRET)
     if not header:
-        raise Unauthorized(f"The {HEADER} header is missing.")
+        raise Unauthorized.of(SIGNATURE_MISSING, header=HEADER)
     timestamp, signatures = parse(header)
     if abs(now - timestamp) > tolerance:
-        raise Unauthorized(f"The {HEADER} timestamp is more than {tolerance} s from now.")
+        raise Unauthorized.of(SIGNATURE_STALE, header=HEADER, tolerance=tolerance)
     signed = f"{timestamp}.".encode() + body
     expected = [hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in secrets]
     # Every pair is compared (no early exit), so the time taken says nothing about which was close.
     matches = [hmac.compare_digest(e, given) for e in expected for given in signatures]
     if not any(matches):
-        raise Unauthorized(f"The {HEADER} does not match the body.")
+        raise Unauthorized.of(SIGNATURE_WRONG, header=HEADER)

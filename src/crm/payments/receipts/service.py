@@ -18,6 +18,15 @@ from crm.payments.ledger.schemas import PaymentStatus
 from crm.payments.receipts.pdf import Receipt
 from crm.payments.settings import PaymentsSettings
 from crm.platform.errors import BusinessRuleViolation, Conflict
+from crm.platform.problems import declare
+
+UNSPELLABLE = declare(
+    "receipt.amount_unspellable", "An amount of {amount} cannot be spelled out on a receipt."
+)
+NO_RECEIPT = declare(
+    "receipt.not_issued",
+    "Payment {reference} is {status}: receipts are issued only for COMPLETED or REVERSED payments.",
+)
 
 RECEIPT_STATUSES = frozenset({PaymentStatus.COMPLETED, PaymentStatus.REVERSED})
 """Money that reached the bank. A REVERSED payment's receipt still shows the payment, marked reversed;
@@ -84,7 +93,7 @@ def amount_in_words(amount: Decimal, currency: str) -> str:
     float); hundredths are read after ``phẩy`` (point) as two digits.
     """
     if not 0 <= amount < _SPELLABLE_BELOW:
-        raise BusinessRuleViolation(f"An amount of {amount} cannot be spelled out on a receipt.")
+        raise BusinessRuleViolation.of(UNSPELLABLE, amount=amount)
     whole = int(amount)
     hundredths = int((amount - whole) * 100)
     words = num2words(whole, lang="vi")
@@ -97,10 +106,7 @@ def build_receipt(payment: Payment, settings: PaymentsSettings, *, now: datetime
     """The receipt of a payment; a 409 for a payment that is not (or not yet) money received."""
     status = PaymentStatus(payment.status)
     if status not in RECEIPT_STATUSES:
-        raise Conflict(
-            f"Payment {payment.reference_number} is {status.value}: receipts are issued only for "
-            "COMPLETED or REVERSED payments."
-        )
+        raise Conflict.of(NO_RECEIPT, reference=payment.reference_number, status=status.value)
     tz: ZoneInfo = settings.tz
     return Receipt(
         bank_name=settings.bank_name,

@@ -64,6 +64,16 @@ from crm.platform.db import Database, utcnow
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound
 from crm.platform.logging import get_logger
 from crm.platform.outbox import Outbox
+from crm.platform.problems import declare
+
+CORE_UNUSABLE = declare(
+    "reconciliation.core_unusable", "The core's payments of {day} cannot be used: {error}"
+)
+NO_CORE_FILE = declare(
+    "reconciliation.no_core_file",
+    "No core system delivered payments.csv for {day} (looked in {inbox}/<SOURCE>/{day}/).",
+)
+NO_REPORT = declare("reconciliation.not_found", "No reconciliation report for {day}.")
 
 log = get_logger("crm.payments.reconciliation")
 KIND_ORDER = list(DiscrepancyKind)
@@ -363,11 +373,9 @@ async def reconcile(
     try:
         core = await asyncio.to_thread(read_core, inbox, day, tz)
     except ExtractError as exc:
-        raise BusinessRuleViolation(f"The core's payments of {day} cannot be used: {exc}") from exc
+        raise BusinessRuleViolation.of(CORE_UNUSABLE, day=day, error=str(exc)) from exc
     if not core.sources:
-        raise BusinessRuleViolation(
-            f"No core system delivered payments.csv for {day} (looked in {inbox}/<SOURCE>/{day}/)."
-        )
+        raise BusinessRuleViolation.of(NO_CORE_FILE, day=day, inbox=str(inbox))
     crm_of_day = await _crm_payments(session, day, tz)
     crm_elsewhere = await _payments_by_reference(
         session, (ref for ref in core.on_date if ref not in crm_of_day)
@@ -445,7 +453,7 @@ async def get_report(session: AsyncSession, day: date) -> ReconciliationReportRe
     """The stored report of a business date."""
     stored = await _stored(session, day)
     if stored is None:
-        raise NotFound(f"No reconciliation report for {day}.")
+        raise NotFound.of(NO_REPORT, day=day)
     return _read(*stored)
 
 

@@ -13,7 +13,7 @@ contact rules" (``overrideContactRules``, which the API allows them only).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -25,8 +25,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from crm.platform.auth import Role
 from crm.web.backend import BackendError
+from crm.web.i18n import N_, gettext_for, money
 from crm.web.i18n import day as format_day
-from crm.web.i18n import gettext_for, money
+from crm.web.problems import explain, has_text
 from crm.web.session import SUPERVISORS, PageRouter, SignedIn, Viewer
 from crm.web.templating import is_htmx, language_of, render
 
@@ -98,83 +99,52 @@ def business_moment(typed: str, request: Request) -> datetime | None:
 
 # --- refusals in words a person understands --------------------------------------------------------
 
-_HOURS = re.compile(r"contact hours (\d{2}:\d{2})(?::\d{2})?-(\d{2}:\d{2})")
-_CALLS = re.compile(r"already had (\d+) CALLs on (\d{4}-\d{2}-\d{2}); at most (\d+)")
-_HORIZON = re.compile(r"at most (\d+) days ahead \(on or before (\d{4}-\d{2}-\d{2})\)")
+FIELD_PROMPTS = {
+    "actionDate": N_("Enter the date and time of the action."),
+    "type": N_("Choose a type of action."),
+    "promiseDate": N_("Enter the date the customer promised to pay."),
+    "promiseAmount": N_("Enter the promised amount."),
+    "actionResult": N_("Choose a result."),
+    "subtype": N_("This subtype cannot be chosen for this type of action."),
+    "loanAccountNumber": N_("This loan is not a loan of the customer."),
+    "agentId": N_("Choose an active agent."),
+    "visitLatitude": N_("Enter a latitude between -90 and 90 and a longitude between -180 and 180."),
+    "visitLongitude": N_("Enter a latitude between -90 and 90 and a longitude between -180 and 180."),
+    "visitAddress": N_("The address is too long (at most 500 characters)."),
+    "notes": N_("The notes are too long (at most 4000 characters)."),
+    "cif": N_("This customer is not in the bank data."),
+}
+"""What to do about a field whose error has no rule of its own (a missing or malformed value)."""
+
+BY_FIELD = {
+    ("promiseDate", "promise.not_a_promise"): N_("Only a promise to pay has a promise date."),
+    ("promiseAmount", "promise.not_a_promise"): N_("Only a promise to pay has an amount."),
+    ("promiseAmount", "field.greater_than"): N_("The amount must be greater than 0."),
+}
+"""Where one code reads better said for the field it is about."""
 
 
-def friendly(
-    field_name: str, message: str, _: Callable[..., str], day: Callable[[Any], str], today: date
-) -> str:
-    """The API's message about a field, said for the person filling the form."""
-    lower = message.lower()
-    if field_name == "actionDate":
-        if match := _HOURS.search(message):
-            return _(
-                "Calls and visits can only be recorded between %(start)s and %(end)s.",
-                start=match[1],
-                end=match[2],
-            )
-        if "future" in lower:
-            return _("The time of the action cannot be in the future.")
-        return _("Enter the date and time of the action.")
-    if field_name == "type":
-        if match := _CALLS.search(message):
-            if date.fromisoformat(match[2]) == today:
-                return _("This customer has already been called %(n)s times today.", n=match[1])
-            return _(
-                "This customer had already been called %(n)s times on %(day)s.", n=match[1], day=day(match[2])
-            )
-        return _("Choose a type of action.")
-    if field_name == "promiseDate":
-        if match := _HORIZON.search(message):
-            return _(
-                "The promise date must be at most %(days)s days ahead (on or before %(day)s).",
-                days=match[1],
-                day=day(match[2]),
-            )
-        if "before today" in lower:
-            return _("The promise date cannot be in the past.")
-        if "only a promise" in lower:
-            return _("Only a promise to pay has a promise date.")
-        return _("Enter the date the customer promised to pay.")
-    if field_name == "promiseAmount":
-        if "only a promise" in lower:
-            return _("Only a promise to pay has an amount.")
-        if "greater than" in lower and "needs" not in lower:
-            return _("The amount must be greater than 0.")
-        return _("Enter the promised amount.")
-    if field_name == "actionResult":
-        if "allowed" in lower:
-            return _("This result cannot be chosen for this type of action.")
-        return _("Choose a result.")
-    if field_name == "subtype":
-        return _("This subtype cannot be chosen for this type of action.")
-    if field_name == "loanAccountNumber":
-        return _("This loan is not a loan of the customer.")
-    if field_name == "agentId":
-        return _("Choose an active agent.")
-    if field_name in ("visitLatitude", "visitLongitude"):
-        if "both" in lower:
-            return _("Give both coordinates of the visit, or neither.")
-        if "only for a visit" in lower:
-            return _("Coordinates are only for a visit.")
-        return _("Enter a latitude between -90 and 90 and a longitude between -180 and 180.")
-    if field_name == "visitAddress":
-        return _("The address is too long (at most 500 characters).")
-    if field_name == "notes":
-        return _("The notes are too long (at most 4000 characters).")
-    if field_name == "cif":
-        return _("This customer is not in the bank data.")
-    return _("The action could not be recorded: %(reason)s", reason=message)
+def friendly(field_name: str, code: str, params: Mapping[str, Any], language: str, today: date) -> str:
+    """The API's refusal of a field (its code and params), said for the person filling the form."""
+    _ = gettext_for(language)
+    if (field_name, code) in BY_FIELD:
+        return _(BY_FIELD[field_name, code])
+    if code == "contact.calls_exhausted" and params.get("day") == today.isoformat():
+        return _("This customer has already been called %(made)s times today.", made=params.get("made"))
+    if has_text(code) and not code.startswith("field."):
+        return explain(code, params, language)
+    if field_name in FIELD_PROMPTS:
+        return _(FIELD_PROMPTS[field_name])
+    return explain(code, params, language)
 
 
-def case_friendly(field_name: str, message: str, _: Callable[..., str]) -> str:
+def case_friendly(field_name: str, code: str, params: Mapping[str, Any], language: str) -> str:
+    _ = gettext_for(language)
     if field_name == "notes":
         return _("The notes are too long (at most 4000 characters).")
     if field_name in {name for name, _label in CASE_FIELDS}:
         return _("Choose a value from the list.")
-    return _("The case status could not be updated: %(reason)s", reason=message)
+    return explain(code, params, language)
 
 
 # --- the data a form needs -------------------------------------------------------------------------
@@ -378,8 +348,7 @@ NOT_ASSIGNED = "scope.not_assigned"  # CRM_AGENT_WRITE_SCOPE=assigned, a custome
 
 
 def _not_assigned(request: Request) -> str:
-    _ = gettext_for(language_of(request))
-    return _("This customer is not assigned to you. Record on your own customers, or ask a supervisor.")
+    return explain(NOT_ASSIGNED, {}, language_of(request))
 
 
 def _explain(request: Request, form: ActionForm, exc: BackendError) -> None:
@@ -387,15 +356,11 @@ def _explain(request: Request, form: ActionForm, exc: BackendError) -> None:
     _ = gettext_for(language)
     tz = request.app.state.settings.tz
     today = datetime.now(tz).date()
-    for name, message in exc.field_errors().items():
+    for name, (code, params) in exc.field_codes().items():
         target = name if name in ERROR_FIELDS else "form"
-        form.errors.setdefault(
-            target, friendly(name, message, _, lambda value: format_day(value, language), today)
-        )
+        form.errors.setdefault(target, friendly(name, code, params, language, today))
     if not form.errors:
-        form.errors["form"] = _(
-            "The action could not be recorded: %(reason)s", reason=exc.detail or exc.title
-        )
+        form.errors["form"] = _("The action could not be recorded: %(reason)s", reason=exc.message(language))
 
 
 # --- case status -----------------------------------------------------------------------------------
@@ -464,12 +429,15 @@ async def update_case_status(request: Request, viewer: SignedIn, cif: str) -> Re
                 errors["form"] = _not_assigned(request)
             elif exc.status != 422:
                 raise
-            for name, message in exc.field_errors().items():
+            language = language_of(request)
+            for name, (code, params) in exc.field_codes().items():
                 errors.setdefault(
-                    name if name in {*names, "notes"} else "form", case_friendly(name, message, _)
+                    name if name in {*names, "notes"} else "form", case_friendly(name, code, params, language)
                 )
             if not errors:
-                errors["form"] = _("The case status could not be updated: %(reason)s", reason=exc.detail)
+                errors["form"] = _(
+                    "The case status could not be updated: %(reason)s", reason=exc.message(language)
+                )
         else:
             if not htmx:
                 return RedirectResponse(f"/customers/{quote(cif)}?tab=case", status_code=303)

@@ -15,7 +15,7 @@ from crm.web.i18n import N_
 from crm.web.routes import admin_agents, admin_dead_letters, admin_payments, admin_sync, admin_vocabularies
 from crm.web.routes.admin_common import pager
 from crm.web.session import ADMINS, PageRouter, SignedIn
-from crm.web.templating import render
+from crm.web.templating import language_of, render
 
 router = PageRouter(tags=["web"])
 
@@ -48,7 +48,8 @@ async def audit(request: Request, viewer: SignedIn, service: str = "workflow", p
     except BackendError as exc:
         if exc.status not in (400, 422):
             raise
-        error = exc.field_errors() or {"": exc.detail}
+        language = language_of(request)
+        error = exc.field_messages(language) or {"": exc.message(language)}
     return render(
         request,
         "admin/audit.html",

@@ -28,7 +28,7 @@ from crm.web.routes.admin_common import (
     whole_number,
 )
 from crm.web.session import ADMINS, SignedIn, Viewer
-from crm.web.templating import render
+from crm.web.templating import language_of, render
 
 router = admin_router()
 
@@ -107,11 +107,9 @@ def _agent_body(fields: dict[str, str], *, creating: bool) -> dict[str, Any]:
     return body
 
 
-def _refused(exc: BackendError) -> dict[str, str]:
-    errors = exc.field_errors()
-    if exc.status == 409 and not errors:
-        errors = {"employeeId" if "employee" in exc.detail.lower() else "userId": exc.detail}
-    return errors
+def _refused(request: Request, exc: BackendError) -> dict[str, str]:
+    """The refusals by field (a conflict names the field it is about), in the viewer's language."""
+    return exc.field_messages(language_of(request))
 
 
 @router.get("/admin/agents/new", roles=ADMINS)
@@ -130,7 +128,12 @@ async def create_agent(request: Request, viewer: SignedIn) -> Response:
         if exc.status not in (400, 409, 422):
             raise
         return _agent_form(
-            request, agent=None, values=body, errors=_refused(exc), problem=exc, status_code=exc.status
+            request,
+            agent=None,
+            values=body,
+            errors=_refused(request, exc),
+            problem=exc,
+            status_code=exc.status,
         )
     return RedirectResponse(f"/admin/agents?created={created['employeeId']}", status_code=303)
 
@@ -154,7 +157,12 @@ async def update_agent(request: Request, viewer: SignedIn, agent_id: uuid.UUID) 
         if exc.status not in (400, 409, 422):
             raise
         return _agent_form(
-            request, agent=agent, values=body, errors=_refused(exc), problem=exc, status_code=exc.status
+            request,
+            agent=agent,
+            values=body,
+            errors=_refused(request, exc),
+            problem=exc,
+            status_code=exc.status,
         )
     return RedirectResponse(f"/admin/agents?saved={agent['employeeId']}", status_code=303)
 
@@ -227,7 +235,10 @@ async def create_user(request: Request, viewer: SignedIn) -> Response:
     except BackendError as exc:
         if exc.status not in (400, 409, 422):
             raise
-        errors = exc.field_errors() or ({"username": exc.detail} if exc.status == 409 else {})
+        language = language_of(request)
+        errors = exc.field_messages(language) or (
+            {"username": exc.message(language)} if exc.status == 409 else {}
+        )
         answer = await backend.get(viewer, "/api/auth/users")
         kept = {**body, "password": ""}  # a password is never sent back to the browser
         choices = await _agent_choices(request, viewer)
@@ -296,5 +307,7 @@ async def save_user(request: Request, viewer: SignedIn, username: str) -> Respon
             raise
         user = {**await _user(request, viewer, username), **body}
         choices = await _agent_choices(request, viewer)
-        return _user_form(request, user, choices, errors=_refused(exc), problem=exc, status_code=exc.status)
+        return _user_form(
+            request, user, choices, errors=_refused(request, exc), problem=exc, status_code=exc.status
+        )
     return RedirectResponse(f"/admin/users?saved={quote(username)}", status_code=303)

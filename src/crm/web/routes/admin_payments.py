@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from crm.web.backend import BackendError
 from crm.web.routes.admin_common import LABELS, admin_router, form_fields
 from crm.web.session import ADMINS, SignedIn
-from crm.web.templating import render
+from crm.web.templating import language_of, render
 
 router = admin_router()
 RECEIPT_STATUSES = ("COMPLETED", "REVERSED")
@@ -89,7 +89,7 @@ async def run_reconciliation(request: Request, viewer: SignedIn) -> Response:
             invalid=False,
             report=None,
             missing=False,
-            problem=exc.detail or exc.title,
+            problem=exc.message(language_of(request)),
             labels=LABELS,
         )
     return RedirectResponse(f"/admin/reconciliation?date={chosen.isoformat()}&ran=1", status_code=303)

@@ -71,13 +71,13 @@ async def request_run(request: Request, viewer: SignedIn) -> Response:
         if exc.status not in (400, 409, 422):
             raise
         _ = gettext_for(viewer.language)
-        if exc.status == 409:
+        if exc.code == "sync.already_running":
             problem = _(
                 "A run for %(source)s is already queued or running. Wait for it to end, then try again.",
                 source=source or _("All sources"),
             )
         else:
-            problem = exc.detail or exc.title
+            problem = exc.message(viewer.language)
         return await _sync_page(request, viewer, problem=problem, status_code=exc.status)
     if isinstance(queued, list):
         return RedirectResponse(f"/admin/sync?queued={len(queued)}", status_code=303)

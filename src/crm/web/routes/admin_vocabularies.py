@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from crm.web.backend import BackendError
 from crm.web.routes.admin_common import LABELS, admin_router, form_fields, or_none, whole_number
 from crm.web.session import ADMINS, SignedIn, Viewer
-from crm.web.templating import render
+from crm.web.templating import language_of, render
 
 router = admin_router()
 CASE_STATUS_FIELDS = {
@@ -90,13 +90,16 @@ async def create_entry(request: Request, viewer: SignedIn) -> Response:
     except BackendError as exc:
         if exc.status not in (400, 409, 422):
             raise
-        errors = exc.field_errors() or ({"code": exc.detail} if exc.status == 409 else {})
+        language = language_of(request)
+        errors = exc.field_messages(language) or (
+            {"code": exc.message(language)} if exc.status == 409 else {}
+        )
         return await _page(
             request,
             viewer,
             values=body,
             errors=errors,
-            problem=exc.detail or exc.title,
+            problem=exc.message(language),
             status_code=exc.status,
         )
     return RedirectResponse(f"/admin/vocabularies?done={quote(body['code'])}", status_code=303)
@@ -154,7 +157,12 @@ async def update_entry(request: Request, viewer: SignedIn, kind: str, code: str)
         if exc.status not in (400, 409, 422):
             raise
         return _edit_page(
-            request, entry, {**entry, **body}, exc.field_errors(), exc.detail or exc.title, exc.status
+            request,
+            entry,
+            {**entry, **body},
+            exc.field_messages(language_of(request)),
+            exc.message(language_of(request)),
+            exc.status,
         )
     return RedirectResponse(f"/admin/vocabularies?done={quote(code)}", status_code=303)
 
@@ -181,5 +189,5 @@ async def link(request: Request, viewer: SignedIn) -> Response:
     except BackendError as exc:
         if exc.status not in (400, 404, 409, 422):
             raise
-        return await _page(request, viewer, problem=exc.detail or exc.title, status_code=exc.status)
+        return await _page(request, viewer, problem=exc.message(language_of(request)), status_code=exc.status)
     return RedirectResponse(f"/admin/vocabularies?done={quote(type_code)}", status_code=303)

@@ -37,6 +37,7 @@ from starlette.datastructures import FormData, UploadFile
 from crm.web.backend import Backend, BackendError
 from crm.web.i18n import N_
 from crm.web.labels import BUCKET_LABELS, BUCKETS, PRODUCT_LABELS, PRODUCTS, TEAM_LABELS, TEAMS
+from crm.web.problems import explain
 from crm.web.routes.team import bounded
 from crm.web.session import SUPERVISORS, PageRouter, SignedIn, Viewer
 from crm.web.templating import is_htmx, render
@@ -55,22 +56,14 @@ STATUS_LABELS = {
     "UNCHANGED": N_("Unchanged"),
     "REFUSED": N_("Refused"),
 }
-_KNOWN_ERRORS = (
-    ("unknown customer", N_("unknown customer")),
-    ("at capacity", N_("agent at capacity")),
-    ("assigned by another request", N_("assigned by another request meanwhile")),
-    ("no free capacity", N_("no free capacity left in the team")),
-)
+OVER_CAPACITY = "assignment.over_capacity"
 
 
-def error_label(error: str | None) -> str | None:
-    """A translatable label for the API's per-customer refusal (its own words when not known)."""
-    if not error:
+def refusal_of(item: dict[str, Any], language: str) -> str | None:
+    """Why the API left a customer as it was (its item's code), in the viewer's language."""
+    if item.get("status") != "REFUSED":
         return None
-    for fragment, label in _KNOWN_ERRORS:
-        if fragment in error:
-            return label
-    return error
+    return explain(str(item.get("code") or "rule.violated"), item.get("params"), language)
 
 
 def backend_of(request: Request) -> Backend:
@@ -200,7 +193,7 @@ async def _load_of(backend: Backend, viewer: Viewer, agent_id: str) -> int | Non
 def _result(request: Request, **context: Any) -> Response:
     template = "assignments/result.html" if is_htmx(request) else "assignments/result_page.html"
     context.setdefault("status_labels", STATUS_LABELS)
-    context.setdefault("error_label", error_label)
+    context.setdefault("refusal_of", refusal_of)
     return render(request, template, **context)
 
 
@@ -236,23 +229,22 @@ async def assign(request: Request, viewer: SignedIn) -> Response:
         try:
             row = await backend.post(viewer, "/api/assignments", {"cif": cifs[0], **choice})
         except BackendError as exc:
-            if exc.status == 409:
+            if exc.code == OVER_CAPACITY:
                 load = await _load_of(backend, viewer, agent_id)
-                items = [{"cif": cifs[0], "status": "REFUSED", "error": "at capacity"}]
+                items = [{"cif": cifs[0], "status": "REFUSED", "code": OVER_CAPACITY}]
                 return _result(
                     request, items=items, agent=agent, load=load, override_cifs=cifs, reason=reason
                 )
             if exc.status == 422:
-                items = [{"cif": cifs[0], "status": "REFUSED", "error": exc.detail}]
+                code, params = next(iter(exc.field_codes().values()), (exc.code, exc.params))
+                items = [{"cif": cifs[0], "status": "REFUSED", "code": code, "params": params}]
                 return _result(request, items=items, agent=agent, override_cifs=[], reason=reason)
             raise
         items = [{"cif": cifs[0], "status": "ASSIGNED", "assignmentId": row["id"]}]
     else:
         result = await backend.post(viewer, "/api/assignments/bulk", {"cifs": cifs, **choice})
         items = list(result["items"])
-    at_capacity = [
-        i["cif"] for i in items if i["status"] == "REFUSED" and "at capacity" in (i.get("error") or "")
-    ]
+    at_capacity = [i["cif"] for i in items if i["status"] == "REFUSED" and i.get("code") == OVER_CAPACITY]
     load = await _load_of(backend, viewer, agent_id) if at_capacity else None
     return _result(request, items=items, agent=agent, load=load, override_cifs=at_capacity, reason=reason)
 

@@ -20,7 +20,7 @@ from crm.web.backend import Backend, BackendError
 from crm.web.i18n import N_
 from crm.web.labels import PAYMENT_CHANNEL_LABELS, PRODUCT_LABELS, dpd_badge
 from crm.web.session import STAFF, PageRouter, SignedIn, Viewer
-from crm.web.templating import is_htmx, render
+from crm.web.templating import is_htmx, language_of, render
 
 router = PageRouter(tags=["web"])
 
@@ -192,7 +192,7 @@ async def search(
         except BackendError as exc:
             if exc.status not in (400, 422):
                 raise
-            error = exc.detail or exc.title
+            error = exc.message(language_of(request))
     context: dict[str, Any] = {
         "q": query,
         "result": result,

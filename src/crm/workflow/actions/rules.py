@@ -6,9 +6,11 @@ No database and no clock: the caller passes "now" and the business time zone.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from crm.platform.business_time import business_date
+from crm.platform.problems import ProblemCode, declare
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far ahead of our clock a client's ``actionDate`` may be (clock skew)."""
@@ -24,14 +26,28 @@ def within_contact_hours(moment: datetime, tz: ZoneInfo, start: time, end: time)
     return start <= local <= end
 
 
-def promise_date_problem(promise_date: date, today: date, horizon_days: int) -> str | None:
-    """Why a promise date is refused (None when it is fine): from today to today + horizon, inclusive."""
+OUTSIDE_HOURS = declare("contact.outside_hours", "{time} ({zone}) is outside the contact hours {start}-{end}")
+PROMISE_IN_PAST = declare("promise.date_in_past", "must not be before today ({today})")
+PROMISE_TOO_FAR = declare("promise.date_too_far", "must be at most {days} days ahead (on or before {last})")
+
+
+def promise_date_refusal(
+    promise_date: date, today: date, horizon_days: int
+) -> tuple[ProblemCode, dict[str, Any]] | None:
+    """Why a promise date is refused, as a code and its params (None when it is fine): from today to
+    today + horizon, inclusive."""
     if promise_date < today:
-        return f"must not be before today ({today.isoformat()})"
+        return PROMISE_IN_PAST, {"today": today}
     last = today + timedelta(days=horizon_days)
     if promise_date > last:
-        return f"must be at most {horizon_days} days ahead (on or before {last.isoformat()})"
+        return PROMISE_TOO_FAR, {"days": horizon_days, "last": last}
     return None
+
+
+def promise_date_problem(promise_date: date, today: date, horizon_days: int) -> str | None:
+    """Why a promise date is refused, in English (None when it is fine)."""
+    refusal = promise_date_refusal(promise_date, today, horizon_days)
+    return refusal[0].detail(**refusal[1]) if refusal else None
 
 
 def follow_up_date(

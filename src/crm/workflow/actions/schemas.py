@@ -9,8 +9,12 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator
 
+from crm.platform.problems import declare
 from crm.platform.schemas import ApiModel, AwareMoment, Day, Moment, Money, PositiveMoney
 from crm.workflow.actions.rules import FUTURE_TOLERANCE
+
+IN_FUTURE = declare("action.in_future", "must not be in the future")
+DEGREES = declare("coordinate.format", "degrees, such as 10.776889")
 
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -23,7 +27,7 @@ def _to_six_decimals(value: object) -> object:
     try:
         return Decimal(str(value)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
     except (InvalidOperation, ValueError):
-        raise ValueError("degrees, such as 10.776889") from None
+        raise DEGREES.invalid() from None
 
 
 def _degrees(limit: int, whole: str) -> WithJsonSchema:
@@ -81,7 +85,7 @@ class ActionCreate(ApiModel):
     @classmethod
     def _not_in_future(cls, value: Moment | None) -> Moment | None:
         if value is not None and value > datetime.now(UTC) + FUTURE_TOLERANCE:
-            raise ValueError("must not be in the future")
+            raise IN_FUTURE.invalid()
         return value
 
 

@@ -24,12 +24,13 @@ from crm.platform.db import utcnow
 from crm.platform.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from crm.platform.events import WorkflowEvent
 from crm.platform.outbox import Outbox
+from crm.platform.problems import declare
 from crm.platform.schemas import PageParams
 from crm.workflow.actions import rules
 from crm.workflow.actions.models import ActionRecord
 from crm.workflow.actions.schemas import ActionCreate, ResultUpdate
 from crm.workflow.agents.models import Agent
-from crm.workflow.bank_data import BankDataQueryService
+from crm.workflow.bank_data import UNKNOWN_CUSTOMER, BankDataQueryService
 from crm.workflow.callers import acting_agent_id, ensure_may_write_on, is_only_agent
 from crm.workflow.readmodel.models import LoanView
 from crm.workflow.settings import WorkflowSettings
@@ -42,14 +43,43 @@ NEWEST_FIRST = (ActionRecord.action_date.desc(), ActionRecord.created_at.desc(),
 OVERRIDERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
-def _error(field: str, message: str) -> dict[str, str]:
-    return {"field": field, "message": message}
+TYPE_INACTIVE = declare("action.type_inactive", "{code!r} is not an active action type")
+SUBTYPE_INACTIVE = declare("action.subtype_inactive", "{code!r} is not an active action subtype")
+SUBTYPE_NOT_OF_TYPE = declare("action.subtype_not_of_type", "{code!r} is not a subtype of {type}")
+RESULT_INACTIVE = declare("action.result_inactive", "{code!r} is not an active action result")
+RESULT_NOT_ALLOWED = declare("action.result_not_allowed", "{code!r} is not a result allowed for {type}")
+AMOUNT_REQUIRED = declare("promise.amount_required", "a {result} needs a promiseAmount greater than 0")
+DATE_REQUIRED = declare("promise.date_required", "a {result} needs a promiseDate")
+NOT_A_PROMISE = declare("promise.not_a_promise", "only a promise result carries one, not {result}")
+COORDINATES_PAIR = declare("visit.coordinates_pair", "give both coordinates of the visit or neither")
+COORDINATES_NOT_VISIT = declare("visit.coordinates_not_visit", "coordinates are only for a VISIT")
+AGENT_NOT_ACTIVE = declare("agent.not_active", "no active agent with this id")
+CALLS_EXHAUSTED = declare(
+    "contact.calls_exhausted", "customer {cif} already had {made} CALLs on {day}; at most {max} a day"
+)
+CONTACT_RULES = declare("contact.rules_broken", "Contact rules: {reasons}. A SUPERVISOR may override.")
+UNKNOWN_LOAN = declare("loan.unknown", "No loan {account!r} in bank data.")
+LOAN_OF_ANOTHER = declare("loan.not_of_customer", "Loan {account!r} is not a loan of customer {cif!r}.")
+OWN_ACTIONS = declare(
+    "scope.own_actions", "An agent records actions only as itself (agentId must be your own)."
+)
+OVERRIDE_FORBIDDEN = declare(
+    "contact.override_forbidden", "Only a SUPERVISOR or ADMIN may override the contact rules."
+)
+OWN_RESULTS = declare("scope.own_results", "An agent updates only the results of its own actions.")
+NO_ACTION = declare("action.not_found", "No action with id {id}.")
+PROMISE_SETTLED = declare(
+    "promise.settled", "The promise of this action is {status}; its result can no longer change."
+)
+INVALID_FIELDS = declare("request.invalid_fields", "Invalid value for: {fields}. {first}")
 
 
-def _refuse(errors: list[dict[str, str]]) -> None:
+def _refuse(errors: list[dict[str, Any]]) -> None:
     if errors:
         fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
-        raise BusinessRuleViolation(f"Invalid value for: {fields}. {errors[0]['message']}", errors=errors)
+        raise BusinessRuleViolation.of(
+            INVALID_FIELDS, errors=errors, fields=fields, first=errors[0]["message"]
+        )
 
 
 @dataclass(frozen=True)
@@ -59,14 +89,14 @@ class Promise:
 
 
 async def _result_entry(
-    session: AsyncSession, type_code: str, result_code: str, errors: list[dict[str, str]]
+    session: AsyncSession, type_code: str, result_code: str, errors: list[dict[str, Any]]
 ) -> VocabularyEntry | None:
     result = await find_entry(session, VocabularyKind.ACTION_RESULT, result_code)
     if result is None or not result.is_active:
-        errors.append(_error("actionResult", f"{result_code!r} is not an active action result"))
+        errors.append(RESULT_INACTIVE.field("actionResult", code=result_code))
         return None
     if not await is_linked(session, LinkKind.TYPE_RESULT, type_code, result_code):
-        errors.append(_error("actionResult", f"{result_code!r} is not a result allowed for {type_code}"))
+        errors.append(RESULT_NOT_ALLOWED.field("actionResult", code=result_code, type=type_code))
         return None
     return result
 
@@ -77,59 +107,60 @@ def _check_promise(
     *,
     today: date,
     horizon_days: int,
-    errors: list[dict[str, str]],
+    errors: list[dict[str, Any]],
 ) -> None:
     if result is None:
         return
     if result.is_promise:
         if promise.amount is None:
-            errors.append(_error("promiseAmount", f"a {result.code} needs a promiseAmount greater than 0"))
+            errors.append(AMOUNT_REQUIRED.field("promiseAmount", result=result.code))
         if promise.day is None:
-            errors.append(_error("promiseDate", f"a {result.code} needs a promiseDate"))
-        elif (problem := rules.promise_date_problem(promise.day, today, horizon_days)) is not None:
-            errors.append(_error("promiseDate", problem))
+            errors.append(DATE_REQUIRED.field("promiseDate", result=result.code))
+        elif (refusal := rules.promise_date_refusal(promise.day, today, horizon_days)) is not None:
+            code, params = refusal
+            errors.append(code.field("promiseDate", **params))
         return
     if promise.amount is not None:
-        errors.append(_error("promiseAmount", f"only a promise result carries one, not {result.code}"))
+        errors.append(NOT_A_PROMISE.field("promiseAmount", result=result.code))
     if promise.day is not None:
-        errors.append(_error("promiseDate", f"only a promise result carries one, not {result.code}"))
+        errors.append(NOT_A_PROMISE.field("promiseDate", result=result.code))
 
 
 def _authorize(caller: Principal, data: ActionCreate) -> None:
     if is_only_agent(caller) and acting_agent_id(caller) != data.agent_id:
-        raise Forbidden("An agent records actions only as itself (agentId must be your own).")
+        raise Forbidden.of(OWN_ACTIONS)
     if data.override_contact_rules and not caller.roles & OVERRIDERS:
-        raise Forbidden("Only a SUPERVISOR or ADMIN may override the contact rules.")
+        raise Forbidden.of(OVERRIDE_FORBIDDEN)
 
 
 async def _check_vocabulary(
-    session: AsyncSession, data: ActionCreate, errors: list[dict[str, str]]
+    session: AsyncSession, data: ActionCreate, errors: list[dict[str, Any]]
 ) -> VocabularyEntry | None:
     action_type = await find_entry(session, VocabularyKind.ACTION_TYPE, data.type)
     if action_type is None or not action_type.is_active:
-        errors.append(_error("type", f"{data.type!r} is not an active action type"))
+        errors.append(TYPE_INACTIVE.field("type", code=data.type))
         return None
     if data.subtype is not None:
         subtype = await find_entry(session, VocabularyKind.ACTION_SUBTYPE, data.subtype)
         if subtype is None or not subtype.is_active:
-            errors.append(_error("subtype", f"{data.subtype!r} is not an active action subtype"))
+            errors.append(SUBTYPE_INACTIVE.field("subtype", code=data.subtype))
         elif not await is_linked(session, LinkKind.TYPE_SUBTYPE, data.type, data.subtype):
-            errors.append(_error("subtype", f"{data.subtype!r} is not a subtype of {data.type}"))
+            errors.append(SUBTYPE_NOT_OF_TYPE.field("subtype", code=data.subtype, type=data.type))
     return await _result_entry(session, data.type, data.action_result, errors)
 
 
-def _check_visit(data: ActionCreate, errors: list[dict[str, str]]) -> None:
+def _check_visit(data: ActionCreate, errors: list[dict[str, Any]]) -> None:
     if data.type == "VISIT":
         if (data.visit_latitude is None) != (data.visit_longitude is None):
             missing = "visitLongitude" if data.visit_longitude is None else "visitLatitude"
-            errors.append(_error(missing, "give both coordinates of the visit or neither"))
+            errors.append(COORDINATES_PAIR.field(missing))
         return
     for name, value in (
         ("visitLatitude", data.visit_latitude),
         ("visitLongitude", data.visit_longitude),
     ):
         if value is not None:
-            errors.append(_error(name, "coordinates are only for a VISIT"))
+            errors.append(COORDINATES_NOT_VISIT.field(name))
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -151,9 +182,8 @@ async def _snapshot(
     try:
         await bank.customer(data.cif)
     except NotFound:
-        raise BusinessRuleViolation(
-            f"No customer with cif {data.cif!r} in bank data.",
-            errors=[_error("cif", "no such customer")],
+        raise BusinessRuleViolation.of(
+            UNKNOWN_CUSTOMER, errors=[UNKNOWN_CUSTOMER.field("cif", cif=data.cif)], cif=data.cif
         ) from None
     if data.loan_account_number is None:
         row = (
@@ -165,14 +195,14 @@ async def _snapshot(
     try:
         loan = await bank.loan(data.loan_account_number)
     except NotFound:
-        raise BusinessRuleViolation(
-            f"No loan {data.loan_account_number!r} in bank data.",
-            errors=[_error("loanAccountNumber", "no such loan")],
+        account = data.loan_account_number
+        raise BusinessRuleViolation.of(
+            UNKNOWN_LOAN, errors=[UNKNOWN_LOAN.field("loanAccountNumber", account=account)], account=account
         ) from None
     if loan.get("cif") != data.cif:
-        raise BusinessRuleViolation(
-            f"Loan {data.loan_account_number!r} is not a loan of customer {data.cif!r}.",
-            errors=[_error("loanAccountNumber", f"not a loan of {data.cif}")],
+        params = {"account": data.loan_account_number, "cif": data.cif}
+        raise BusinessRuleViolation.of(
+            LOAN_OF_ANOTHER, errors=[LOAN_OF_ANOTHER.field("loanAccountNumber", **params)], **params
         )
     dpd = loan.get("dpd")
     return (int(dpd) if dpd is not None else None), _decimal(loan.get("dueAmount"))
@@ -195,19 +225,21 @@ async def _calls_that_day(session: AsyncSession, cif: str, day: date, settings: 
 
 async def _contact_rules(
     session: AsyncSession, data: ActionCreate, action_date: datetime, settings: WorkflowSettings
-) -> list[dict[str, str]]:
+) -> list[dict[str, Any]]:
     """The contact rules this action breaks (empty when it keeps them)."""
-    broken: list[dict[str, str]] = []
+    broken: list[dict[str, Any]] = []
     if data.type not in CONTACT_TYPES:
         return broken
     start, end = settings.contact_hours_start, settings.contact_hours_end
     if not rules.within_contact_hours(action_date, settings.tz, start, end):
         local = action_date.astimezone(settings.tz)
         broken.append(
-            _error(
+            rules.OUTSIDE_HOURS.field(
                 "actionDate",
-                f"{local.strftime('%H:%M:%S')} ({settings.tz.key}) is outside the contact hours "
-                f"{start.isoformat()}-{end.isoformat()}",
+                time=local.strftime("%H:%M:%S"),
+                zone=settings.tz.key,
+                start=start.isoformat(),
+                end=end.isoformat(),
             )
         )
     if data.type == "CALL":
@@ -215,10 +247,8 @@ async def _contact_rules(
         made = await _calls_that_day(session, data.cif, day, settings)
         if made >= settings.max_call_attempts_per_day:
             broken.append(
-                _error(
-                    "type",
-                    f"customer {data.cif} already had {made} CALLs on {day.isoformat()}; at most "
-                    f"{settings.max_call_attempts_per_day} a day",
+                CALLS_EXHAUSTED.field(
+                    "type", cif=data.cif, made=made, day=day, max=settings.max_call_attempts_per_day
                 )
             )
     return broken
@@ -238,7 +268,7 @@ async def record_action(
     await ensure_may_write_on(session, caller, data.cif, settings.agent_write_scope)
     now = utcnow()
     action_date = data.action_date or now
-    errors: list[dict[str, str]] = []
+    errors: list[dict[str, Any]] = []
     result = await _check_vocabulary(session, data, errors)
     promise = Promise(data.promise_amount, data.promise_date)
     today = business_date(now, settings.tz)
@@ -246,17 +276,15 @@ async def record_action(
     _check_visit(data, errors)
     agent = await session.get(Agent, data.agent_id)
     if agent is None or not agent.is_active:
-        errors.append(_error("agentId", "no active agent with this id"))
+        errors.append(AGENT_NOT_ACTIVE.field("agentId"))
     _refuse(errors)
     assert result is not None  # _refuse raised otherwise
     # Before the bank-data lookup: a refused contact costs no round trip. A CALL takes the customer's
     # attempts lock here; it is held until the commit.
     broken = await _contact_rules(session, data, action_date, settings)
     if broken and not data.override_contact_rules:
-        raise BusinessRuleViolation(
-            "Contact rules: " + "; ".join(e["message"] for e in broken) + ". A SUPERVISOR may override.",
-            errors=broken,
-        )
+        reasons = "; ".join(e["message"] for e in broken)
+        raise BusinessRuleViolation.of(CONTACT_RULES, errors=broken, reasons=reasons)
     dpd, due = await _snapshot(session, bank, data)
     action = ActionRecord(
         cif=data.cif,
@@ -289,7 +317,7 @@ async def record_action(
     return action
 
 
-def _recorded_event(action: ActionRecord, broken: list[dict[str, str]]) -> WorkflowEvent:
+def _recorded_event(action: ActionRecord, broken: list[dict[str, Any]]) -> WorkflowEvent:
     details: dict[str, Any] = {
         "type": action.type,
         "subtype": action.subtype,
@@ -322,15 +350,15 @@ async def update_result(
     """Change an action's result (and its promise); a settled (KEPT/BROKEN) promise is final (409)."""
     action = await session.scalar(select(ActionRecord).where(ActionRecord.id == action_id).with_for_update())
     if action is None:
-        raise NotFound(f"No action with id {action_id}.")
+        raise NotFound.of(NO_ACTION, id=action_id)
     if is_only_agent(caller) and acting_agent_id(caller) != action.agent_id:
-        raise Forbidden("An agent updates only the results of its own actions.")
+        raise Forbidden.of(OWN_RESULTS)
     if action.promise_status in SETTLED:
-        raise Conflict(
-            f"The promise of this action is {action.promise_status}; its result can no longer change.",
-            errors=[_error("actionResult", f"the promise is {action.promise_status}")],
+        status = action.promise_status
+        raise Conflict.of(
+            PROMISE_SETTLED, errors=[PROMISE_SETTLED.field("actionResult", status=status)], status=status
         )
-    errors: list[dict[str, str]] = []
+    errors: list[dict[str, Any]] = []
     result = await _result_entry(session, action.type, data.action_result, errors)
     promise = Promise(data.promise_amount, data.promise_date)
     today = business_date(utcnow(), settings.tz)

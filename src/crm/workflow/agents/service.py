@@ -10,8 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.platform.errors import Conflict, NotFound
+from crm.platform.problems import declare
 from crm.workflow.agents.models import Agent
 from crm.workflow.agents.schemas import AgentCreate, AgentTeam, AgentType, AgentUpdate
+
+EXISTS = declare("agent.identifier_exists", "An agent with {field} {value!r} already exists.")
+TAKEN = declare("agent.identifier_taken", "Another agent already has this {field}.")
+NO_AGENT = declare("agent.not_found", "No agent with id {id}.")
 
 _UNIQUE_FIELDS = {"uq_agent_employee_id": "employeeId", "uq_agent_user_id": "userId"}
 
@@ -27,10 +32,7 @@ async def _flush(session: AsyncSession) -> None:
     except IntegrityError as exc:
         for constraint, field in _UNIQUE_FIELDS.items():
             if constraint in str(exc.orig):
-                raise Conflict(
-                    f"Another agent already has this {field}.",
-                    errors=[{"field": field, "message": "already used by another agent"}],
-                ) from exc
+                raise Conflict.of(TAKEN, errors=[TAKEN.field(field, field=field)], field=field) from exc
         raise
 
 
@@ -43,10 +45,8 @@ async def _ensure_free(
     if other_than is not None:
         query = query.where(Agent.id != other_than)
     if await session.scalar(query) is not None:
-        raise Conflict(
-            f"An agent with {field} {value!r} already exists.",
-            errors=[{"field": field, "message": "already used by another agent"}],
-        )
+        taken = {"field": field, "value": value}
+        raise Conflict.of(EXISTS, errors=[EXISTS.field(field, **taken)], **taken)
 
 
 async def create_agent(session: AsyncSession, data: AgentCreate) -> Agent:
@@ -63,7 +63,7 @@ async def get_agent(session: AsyncSession, agent_id: uuid.UUID) -> Agent:
     """One agent by id, or 404."""
     agent = await session.get(Agent, agent_id)
     if agent is None:
-        raise NotFound(f"No agent with id {agent_id}.")
+        raise NotFound.of(NO_AGENT, id=agent_id)
     return agent
 
 

@@ -7,8 +7,20 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from crm.platform.buckets import DpdBucket
+from crm.platform.problems import declare
 from crm.platform.schemas import ApiModel, Moment
 from crm.workflow.agents.schemas import AgentTeam
+
+NO_AGENT_GIVEN = declare("assignment.no_agent", "give assignedCallAgentId, assignedFieldAgentId or both")
+RULE_MOVES_NONE = declare(
+    "assignment.rule_moves_assigned", "onlyUnassigned must be true: a rule never moves assigned customers"
+)
+DPD_RANGE = declare("assignment.dpd_range", "minDpd must not be greater than maxDpd")
+CIFS_OR_RULE = declare("assignment.cifs_or_rule", "give either cifs (with the agents) or a rule")
+RULE_CHOOSES_AGENTS = declare(
+    "assignment.rule_chooses_agents", "a rule chooses the agents itself: no agent ids or override with a rule"
+)
+LIMIT_FOR_RULE = declare("assignment.limit_for_rule", "limit applies to a rule only")
 
 CIF = Field(min_length=1, max_length=64)
 MAX_BULK_CIFS = 5_000
@@ -40,7 +52,7 @@ class AgentsChoice(ApiModel):
     @model_validator(mode="after")
     def _has_an_agent(self) -> AgentsChoice:
         if self.assigned_call_agent_id is None and self.assigned_field_agent_id is None:
-            raise ValueError("give assignedCallAgentId, assignedFieldAgentId or both")
+            raise NO_AGENT_GIVEN.invalid()
         return self
 
 
@@ -81,9 +93,9 @@ class AssignmentRule(ApiModel):
     @model_validator(mode="after")
     def _consistent(self) -> AssignmentRule:
         if not self.only_unassigned:
-            raise ValueError("onlyUnassigned must be true: a rule never moves assigned customers")
+            raise RULE_MOVES_NONE.invalid()
         if self.min_dpd is not None and self.max_dpd is not None and self.min_dpd > self.max_dpd:
-            raise ValueError("minDpd must not be greater than maxDpd")
+            raise DPD_RANGE.invalid()
         return self
 
 
@@ -116,14 +128,14 @@ class BulkAssign(ApiModel):
     @model_validator(mode="after")
     def _one_mode(self) -> BulkAssign:
         if (self.cifs is None) == (self.rule is None):
-            raise ValueError("give either cifs (with the agents) or a rule")
+            raise CIFS_OR_RULE.invalid()
         has_agent = self.assigned_call_agent_id is not None or self.assigned_field_agent_id is not None
         if self.cifs is not None and not has_agent:
-            raise ValueError("give assignedCallAgentId, assignedFieldAgentId or both")
+            raise NO_AGENT_GIVEN.invalid()
         if self.rule is not None and (has_agent or self.override):
-            raise ValueError("a rule chooses the agents itself: no agent ids or override with a rule")
+            raise RULE_CHOOSES_AGENTS.invalid()
         if self.cifs is not None and self.limit is not None:
-            raise ValueError("limit applies to a rule only")
+            raise LIMIT_FOR_RULE.invalid()
         return self
 
     def agents(self) -> AgentsChoice:
@@ -148,6 +160,9 @@ class BulkItem(ApiModel):
     assigned_call_agent_id: uuid.UUID | None = None
     assigned_field_agent_id: uuid.UUID | None = None
     error: str | None = None
+    code: str | None = None
+    """The refusal's stable code (``assignment.over_capacity``, ``customer.unknown`` ...)."""
+    params: dict[str, Any] | None = None
 
 
 class BulkResult(ApiModel):

@@ -34,7 +34,9 @@ from crm.platform.db import utcnow
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound, ServiceUnavailable
 from crm.platform.events import WorkflowEvent
 from crm.platform.outbox import Outbox
+from crm.platform.problems import declare
 from crm.workflow.agents.models import Agent
+from crm.workflow.agents.service import NO_AGENT
 from crm.workflow.assignments.models import CustomerAgent
 from crm.workflow.assignments.schemas import (
     AgentsChoice,
@@ -45,8 +47,24 @@ from crm.workflow.assignments.schemas import (
     BulkResult,
     BulkStatus,
 )
-from crm.workflow.bank_data import BankDataQueryService
+from crm.workflow.bank_data import UNKNOWN_CUSTOMER, BankDataQueryService
 from crm.workflow.readmodel.models import LoanView
+
+OVER_CAPACITY = declare(
+    "assignment.over_capacity", "agent {employeeId} ({agent}) is at capacity: {load} of {max} customers"
+)
+OVER_CAPACITY_ANSWER = declare(
+    "assignment.over_capacity_answer", "Over capacity: {reasons}. Send override: true to assign anyway."
+)
+NOT_IN_BANK_DATA = declare("assignment.unknown_customer", "unknown customer")
+TAKEN_MEANWHILE = declare("assignment.taken_meanwhile", "assigned by another request meanwhile")
+NO_FREE_CAPACITY = declare("assignment.no_free_capacity", "no free capacity in team {team}")
+INACTIVE_AGENT = declare("agent.inactive", "agent {employeeId} is not active")
+CANNOT_ASSIGN = declare("assignment.agent_invalid", "Cannot assign to the agent in: {fields}.")
+NO_ASSIGNMENT = declare("assignment.not_found", "No assignment with id {id}.")
+NOT_CURRENT = declare(
+    "assignment.not_current", "Assignment {id} is not the current assignment of customer {cif}."
+)
 
 CALL_FIELD = "assignedCallAgentId"
 FIELD_FIELD = "assignedFieldAgentId"
@@ -74,7 +92,7 @@ async def agent_assignments(
 ) -> tuple[list[CustomerAgent], int]:
     """The rows naming the agent (as call or field agent): only the current ones, or its whole history."""
     if await session.get(Agent, agent_id) is None:
-        raise NotFound(f"No agent with id {agent_id}.")
+        raise NotFound.of(NO_AGENT, id=agent_id)
     query = select(CustomerAgent).where(_names_agent(agent_id))
     if current:
         query = query.where(CustomerAgent.is_current)
@@ -102,9 +120,8 @@ def _names_agent(agent_id: uuid.UUID) -> Any:
 async def ensure_customer_exists(bank_data: BankDataQueryService, cif: str) -> None:
     """422 naming ``cif`` when bank-sync does not know the customer; 503 when bank-sync cannot answer."""
     if not await _customer_known(bank_data, cif):
-        raise BusinessRuleViolation(
-            f"No customer with cif {cif!r} in bank-sync.",
-            errors=[{"field": "cif", "message": "unknown customer"}],
+        raise BusinessRuleViolation.of(
+            UNKNOWN_CUSTOMER, errors=[UNKNOWN_CUSTOMER.field("cif", cif=cif)], cif=cif
         )
 
 
@@ -163,12 +180,12 @@ async def _lock_agents(session: AsyncSession, choice: AgentsChoice) -> dict[uuid
             continue
         agent = agents.get(agent_id)
         if agent is None:
-            errors.append({"field": name, "message": f"no agent with id {agent_id}"})
+            errors.append(NO_AGENT.field(name, id=agent_id))
         elif not agent.is_active:
-            errors.append({"field": name, "message": f"agent {agent.employee_id} is not active"})
+            errors.append(INACTIVE_AGENT.field(name, employeeId=agent.employee_id))
     if errors:
         fields = ", ".join(e["field"] for e in errors)
-        raise BusinessRuleViolation(f"Cannot assign to the agent in: {fields}.", errors=errors)
+        raise BusinessRuleViolation.of(CANNOT_ASSIGN, errors=errors, fields=fields)
     return agents
 
 
@@ -214,7 +231,7 @@ class _Capacity:
 
     def refusal(
         self, current: CustomerAgent | None, call: uuid.UUID | None, fld: uuid.UUID | None, *, override: bool
-    ) -> list[dict[str, str]]:
+    ) -> list[dict[str, Any]]:
         """Why the change would put an agent over capacity (empty: it would not, or ``override``)."""
         self.overridden = set()
         errors = []
@@ -227,14 +244,13 @@ class _Capacity:
                     self.overridden.add(agent_id)
                     continue
                 errors.append(
-                    {
-                        "field": name,
-                        "code": "assignment.over_capacity",
-                        "message": (
-                            f"agent {agent.employee_id} ({agent.name}) is at capacity: "
-                            f"{self.loads[agent_id]} of {agent.max_customers} customers"
-                        ),
-                    }
+                    OVER_CAPACITY.field(
+                        name,
+                        employeeId=agent.employee_id,
+                        agent=agent.name,
+                        load=self.loads[agent_id],
+                        max=agent.max_customers,
+                    )
                 )
         return errors
 
@@ -252,6 +268,17 @@ def _agents_of(row: CustomerAgent | None) -> set[uuid.UUID]:
     if row is None:
         return set()
     return {a for a in (row.assigned_call_agent_id, row.assigned_field_agent_id) if a is not None}
+
+
+def _refused(cif: str, *errors: dict[str, Any]) -> BulkItem:
+    """A customer the bulk assignment leaves as it is, with why (its first reason's code and params)."""
+    return BulkItem(
+        cif=cif,
+        status=BulkStatus.REFUSED,
+        error="; ".join(e["message"] for e in errors),
+        code=errors[0]["code"],
+        params=errors[0]["params"],
+    )
 
 
 def _same_agents(row: CustomerAgent | None, call: uuid.UUID | None, fld: uuid.UUID | None) -> bool:
@@ -351,11 +378,9 @@ async def _change_one(
     errors = capacity.refusal(current, call, fld, override=choice.override)
     if errors:
         raise Conflict(
-            "Over capacity: "
-            + "; ".join(e["message"] for e in errors)
-            + ". Send override: true to assign anyway.",
+            OVER_CAPACITY_ANSWER.detail(reasons="; ".join(e["message"] for e in errors)),
             errors=errors,
-            code="assignment.over_capacity",
+            code=OVER_CAPACITY,
             params={"fields": [e["field"] for e in errors]},
         )
     reason = _with_override_note(choice.reason, bool(capacity.overridden))
@@ -391,14 +416,12 @@ async def reassign(
     """Change the current assignment ``assignment_id``: 404 when unknown, 409 when it is not current."""
     cif = await session.scalar(select(CustomerAgent.cif).where(CustomerAgent.id == assignment_id))
     if cif is None:
-        raise NotFound(f"No assignment with id {assignment_id}.")
+        raise NotFound.of(NO_ASSIGNMENT, id=assignment_id)
     await _lock_customers(session, [cif])
     current = (await _current_rows(session, [cif])).get(cif)
     if current is None or current.id != assignment_id:
-        raise Conflict(
-            f"Assignment {assignment_id} is not the current assignment of customer {cif}.",
-            errors=[{"field": "id", "message": "not the current assignment; change the current one"}],
-        )
+        which = {"id": assignment_id, "cif": cif}
+        raise Conflict.of(NOT_CURRENT, errors=[NOT_CURRENT.field("id", **which)], **which)
     return await _change_one(session, outbox, current, cif, data, caller=caller)
 
 
@@ -438,7 +461,7 @@ async def bulk_assign_list(
     changes: list[_Change] = []
     for cif in cifs:
         if cif not in known:
-            items.append(BulkItem(cif=cif, status=BulkStatus.REFUSED, error="unknown customer"))
+            items.append(_refused(cif, NOT_IN_BANK_DATA.field("cif")))
             continue
         current = currents.get(cif)
         if _same_agents(current, call, fld):
@@ -447,8 +470,7 @@ async def bulk_assign_list(
             continue
         errors = capacity.refusal(current, call, fld, override=data.override)
         if errors:
-            message = "; ".join(e["message"] for e in errors)
-            items.append(BulkItem(cif=cif, status=BulkStatus.REFUSED, error=message))
+            items.append(_refused(cif, *errors))
             continue
         overridden = bool(capacity.overridden)
         capacity.take(current, (call, fld))
@@ -537,14 +559,10 @@ async def bulk_assign_rule(
     changes: list[_Change] = []
     for cif in cifs:
         if cif in already:
-            items.append(
-                BulkItem(cif=cif, status=BulkStatus.REFUSED, error="assigned by another request meanwhile")
-            )
+            items.append(_refused(cif, TAKEN_MEANWHILE.field("cif")))
             continue
         if not heap:
-            items.append(
-                BulkItem(cif=cif, status=BulkStatus.REFUSED, error=f"no free capacity in team {rule.team}")
-            )
+            items.append(_refused(cif, NO_FREE_CAPACITY.field("team", team=rule.team.value)))
             continue
         free, name, agent_key = heapq.heappop(heap)
         if free + 1 < 0:

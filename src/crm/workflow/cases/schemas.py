@@ -8,7 +8,11 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
+from crm.platform.problems import declare
 from crm.platform.schemas import ApiModel, AwareMoment, Moment
+from crm.workflow.actions.schemas import IN_FUTURE
+
+NOTHING_TO_RECORD = declare("case.nothing_to_record", "give at least one status field or notes")
 
 CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of our clock a client's ``actionDate`` may be."""
@@ -40,13 +44,13 @@ class CaseActionCreate(CaseStatus):
     @classmethod
     def _not_in_future(cls, value: Moment | None) -> Moment | None:
         if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
-            raise ValueError("must not be in the future")
+            raise IN_FUTURE.invalid()
         return value
 
     @model_validator(mode="after")
     def _has_content(self) -> CaseActionCreate:
         if self.notes is None and not self.status_values():
-            raise ValueError("give at least one status field or notes")
+            raise NOTHING_TO_RECORD.invalid()
         return self
 
     def status_values(self) -> dict[str, str]:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.platform.business_time import business_date, day_bounds
 from crm.platform.db import utcnow
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound
+from crm.platform.problems import declare
 from crm.workflow.actions.models import ActionRecord
 from crm.workflow.vocabularies.models import LinkKind, VocabularyEntry, VocabularyKind, VocabularyLink
 from crm.workflow.vocabularies.schemas import (
@@ -28,6 +29,25 @@ from crm.workflow.vocabularies.schemas import (
     VocabularyEntryRead,
     VocabularyEntryUpdate,
 )
+
+NO_VOCABULARY = declare("vocabulary.unknown", "No vocabulary {kind!r}; known: {known}.")
+NO_ENTRY = declare("vocabulary.entry_not_found", "No {kind} with code {code!r}.")
+ONLY_RESULTS = declare("vocabulary.only_results", "{field} is only for ACTION_RESULT entries.")
+PARENT_NOT_ALLOWED = declare(
+    "vocabulary.parent_not_allowed", "parentType is only for ACTION_SUBTYPE and ACTION_RESULT entries."
+)
+ENTRY_EXISTS = declare("vocabulary.entry_exists", "{kind} {code!r} already exists.")
+UNKNOWN_PARENT = declare("vocabulary.unknown_parent", "No action type {code!r}.")
+RESULT_IN_USE = declare(
+    "vocabulary.result_in_use", "Actions were recorded with {code!r}; whether it is a promise cannot change."
+)
+NOT_LINKABLE = declare(
+    "vocabulary.not_linkable",
+    "Only ACTION_SUBTYPE and ACTION_RESULT entries are linked to a type, not {kind}.",
+)
+NOT_LINKED = declare("vocabulary.not_linked", "{kind} {code!r} is not linked to action type {type!r}.")
+NOT_IN_VOCABULARY = declare("vocabulary.value_not_allowed", "Must be one of {allowed}.")
+CASE_STATUS_INVALID = declare("case.status_invalid", "Invalid value for: {fields}.")
 
 CASE_STATUS_KINDS: dict[str, VocabularyKind] = {
     "customer_status": VocabularyKind.CUSTOMER_STATUS,
@@ -50,7 +70,7 @@ def parse_kind(kind: str) -> VocabularyKind:
     try:
         return VocabularyKind(kind)
     except ValueError:
-        raise NotFound(f"No vocabulary {kind!r}; known: {', '.join(VocabularyKind)}.") from None
+        raise NotFound.of(NO_VOCABULARY, kind=kind, known=", ".join(VocabularyKind)) from None
 
 
 async def find_entry(session: AsyncSession, kind: VocabularyKind, code: str) -> VocabularyEntry | None:
@@ -61,7 +81,7 @@ async def get_entry(session: AsyncSession, kind: VocabularyKind, code: str) -> V
     """One entry, or 404."""
     entry = await find_entry(session, kind, code)
     if entry is None:
-        raise NotFound(f"No {kind.value} with code {code!r}.")
+        raise NotFound.of(NO_ENTRY, kind=kind.value, code=code)
     return entry
 
 
@@ -124,9 +144,8 @@ def _only_for_results(kind: VocabularyKind, values: Mapping[str, object]) -> Non
     for name in RESULT_FLAGS:
         if values.get(name) not in (None, False):
             field = to_camel(name)
-            raise BusinessRuleViolation(
-                f"{field} is only for ACTION_RESULT entries.",
-                errors=[{"field": field, "message": "only ACTION_RESULT entries have it"}],
+            raise BusinessRuleViolation.of(
+                ONLY_RESULTS, errors=[ONLY_RESULTS.field(field, field=field)], field=field
             )
 
 
@@ -134,22 +153,19 @@ async def create_entry(session: AsyncSession, data: VocabularyEntryCreate) -> Vo
     """Add an entry (409 if its code exists in its vocabulary), linked to ``parentType`` if given."""
     _only_for_results(data.kind, data.model_dump())
     if data.parent_type is not None and data.kind not in LINK_OF_CHILD:
-        raise BusinessRuleViolation(
-            "parentType is only for ACTION_SUBTYPE and ACTION_RESULT entries.",
-            errors=[{"field": "parentType", "message": "only subtypes and results have a parent type"}],
-        )
+        raise BusinessRuleViolation.of(PARENT_NOT_ALLOWED, errors=[PARENT_NOT_ALLOWED.field("parentType")])
     if await find_entry(session, data.kind, data.code) is not None:
-        raise Conflict(
-            f"{data.kind.value} {data.code!r} already exists.",
-            errors=[{"field": "code", "message": "already exists in this vocabulary"}],
-        )
+        entry_key = {"kind": data.kind.value, "code": data.code}
+        raise Conflict.of(ENTRY_EXISTS, errors=[ENTRY_EXISTS.field("code", **entry_key)], **entry_key)
     parent = None
     if data.parent_type is not None:
         parent = await find_entry(session, VocabularyKind.ACTION_TYPE, data.parent_type)
         if parent is None:
-            raise BusinessRuleViolation(
-                f"No action type {data.parent_type!r}.",
-                errors=[{"field": "parentType", "message": "not a known action type"}],
+            parent_type = data.parent_type
+            raise BusinessRuleViolation.of(
+                UNKNOWN_PARENT,
+                errors=[UNKNOWN_PARENT.field("parentType", code=parent_type)],
+                code=parent_type,
             )
     entry = VocabularyEntry(**data.model_dump(exclude={"parent_type", "kind"}), kind=data.kind.value)
     session.add(entry)
@@ -178,10 +194,7 @@ async def update_entry(
         and changes["is_promise"] != entry.is_promise
         and await _result_used(session, code)
     ):
-        raise Conflict(
-            f"Actions were recorded with {code!r}; whether it is a promise cannot change.",
-            errors=[{"field": "isPromise", "message": "the result is used by recorded actions"}],
-        )
+        raise Conflict.of(RESULT_IN_USE, errors=[RESULT_IN_USE.field("isPromise", code=code)], code=code)
     contact_changed = "is_contact" in changes and changes["is_contact"] != entry.is_contact
     for key, value in changes.items():
         if getattr(entry, key) != value:
@@ -226,7 +239,7 @@ async def _add_link(session: AsyncSession, parent: VocabularyEntry, child: Vocab
 def _child_kind(kind: str) -> VocabularyKind:
     child_kind = parse_kind(kind)
     if child_kind not in LINK_OF_CHILD:
-        raise NotFound(f"Only ACTION_SUBTYPE and ACTION_RESULT entries are linked to a type, not {kind}.")
+        raise NotFound.of(NOT_LINKABLE, kind=kind)
     return child_kind
 
 
@@ -252,7 +265,7 @@ async def unlink(session: AsyncSession, type_code: str, kind: str, code: str) ->
     child_kind = _child_kind(kind)
     existing = await _find_link(session, LINK_OF_CHILD[child_kind], type_code, code)
     if existing is None:
-        raise NotFound(f"{child_kind.value} {code!r} is not linked to action type {type_code!r}.")
+        raise NotFound.of(NOT_LINKED, kind=child_kind.value, code=code, type=type_code)
     await session.delete(existing)
     await session.flush()
 
@@ -268,7 +281,7 @@ async def check_case_statuses(session: AsyncSession, statuses: Mapping[str, str]
                 .where(VocabularyEntry.kind == CASE_STATUS_KINDS[field].value, VocabularyEntry.is_active)
                 .order_by(*ORDER)
             )
-            errors.append({"field": to_camel(field), "message": f"Must be one of {', '.join(allowed)}."})
+            errors.append(NOT_IN_VOCABULARY.field(to_camel(field), allowed=", ".join(allowed)))
     if errors:
         fields = ", ".join(e["field"] for e in errors)
-        raise BusinessRuleViolation(f"Invalid value for: {fields}.", errors=errors)
+        raise BusinessRuleViolation.of(CASE_STATUS_INVALID, errors=errors, fields=fields)

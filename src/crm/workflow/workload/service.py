@@ -18,6 +18,7 @@ from crm.platform.auth import Principal
 from crm.platform.business_time import business_date, check_period, day_bounds
 from crm.platform.errors import NotFound
 from crm.workflow.agents.models import Agent
+from crm.workflow.agents.service import NO_AGENT
 from crm.workflow.callers import ensure_own_agent
 from crm.workflow.workload import repository
 from crm.workflow.workload.schemas import (
@@ -57,7 +58,7 @@ async def readable_agent(session: AsyncSession, agent_id: uuid.UUID, caller: Pri
     ensure_own_agent(caller, agent_id)
     agent = await session.get(Agent, agent_id)
     if agent is None:
-        raise NotFound(f"No agent with id {agent_id}.")
+        raise NotFound.of(NO_AGENT, id=agent_id)
     return agent
 
 
