@@ -21,12 +21,13 @@ from crm.bank_sync.collaterals.models import Collateral, DueSegmentation, LoanCo
 from crm.bank_sync.contacts.models import Address, Email, Phone, ReferenceCustomer
 from crm.bank_sync.customers.models import Customer
 from crm.bank_sync.customers.schemas import CustomerStatus
-from crm.bank_sync.customers.service import effective_last_synced_at, phone_candidates, search_criteria
+from crm.bank_sync.customers.service import phone_candidates, search_criteria
 from crm.bank_sync.loans.models import Loan
 from crm.bank_sync.loans.schemas import DelinquencyStatus, DpdBucket, ProductType
 from crm.bank_sync.loans.service import delinquency_criteria
+from crm.bank_sync.records.freshness import effective_last_synced_at
+from crm.bank_sync.records.models import SyncEntityState
 from crm.bank_sync.settings import BankSyncSettings
-from crm.bank_sync.sync.models import SyncEntityState
 from crm.platform.auth import Role
 from crm.platform.errors import BusinessRuleViolation
 from crm.platform.service import create_service_app
