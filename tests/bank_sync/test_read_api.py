@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import unicodedata
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 
-from crm.bank_sync.app import spec
 from crm.bank_sync.collaterals.models import Collateral, DueSegmentation, LoanCollateral
 from crm.bank_sync.contacts.models import Address, Email, Phone, ReferenceCustomer
 from crm.bank_sync.customers.models import Customer
@@ -27,10 +26,8 @@ from crm.bank_sync.loans.schemas import DelinquencyStatus, DpdBucket, ProductTyp
 from crm.bank_sync.loans.service import delinquency_criteria
 from crm.bank_sync.records.freshness import effective_last_synced_at
 from crm.bank_sync.records.models import SyncEntityState
-from crm.bank_sync.settings import BankSyncSettings
 from crm.platform.auth import Role
 from crm.platform.errors import BusinessRuleViolation
-from crm.platform.service import create_service_app
 
 SYNCED_AT = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
 DPDS = (0, 1, 30, 31, 60, 61, 90, 91, 180, 181, 400)
@@ -621,21 +618,6 @@ async def test_routes_are_documented(bank_sync):
 
 
 # lastSyncedAt and stale, on a database of its own (the snapshot state is per source system)
-
-
-@pytest.fixture
-async def private_api(settings, isolated_database) -> AsyncIterator[httpx.AsyncClient]:
-    local = BankSyncSettings(**settings.model_dump())
-    local.database_url = await isolated_database("bank-sync")
-    app = create_service_app(
-        dataclasses.replace(spec(), consumers=(), background=()), local, standalone=False
-    )
-    async with app.router.lifespan_context(app):
-        await app.state.bus.wait_connected(within=20)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
 
 
 async def test_last_synced_at_follows_the_snapshot_unless_the_record_went_missing(
