@@ -672,23 +672,6 @@ async def test_last_synced_at_follows_the_snapshot_unless_the_record_went_missin
 # Rules without a database
 
 
-def test_dpd_buckets():
-    assert [DpdBucket.of(d) for d in (0, 1, 30, 31, 60, 61, 90, 91, 180, 181, 5000)] == [
-        DpdBucket.CURRENT,
-        DpdBucket.B1,
-        DpdBucket.B1,
-        DpdBucket.B2,
-        DpdBucket.B2,
-        DpdBucket.B3,
-        DpdBucket.B3,
-        DpdBucket.B4,
-        DpdBucket.B4,
-        DpdBucket.B5,
-        DpdBucket.B5,
-    ]
-    assert DpdBucket.B4.dpd_range == (91, 180) and DpdBucket.B5.dpd_range == (181, None)
-
-
 def test_delinquency_criteria_intersect_bucket_and_range():
     def span(**filters: Any) -> tuple[int, int | None] | None:
         criteria = delinquency_criteria(**filters)
