@@ -22,11 +22,12 @@ from crm.bank_sync.customers.models import Customer
 from crm.bank_sync.customers.schemas import CustomerStatus
 from crm.bank_sync.customers.service import phone_candidates, search_criteria
 from crm.bank_sync.loans.models import Loan
-from crm.bank_sync.loans.schemas import DelinquencyStatus, DpdBucket, ProductType
+from crm.bank_sync.loans.schemas import DelinquencyStatus, ProductType
 from crm.bank_sync.loans.service import delinquency_criteria
 from crm.bank_sync.records.freshness import effective_last_synced_at
 from crm.bank_sync.records.models import SyncEntityState
 from crm.platform.auth import Role
+from crm.platform.buckets import DpdBucket
 from crm.platform.errors import BusinessRuleViolation
 
 SYNCED_AT = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
