@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select, update
 
 from crm.bank_sync.loans import service
@@ -55,6 +56,13 @@ async def _until_processed(app, *events: PaymentEvent) -> None:
             await asyncio.sleep(0.05)
 
 
+async def _deliver(app, *events: PaymentEvent) -> None:
+    """Publish the events (in this order), then wait until the consumer has committed every one."""
+    for event in events:
+        await _publish(app, event)
+    await _until_processed(app, *events)
+
+
 async def _balance(client, headers, account: str) -> tuple[str, str, str]:
     r = await client.get(f"/api/loans/{account}", headers=headers)
     assert r.status_code == 200, r.text
@@ -67,8 +75,7 @@ async def test_a_payment_reduces_the_balance_once_however_often_it_arrives(bank_
     cif, account, ref = unique("CIF"), unique("LN"), unique("PAY")
     await add_customer_with_loan(app, cif, account)
     received = _event("PAYMENT_RECEIVED", ref, account, cif, "500000.00")
-    await _publish(app, received)
-    await _until_processed(app, received)
+    await _deliver(app, received)
     assert await _balance(bank_sync, headers, account) == ("9500000.00", "1500000.00", "8000000.00")
 
     # The same event again (once de-duplicated by JetStream, once under another message id so that
@@ -76,65 +83,62 @@ async def test_a_payment_reduces_the_balance_once_however_often_it_arrives(bank_
     again = _event("PAYMENT_RECEIVED", ref, account, cif, "500000.00")
     await _publish(app, received)
     await _publish(app, received, msg_id=f"{received.event_id}-redelivered")
-    await _publish(app, again)
-    await _until_processed(app, again)
+    await _deliver(app, again)
     assert await _balance(bank_sync, headers, account) == ("9500000.00", "1500000.00", "8000000.00")
 
     another = _event("PAYMENT_RECEIVED", unique("PAY"), account, cif, "250000.00")
-    await _publish(app, another)
-    await _until_processed(app, another)
+    await _deliver(app, another)
     assert await _balance(bank_sync, headers, account) == ("9250000.00", "1250000.00", "8000000.00")
 
 
-async def test_a_reversal_puts_back_exactly_what_the_payment_took(bank_sync, token_for, unique):
+SCENARIOS = [
+    pytest.param(
+        {},
+        [
+            # More than is due: due goes to zero, outstanding takes the whole amount.
+            ([("PAYMENT_RECEIVED", "paid", "3000000.00")], ("7000000.00", "0.00", "7000000.00")),
+            ([("PAYMENT_REVERSED", "paid", "3000000.00")], ("10000000.00", "2000000.00", "8000000.00")),
+            # A second reversal of the same payment, and a repeat of the payment itself, change nothing.
+            (
+                [("PAYMENT_REVERSED", "paid", "3000000.00"), ("PAYMENT_RECEIVED", "paid", "3000000.00")],
+                ("10000000.00", "2000000.00", "8000000.00"),
+            ),
+        ],
+        id="a_reversal_puts_back_exactly_what_the_payment_took",
+    ),
+    pytest.param(
+        {
+            "outstanding": Decimal("1000.00"),
+            "due_amount": Decimal("400.00"),
+            "remaining_amount": Decimal("600.00"),
+        },
+        [
+            ([("PAYMENT_RECEIVED", "paid", "5000.00")], ("0.00", "0.00", "0.00")),
+            ([("PAYMENT_RECEIVED", "second", "10.00")], ("0.00", "0.00", "0.00")),
+            ([("PAYMENT_REVERSED", "paid", "5000.00")], ("1000.00", "400.00", "600.00")),
+        ],
+        id="balances_never_go_below_zero",
+    ),
+]
+"""The loan's balances ({}: those add_customer_with_loan stores), then steps: the events delivered
+together, each (type, which payment, amount), and the loan's (outstanding, due, remaining) after them."""
+
+
+@pytest.mark.parametrize(("balances", "steps"), SCENARIOS)
+async def test_payments_and_reversals_move_the_balance(bank_sync, token_for, unique, balances, steps):
     app, headers = bank_sync.app, token_for(Role.AGENT)
-    cif, account, ref = unique("CIF"), unique("LN"), unique("PAY")
-    await add_customer_with_loan(app, cif, account)
-    # More than is due: due goes to zero, outstanding takes the whole amount.
-    received = _event("PAYMENT_RECEIVED", ref, account, cif, "3000000.00")
-    await _publish(app, received)
-    await _until_processed(app, received)
-    assert await _balance(bank_sync, headers, account) == ("7000000.00", "0.00", "7000000.00")
-
-    reversed_ = _event("PAYMENT_REVERSED", ref, account, cif, "3000000.00")
-    await _publish(app, reversed_)
-    await _until_processed(app, reversed_)
-    assert await _balance(bank_sync, headers, account) == ("10000000.00", "2000000.00", "8000000.00")
-
-    # A second reversal of the same payment, and a repeat of the payment itself, change nothing.
-    reversed_again = _event("PAYMENT_REVERSED", ref, account, cif, "3000000.00")
-    received_again = _event("PAYMENT_RECEIVED", ref, account, cif, "3000000.00")
-    await _publish(app, reversed_again)
-    await _publish(app, received_again)
-    await _until_processed(app, reversed_again, received_again)
-    assert await _balance(bank_sync, headers, account) == ("10000000.00", "2000000.00", "8000000.00")
-
-
-async def test_balances_never_go_below_zero(bank_sync, token_for, unique):
-    app, headers = bank_sync.app, token_for(Role.AGENT)
-    cif, account, ref = unique("CIF"), unique("LN"), unique("PAY")
-    await add_customer_with_loan(
-        app,
-        cif,
-        account,
-        outstanding=Decimal("1000.00"),
-        due_amount=Decimal("400.00"),
-        remaining_amount=Decimal("600.00"),
-    )
-    received = _event("PAYMENT_RECEIVED", ref, account, cif, "5000.00")
-    await _publish(app, received)
-    await _until_processed(app, received)
-    assert await _balance(bank_sync, headers, account) == ("0.00", "0.00", "0.00")
-
-    second = _event("PAYMENT_RECEIVED", unique("PAY"), account, cif, "10.00")
-    await _publish(app, second)
-    await _until_processed(app, second)
-    assert await _balance(bank_sync, headers, account) == ("0.00", "0.00", "0.00")
-
-    reversed_ = _event("PAYMENT_REVERSED", ref, account, cif, "5000.00")
-    await _publish(app, reversed_)
-    await _until_processed(app, reversed_)
-    assert await _balance(bank_sync, headers, account) == ("1000.00", "400.00", "600.00")
+    cif, account = unique("CIF"), unique("LN")
+    await add_customer_with_loan(app, cif, account, **balances)
+    references: dict[str, str] = {}  # the payment's name in the scenario -> its reference number
+    for events, balance in steps:
+        await _deliver(
+            app,
+            *(
+                _event(kind, references.setdefault(payment, unique("PAY")), account, cif, amount)
+                for kind, payment, amount in events
+            ),
+        )
+        assert await _balance(bank_sync, headers, account) == balance
 
 
 async def test_payments_for_unknown_loans_or_reversals_of_unknown_payments_change_nothing(
@@ -146,9 +150,7 @@ async def test_payments_for_unknown_loans_or_reversals_of_unknown_payments_chang
     stray_ref = unique("PAY")
     for_unknown_loan = _event("PAYMENT_RECEIVED", stray_ref, unique("LN"), cif, "100.00")
     unknown_reversal = _event("PAYMENT_REVERSED", unique("PAY"), account, cif, "100.00")
-    await _publish(app, for_unknown_loan)
-    await _publish(app, unknown_reversal)
-    await _until_processed(app, for_unknown_loan, unknown_reversal)
+    await _deliver(app, for_unknown_loan, unknown_reversal)
     assert await _balance(bank_sync, headers, account) == ("10000000.00", "2000000.00", "8000000.00")
     async with app.state.db.transaction() as session:
         assert await session.get(LoanPaymentApplied, stray_ref) is None, "nothing is remembered as applied"
@@ -159,8 +161,7 @@ async def test_a_balance_change_is_audited(bank_sync, token_for, unique):
     cif, account = unique("CIF"), unique("LN")
     await add_customer_with_loan(app, cif, account)
     received = _event("PAYMENT_RECEIVED", unique("PAY"), account, cif, "100.00")
-    await _publish(app, received)
-    await _until_processed(app, received)
+    await _deliver(app, received)
     audit = platform_tables.audit_log
     async with app.state.db.transaction() as session:
         row = (
@@ -214,16 +215,13 @@ async def test_a_payment_the_loans_last_snapshot_already_includes_moves_nothing(
     yesterday = _event("PAYMENT_RECEIVED", ref, account, cif, "500000.00").model_copy(
         update={"payment_date": midnight - timedelta(hours=8)}
     )
-    await _publish(app, yesterday)
-    await _until_processed(app, yesterday)
+    await _deliver(app, yesterday)
     assert await _balance(bank_sync, headers, account) == ("10000000.00", "2000000.00", "8000000.00")
     # Its reversal puts back what it took: nothing (the core's next snapshot has the reversal).
     reversal = _event("PAYMENT_REVERSED", ref, account, cif, "500000.00")
-    await _publish(app, reversal)
-    await _until_processed(app, reversal)
+    await _deliver(app, reversal)
     assert await _balance(bank_sync, headers, account) == ("10000000.00", "2000000.00", "8000000.00")
 
     today = _event("PAYMENT_RECEIVED", unique("PAY"), account, cif, "500000.00")  # paid now
-    await _publish(app, today)
-    await _until_processed(app, today)
+    await _deliver(app, today)
     assert await _balance(bank_sync, headers, account) == ("9500000.00", "1500000.00", "8000000.00")

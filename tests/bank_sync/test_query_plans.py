@@ -18,8 +18,9 @@ from crm.bank_sync.customers import repository as customers
 from crm.bank_sync.customers.schemas import CustomerStatus
 from crm.bank_sync.customers.service import search_criteria
 from crm.bank_sync.loans import repository as loans
-from crm.bank_sync.loans.schemas import DelinquencyStatus, DpdBucket, ProductType
+from crm.bank_sync.loans.schemas import DelinquencyStatus, ProductType
 from crm.bank_sync.loans.service import delinquency_criteria
+from crm.platform.buckets import DpdBucket
 from crm.platform.settings import async_database_url
 
 LARGE_TABLES = {"customer", "loan", "phone", "email"}

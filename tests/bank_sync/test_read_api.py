@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import unicodedata
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,20 +16,19 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 
-from crm.bank_sync.app import spec
 from crm.bank_sync.collaterals.models import Collateral, DueSegmentation, LoanCollateral
 from crm.bank_sync.contacts.models import Address, Email, Phone, ReferenceCustomer
 from crm.bank_sync.customers.models import Customer
 from crm.bank_sync.customers.schemas import CustomerStatus
-from crm.bank_sync.customers.service import effective_last_synced_at, phone_candidates, search_criteria
+from crm.bank_sync.customers.service import phone_candidates, search_criteria
 from crm.bank_sync.loans.models import Loan
-from crm.bank_sync.loans.schemas import DelinquencyStatus, DpdBucket, ProductType
+from crm.bank_sync.loans.schemas import DelinquencyStatus, ProductType
 from crm.bank_sync.loans.service import delinquency_criteria
-from crm.bank_sync.settings import BankSyncSettings
-from crm.bank_sync.sync.models import SyncEntityState
+from crm.bank_sync.records.freshness import effective_last_synced_at
+from crm.bank_sync.records.models import SyncEntityState
 from crm.platform.auth import Role
+from crm.platform.buckets import DpdBucket
 from crm.platform.errors import BusinessRuleViolation
-from crm.platform.service import create_service_app
 
 SYNCED_AT = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
 DPDS = (0, 1, 30, 31, 60, 61, 90, 91, 180, 181, 400)
@@ -622,21 +621,6 @@ async def test_routes_are_documented(bank_sync):
 # lastSyncedAt and stale, on a database of its own (the snapshot state is per source system)
 
 
-@pytest.fixture
-async def private_api(settings, isolated_database) -> AsyncIterator[httpx.AsyncClient]:
-    local = BankSyncSettings(**settings.model_dump())
-    local.database_url = await isolated_database("bank-sync")
-    app = create_service_app(
-        dataclasses.replace(spec(), consumers=(), background=()), local, standalone=False
-    )
-    async with app.router.lifespan_context(app):
-        await app.state.bus.wait_connected(within=20)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
-
-
 async def test_last_synced_at_follows_the_snapshot_unless_the_record_went_missing(
     private_api, token_for, unique
 ):
@@ -687,23 +671,6 @@ async def test_last_synced_at_follows_the_snapshot_unless_the_record_went_missin
 
 
 # Rules without a database
-
-
-def test_dpd_buckets():
-    assert [DpdBucket.of(d) for d in (0, 1, 30, 31, 60, 61, 90, 91, 180, 181, 5000)] == [
-        DpdBucket.CURRENT,
-        DpdBucket.B1,
-        DpdBucket.B1,
-        DpdBucket.B2,
-        DpdBucket.B2,
-        DpdBucket.B3,
-        DpdBucket.B3,
-        DpdBucket.B4,
-        DpdBucket.B4,
-        DpdBucket.B5,
-        DpdBucket.B5,
-    ]
-    assert DpdBucket.B4.dpd_range == (91, 180) and DpdBucket.B5.dpd_range == (181, None)
 
 
 def test_delinquency_criteria_intersect_bucket_and_range():

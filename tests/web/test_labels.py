@@ -7,7 +7,8 @@ from enum import StrEnum
 import pytest
 
 from crm.bank_sync.loans.schemas import ProductType
-from crm.bank_sync.sync.schemas import EntityType, RunState, SourceSystem
+from crm.bank_sync.records.schemas import EntityType, SourceSystem
+from crm.bank_sync.sync.schemas import RunState
 from crm.payments.ledger.schemas import PaymentChannel, PaymentStatus
 from crm.payments.reconciliation.schemas import DiscrepancyKind
 from crm.platform.auth import Role

@@ -13,7 +13,6 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from crm.platform.auth import Role
-from crm.platform.buckets import DpdBucket
 from crm.workflow.models import platform_tables
 from crm.workflow.readmodel.models import LoanView
 from tests.bank_sync.test_customers_loans import add_customer_with_loan
@@ -420,24 +419,6 @@ async def test_bulk_by_list_reports_each_customer_and_counts_capacity_across_the
     too_many = {"cifs": [f"C{i}" for i in range(5001)], "assignedCallAgentId": a["id"]}
     p = _problem(await workflow.post("/api/assignments/bulk", json=too_many, headers=sup), 422)
     assert [e["field"] for e in p["errors"]] == ["cifs"]
-
-
-def test_bucket_boundaries():
-    assert [DpdBucket.of(d) for d in (0, 1, 30, 31, 60, 61, 90, 91, 180, 181, 5000)] == [
-        DpdBucket.CURRENT,
-        DpdBucket.B1,
-        DpdBucket.B1,
-        DpdBucket.B2,
-        DpdBucket.B2,
-        DpdBucket.B3,
-        DpdBucket.B3,
-        DpdBucket.B4,
-        DpdBucket.B4,
-        DpdBucket.B5,
-        DpdBucket.B5,
-    ]
-    assert DpdBucket.CURRENT.dpd_range == (0, 0) and DpdBucket.B2.dpd_range == (31, 60)
-    assert DpdBucket.B5.dpd_range == (181, None)
 
 
 async def test_bulk_by_rule_spreads_unassigned_customers_by_free_capacity(workflow, token_for, unique):

@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import Index, Numeric, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm.bank_sync.customers.models import SynchronizedMixin
 from crm.bank_sync.models import Base
+from crm.bank_sync.records.models import SynchronizedMixin
 
 
 class Collateral(SynchronizedMixin, Base):

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, PlainSerializer
 
-from crm.bank_sync.customers.schemas import SynchronizedRead
+from crm.bank_sync.records.schemas import SynchronizedRead
 from crm.platform.schemas import Day, Money
 
 Area = Annotated[

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.bank_sync.collaterals import repository
 from crm.bank_sync.collaterals.schemas import CollateralRead
-from crm.bank_sync.customers import repository as customers
-from crm.bank_sync.customers.service import Freshness, ensure_customer
-from crm.bank_sync.sync.schemas import EntityType
+from crm.bank_sync.customers.service import ensure_customer
+from crm.bank_sync.records.freshness import Freshness
+from crm.bank_sync.records.schemas import EntityType
 
 
 async def list_customer_collaterals(
@@ -15,6 +16,6 @@ async def list_customer_collaterals(
 ) -> tuple[list[CollateralRead], int]:
     """A page of the customer's collaterals by collateral number, or 404 for an unknown customer."""
     await ensure_customer(session, cif)
-    rows, total = await customers.collaterals_of(session, cif, offset=offset, limit=limit)
+    rows, total = await repository.of_customer(session, cif, offset=offset, limit=limit)
     freshness = await Freshness.load(session)
     return [freshness.read(CollateralRead, row, EntityType.COLLATERALS) for row in rows], total

@@ -7,8 +7,8 @@ from datetime import date
 from sqlalchemy import Index, Text, UniqueConstraint, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm.bank_sync.customers.models import SynchronizedMixin
 from crm.bank_sync.models import Base
+from crm.bank_sync.records.models import SynchronizedMixin
 
 
 class Phone(SynchronizedMixin, Base):

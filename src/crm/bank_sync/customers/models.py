@@ -1,32 +1,14 @@
-"""A bank customer (person or organisation), unique by CIF, and the fields of every synchronized record."""
+"""A bank customer (person or organisation), unique by CIF."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import Index, Text, func, literal_column, text
+from sqlalchemy import Index, Text, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.bank_sync.models import Base
-from crm.platform.db import TimestampMixin
-
-
-class SynchronizedMixin(TimestampMixin):
-    """The SynchronizedEntity fields of data-model.md (besides the natural key)."""
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    source_system: Mapped[str] = mapped_column(Text)
-    created_by: Mapped[str] = mapped_column(Text)
-    updated_by: Mapped[str] = mapped_column(Text)
-    is_editable: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
-    last_synced_at: Mapped[datetime | None]
-    missing_since: Mapped[datetime | None] = mapped_column(
-        comment="set when a full snapshot of its source no longer has the record (stale)"
-    )
-    sync_hash: Mapped[uuid.UUID | None] = mapped_column(
-        comment="fingerprint of the source row last loaded; NULL once the CRM changed the record itself"
-    )
+from crm.bank_sync.records.models import SynchronizedMixin
 
 
 class Customer(SynchronizedMixin, Base):

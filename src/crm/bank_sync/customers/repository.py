@@ -1,4 +1,4 @@
-"""Queries of customers, their contacts and references, and of the sync snapshots that date them.
+"""Queries of customers, their contacts and references.
 
 Each search branch is a condition on ``customer`` that one index answers (the unique CIF index,
 ``ix_customer_cif_pattern`` for a CIF prefix, ``ix_customer_national_id``, ``ix_customer_name_search``;
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -28,10 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.bank_sync.collaterals.models import Collateral
 from crm.bank_sync.contacts.models import Address, Email, Phone, ReferenceCustomer
 from crm.bank_sync.customers.models import Customer
-from crm.bank_sync.sync.models import SyncEntityState
+from crm.bank_sync.records.paging import total
 
 LIKE_ESCAPE = "\\"
 
@@ -126,24 +124,6 @@ async def search(
     return rows, await total(session, rows, count_statement(criteria), offset=offset, limit=limit)
 
 
-async def total(
-    session: AsyncSession, rows: Sequence[object], count: Select[int], *, offset: int, limit: int
-) -> int:
-    """How many rows a paged query has, given the page ``rows`` read at ``offset``."""
-    if len(rows) < limit and (rows or offset == 0):
-        return offset + len(rows)  # a short page is the last one: nothing to count
-    return await session.scalar(count) or 0
-
-
-async def paged(
-    session: AsyncSession, query: Select[Any], *order: ColumnExpressionArgument[Any], offset: int, limit: int
-) -> tuple[list[Any], int]:
-    """One page of ``query``'s single entity in ``order``, and how many rows the query has."""
-    rows = list(await session.scalars(query.order_by(*order).offset(offset).limit(limit)))
-    count = query.with_only_columns(func.count(), maintain_column_froms=True)
-    return rows, await total(session, rows, count, offset=offset, limit=limit)
-
-
 async def get(session: AsyncSession, cif: str) -> Customer | None:
     return await session.scalar(select(Customer).where(Customer.cif == cif))
 
@@ -181,19 +161,3 @@ async def references_of(session: AsyncSession, cif: str) -> list[ReferenceCustom
         .order_by(ReferenceCustomer.relationship_type, ReferenceCustomer.name, ReferenceCustomer.ref_cif)
     )
     return list(await session.scalars(query))
-
-
-async def collaterals_of(
-    session: AsyncSession, cif: str, *, offset: int, limit: int
-) -> tuple[list[Collateral], int]:
-    """A page of a customer's collaterals (by collateral number) and how many it has."""
-    query = select(Collateral).where(Collateral.cif == cif)
-    return await paged(session, query, Collateral.collateral_number, offset=offset, limit=limit)
-
-
-async def snapshot_times(session: AsyncSession) -> dict[tuple[str, str], datetime]:
-    """When each (source system, entity type) last had a full snapshot loaded (a few dozen rows)."""
-    rows = await session.execute(
-        select(SyncEntityState.source_system, SyncEntityState.entity_type, SyncEntityState.last_snapshot_at)
-    )
-    return {(source, entity): at for source, entity, at in rows}

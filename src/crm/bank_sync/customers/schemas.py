@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from enum import StrEnum
-from typing import Annotated
 
 from pydantic import Field
 
-from crm.bank_sync.sync.schemas import SourceSystem
-from crm.platform.schemas import ApiModel, Day, Moment
-
-MAX_LOOKUP_KEYS = 1000
-"""Most keys one lookup (``POST /api/customers/lookup``, ``POST /api/loans/lookup``) may name."""
-
-LookupKey = Annotated[str, Field(min_length=1, max_length=64)]
+from crm.bank_sync.records.schemas import MAX_LOOKUP_KEYS, LookupKey, SynchronizedRead
+from crm.platform.schemas import ApiModel, Day
 
 
 class CustomerType(StrEnum):
@@ -64,25 +57,6 @@ class RelationshipType(StrEnum):
     LEGAL_REPRESENTATIVE = "LEGAL_REPRESENTATIVE"
     EMERGENCY_CONTACT = "EMERGENCY_CONTACT"
     OTHER = "OTHER"
-
-
-class SynchronizedRead(ApiModel):
-    """The SynchronizedEntity fields of every record that comes from a core system.
-
-    ``lastSyncedAt`` is the last snapshot that saw the record (an unchanged row is not rewritten,
-    so it is the later of the row's own time and its entity's last snapshot); ``stale`` is true
-    when the latest snapshot of its source no longer had it.
-    """
-
-    id: uuid.UUID
-    source_system: SourceSystem
-    created_by: str
-    updated_by: str
-    created_at: Moment
-    updated_at: Moment
-    is_editable: bool
-    last_synced_at: Moment | None
-    stale: bool = False
 
 
 class CustomerRead(SynchronizedRead):

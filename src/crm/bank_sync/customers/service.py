@@ -1,13 +1,10 @@
-"""Reading customers: the search box, the full view, and how fresh each synchronized record is."""
+"""Reading customers: the search box and the full view."""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
-from typing import Protocol, TypeVar
 
 from sqlalchemy import Text, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -24,9 +21,9 @@ from crm.bank_sync.customers.schemas import (
     EmailRead,
     PhoneRead,
     ReferenceCustomerRead,
-    SynchronizedRead,
 )
-from crm.bank_sync.sync.schemas import EntityType
+from crm.bank_sync.records.freshness import Freshness
+from crm.bank_sync.records.schemas import EntityType
 from crm.platform.errors import NotFound
 from crm.platform.problems import declare
 
@@ -37,51 +34,6 @@ MIN_FUZZY_LENGTH = 3
 COUNTRY_CODE = "84"
 _PHONE_LIKE = re.compile(r"\+?[\d\s.()-]+")
 _SEPARATORS = re.compile(r"[\s.()+-]")
-
-R = TypeVar("R", bound=SynchronizedRead)
-
-
-class Synchronized(Protocol):
-    @property
-    def source_system(self) -> str: ...
-    @property
-    def last_synced_at(self) -> datetime | None: ...
-    @property
-    def missing_since(self) -> datetime | None: ...
-
-
-def effective_last_synced_at(
-    last_synced_at: datetime | None, missing_since: datetime | None, snapshot_at: datetime | None
-) -> datetime | None:
-    """When a sync last saw the record: unchanged rows are not rewritten, so the entity's last
-    snapshot counts too, unless the record was missing from a snapshot (then its own time stands)."""
-    if missing_since is not None or snapshot_at is None:
-        return last_synced_at
-    if last_synced_at is None:
-        return snapshot_at
-    return max(last_synced_at, snapshot_at)
-
-
-class Freshness:
-    """Reads records into their schemas with the effective ``lastSyncedAt`` and ``stale``."""
-
-    def __init__(self, snapshots: Mapping[tuple[str, str], datetime]) -> None:
-        self.snapshots = snapshots
-
-    @classmethod
-    async def load(cls, session: AsyncSession) -> Freshness:
-        return cls(await repository.snapshot_times(session))
-
-    def read(self, schema: type[R], row: Synchronized, entity: EntityType) -> R:
-        snapshot_at = self.snapshots.get((row.source_system, entity.value))
-        return schema.model_validate(row).model_copy(
-            update={
-                "last_synced_at": effective_last_synced_at(
-                    row.last_synced_at, row.missing_since, snapshot_at
-                ),
-                "stale": row.missing_since is not None,
-            }
-        )
 
 
 def phone_candidates(digits: str, *, international: bool) -> tuple[str, ...]:

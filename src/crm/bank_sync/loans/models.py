@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm.bank_sync.customers.models import SynchronizedMixin
 from crm.bank_sync.models import Base
+from crm.bank_sync.records.models import SynchronizedMixin
 from crm.platform.db import utcnow
 
 

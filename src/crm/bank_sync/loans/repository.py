@@ -14,8 +14,8 @@ from sqlalchemy import ColumnElement, Select, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.bank_sync.collaterals.models import Collateral, DueSegmentation, LoanCollateral
-from crm.bank_sync.customers.repository import paged, total
 from crm.bank_sync.loans.models import Loan
+from crm.bank_sync.records.paging import paged, total
 
 
 @dataclass(frozen=True)

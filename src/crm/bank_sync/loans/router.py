@@ -10,7 +10,6 @@ from crm.bank_sync.access import READ
 from crm.bank_sync.loans import service
 from crm.bank_sync.loans.schemas import (
     DelinquencyStatus,
-    DpdBucket,
     LoanFullRead,
     LoanLookup,
     LoanLookupResult,
@@ -18,6 +17,7 @@ from crm.bank_sync.loans.schemas import (
     ProductType,
 )
 from crm.platform.auth import SecureRouter
+from crm.platform.buckets import DpdBucket
 from crm.platform.db import Session
 from crm.platform.schemas import Page, Paging
 

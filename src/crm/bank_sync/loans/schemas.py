@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, PlainSerializer, computed_field
 
 from crm.bank_sync.collaterals.schemas import CollateralRead, DueSegmentationRead
-from crm.bank_sync.customers.schemas import MAX_LOOKUP_KEYS, LookupKey, SynchronizedRead
+from crm.bank_sync.records.schemas import MAX_LOOKUP_KEYS, LookupKey, SynchronizedRead
 from crm.platform.buckets import DpdBucket
 from crm.platform.schemas import ApiModel, Day, Money
 

@@ -12,12 +12,14 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.bank_sync.collaterals.schemas import CollateralRead, DueSegmentationRead
-from crm.bank_sync.customers.service import Freshness, ensure_customer
+from crm.bank_sync.customers.service import ensure_customer
 from crm.bank_sync.loans import repository
 from crm.bank_sync.loans.models import Loan, LoanPaymentApplied
 from crm.bank_sync.loans.repository import DelinquencyCriteria
-from crm.bank_sync.loans.schemas import DelinquencyStatus, DpdBucket, LoanFullRead, LoanRead, ProductType
-from crm.bank_sync.sync.schemas import EntityType
+from crm.bank_sync.loans.schemas import DelinquencyStatus, LoanFullRead, LoanRead, ProductType
+from crm.bank_sync.records.freshness import Freshness
+from crm.bank_sync.records.schemas import EntityType
+from crm.platform.buckets import DpdBucket
 from crm.platform.business_time import snapshot_includes
 from crm.platform.errors import BusinessRuleViolation, NotFound
 from crm.platform.logging import get_logger

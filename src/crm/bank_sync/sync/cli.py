@@ -11,12 +11,12 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from crm.bank_sync.models import platform_tables
+from crm.bank_sync.records.schemas import EntityType, SourceSystem
 from crm.bank_sync.settings import BankSyncSettings
 from crm.bank_sync.sync import service
 from crm.bank_sync.sync.announce import announce
 from crm.bank_sync.sync.entities import ENTITIES
 from crm.bank_sync.sync.runner import SyncRunner, connector_for
-from crm.bank_sync.sync.schemas import EntityType, SourceSystem
 from crm.bank_sync.sync.worker import claim_next_run
 from crm.platform.db import Database
 from crm.platform.errors import Conflict

@@ -61,15 +61,3 @@ class SyncReject(Base):
     line_number: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     row: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-
-
-class SyncEntityState(Base):
-    """The last full snapshot of an entity loaded from a source: drives lastSyncedAt and staleness."""
-
-    __tablename__ = "sync_entity_state"
-
-    source_system: Mapped[str] = mapped_column(Text, primary_key=True)
-    entity_type: Mapped[str] = mapped_column(Text, primary_key=True)
-    last_snapshot_at: Mapped[datetime]
-    business_date: Mapped[date | None]
-    run_id: Mapped[uuid.UUID | None]

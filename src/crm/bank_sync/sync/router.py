@@ -9,12 +9,11 @@ from typing import Annotated
 from fastapi import Body, Path, Query, Request
 
 from crm.bank_sync.access import READ, WRITE
+from crm.bank_sync.records.schemas import EntityType, SourceSystem
 from crm.bank_sync.sync import service
 from crm.bank_sync.sync.models import SyncRun
 from crm.bank_sync.sync.schemas import (
-    EntityType,
     SourceStatus,
-    SourceSystem,
     SyncRejectRead,
     SyncRunCreate,
     SyncRunQueued,

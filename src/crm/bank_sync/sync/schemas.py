@@ -1,4 +1,4 @@
-"""Sync runs: what a caller asks for and what it gets back; also the source systems every entity names."""
+"""Sync runs: what a caller asks for and what it gets back."""
 
 from __future__ import annotations
 
@@ -6,29 +6,8 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
+from crm.bank_sync.records.schemas import EntityType, SourceSystem
 from crm.platform.schemas import ApiModel, Day, Moment
-
-
-class SourceSystem(StrEnum):
-    """The core system a synchronized record came from."""
-
-    T24 = "T24"
-    W4 = "W4"
-    OTHER = "OTHER"
-
-
-class EntityType(StrEnum):
-    """The Bank Sync entities, named like their extract files (extracts.md) without ``.csv``."""
-
-    CUSTOMERS = "customers"
-    PHONES = "phones"
-    ADDRESSES = "addresses"
-    EMAILS = "emails"
-    LOANS = "loans"
-    COLLATERALS = "collaterals"
-    LOAN_COLLATERALS = "loan_collaterals"
-    DUE_SEGMENTATIONS = "due_segmentations"
-    REFERENCE_CUSTOMERS = "reference_customers"
 
 
 class RunState(StrEnum):

@@ -11,10 +11,12 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.bank_sync.records.models import SyncEntityState
+from crm.bank_sync.records.schemas import EntityType, SourceSystem
 from crm.bank_sync.sync.entities import ENTITIES
-from crm.bank_sync.sync.models import SyncEntityState, SyncReject, SyncRun
+from crm.bank_sync.sync.models import SyncReject, SyncRun
 from crm.bank_sync.sync.runner import fail_dead_runs
-from crm.bank_sync.sync.schemas import EntityStatus, EntityType, RunState, SourceSystem
+from crm.bank_sync.sync.schemas import EntityStatus, RunState
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound
 from crm.platform.problems import declare
 

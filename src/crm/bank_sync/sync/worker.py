@@ -10,11 +10,12 @@ from croniter import croniter
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
+from crm.bank_sync.records.schemas import SourceSystem
 from crm.bank_sync.settings import BankSyncSettings
 from crm.bank_sync.sync import service
 from crm.bank_sync.sync.models import SyncRun
 from crm.bank_sync.sync.runner import SyncRunner, connector_for, fail_interrupted_runs
-from crm.bank_sync.sync.schemas import RunState, SourceSystem
+from crm.bank_sync.sync.schemas import RunState
 from crm.platform.db import Database
 from crm.platform.errors import Conflict
 from crm.platform.logging import get_logger
