@@ -1,4 +1,4 @@
-"""Synthetic source-system extracts (extracts.md) for demos, tests and benchmarks: ``crm generate``.
+"""Synthetic source-system extracts (docs/extracts.md) for demos, tests and benchmarks: ``crm generate``.
 
 What a generated set promises (see ``core`` for how):
 
@@ -23,6 +23,6 @@ What a generated set promises (see ``core`` for how):
   exactly the listed lines and every other row is byte for byte the base's.
 """
 
-from crm.bank_sync.generator.core import BAD_KINDS, DEFAULT_AS_OF, FILES, generate, share_of
+from crm.demo_data.core import BAD_KINDS, DEFAULT_AS_OF, FILES, generate, share_of
 
 __all__ = ["BAD_KINDS", "DEFAULT_AS_OF", "FILES", "generate", "share_of"]

@@ -1,7 +1,7 @@
 """The extract generator (crm generate): headers, manifest, determinism, integrity, change set, bad rows.
 
-Pure tests, no database. The validator below re-states the extract rules of extracts.md / data-model.md
-independently of the generator, as the sync pipeline applies them to a first load: a row is rejected for
+Pure tests, no database. The validator below re-states the extract rules of docs/extracts.md and the data
+model independently of the generator, as the sync pipeline applies them to a first load: a row is rejected for
 a missing required value, a bad date or number, an unknown enum value, a duplicate key (the later line),
 or a parent that was not loaded.
 """
@@ -22,8 +22,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from crm.bank_sync.generator import core, generate, share_of
-from crm.bank_sync.generator.cli import generate_command, parse_share
+from crm.demo_data import core, generate, share_of
+from crm.demo_data.cli import generate_command, parse_share
 
 DAY = date(2026, 11, 28)
 SEED = 7

@@ -1,4 +1,4 @@
-"""Realistic full-snapshot extract sets (extracts.md) for T24 (loans) and W4 (cards), written as a stream.
+"""Realistic full-snapshot extract sets (docs/extracts.md) for T24 (loans) and W4 (cards), as a stream.
 
 Layout of the work, and what makes it deterministic and flat in memory:
 
@@ -44,7 +44,7 @@ from pathlib import Path
 from random import Random
 from typing import Any, NamedTuple
 
-from crm.bank_sync.generator import vocab as v
+from crm.demo_data import vocab as v
 
 CHUNK = 1000
 """Customers per chunk: part of the data's definition (changing it changes every file), not a tuning knob."""

@@ -1,4 +1,4 @@
-"""``crm generate``: write a realistic extract set (extracts.md) into an inbox folder."""
+"""``crm generate``: write a realistic extract set (docs/extracts.md) into an inbox folder."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from crm.bank_sync.generator.core import CHUNK, DEFAULT_AS_OF, SOURCES, generate
+from crm.demo_data.core import CHUNK, DEFAULT_AS_OF, SOURCES, generate
 
 
 def parse_share(text: str, option: str) -> float:
