@@ -23,6 +23,7 @@ What a generated set promises (see ``core`` for how):
   exactly the listed lines and every other row is byte for byte the base's.
 """
 
-from crm.demo_data.core import BAD_KINDS, DEFAULT_AS_OF, FILES, generate, share_of
+from crm.demo_data.core import DEFAULT_AS_OF, generate, share_of
+from crm.demo_data.files import BAD_KINDS, FILES
 
 __all__ = ["BAD_KINDS", "DEFAULT_AS_OF", "FILES", "generate", "share_of"]

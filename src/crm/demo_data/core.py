@@ -45,6 +45,25 @@ from random import Random
 from typing import Any, NamedTuple
 
 from crm.demo_data import vocab as v
+from crm.demo_data.files import (
+    ADR,
+    BAD_DATE,
+    BAD_NUMBER,
+    COL,
+    CUS,
+    DUE,
+    DUPLICATE_KEY,
+    EML,
+    FILES,
+    LCO,
+    LOA,
+    MISSING_KEY,
+    NO_CHANGE_FILES,
+    PAY,
+    PHO,
+    REF,
+    UNKNOWN_ENUM,
+)
 
 CHUNK = 1000
 """Customers per chunk: part of the data's definition (changing it changes every file), not a tuning knob."""
@@ -67,230 +86,6 @@ SOURCES = {
     "T24": Source("T24", 65, "T24C", "T24R", "LD", "CL", "FT", "T24X"),
     "W4": Source("W4", 35, "W4C", "W4R", "CA", "CD", "WP", "W4X"),
 }
-
-CUS, PHO, ADR, EML, LOA, COL, LCO, DUE, REF, PAY = range(10)
-MISSING_KEY, BAD_DATE, BAD_NUMBER, UNKNOWN_ENUM, UNKNOWN_REFERENCE, DUPLICATE_KEY = (
-    "missing_key",
-    "bad_date",
-    "bad_number",
-    "unknown_enum",
-    "unknown_reference",
-    "duplicate_key",
-)
-BAD_KINDS = (MISSING_KEY, BAD_DATE, BAD_NUMBER, UNKNOWN_ENUM, UNKNOWN_REFERENCE, DUPLICATE_KEY)
-
-
-class FileSpec(NamedTuple):
-    """One extract file: its header (data-model.md names, in that order) and how its rows can be broken."""
-
-    name: str
-    header: tuple[str, ...]
-    key: tuple[str, ...]
-    kinds: tuple[str, ...]  # the bad-row kinds its columns allow, in the order they are handed out
-    dates: tuple[str, ...] = ()
-    numbers: tuple[str, ...] = ()
-    enums: tuple[tuple[str, tuple[str, ...]], ...] = ()  # column, wrong values a core might send
-    refs: tuple[tuple[str, str], ...] = ()  # column, what it points at: cif | loan | collateral
-
-    def at(self, column: str) -> int:
-        return self.header.index(column)
-
-
-_ALL = (MISSING_KEY, BAD_DATE, BAD_NUMBER, UNKNOWN_ENUM, UNKNOWN_REFERENCE, DUPLICATE_KEY)
-FILES: tuple[FileSpec, ...] = (
-    FileSpec(
-        "customers.csv",
-        (
-            "cif",
-            "type",
-            "name",
-            "dateOfBirth",
-            "nationalId",
-            "gender",
-            "companyName",
-            "registrationNumber",
-            "taxId",
-            "segment",
-            "status",
-        ),
-        ("cif",),
-        (MISSING_KEY, BAD_DATE, UNKNOWN_ENUM, DUPLICATE_KEY),
-        dates=("dateOfBirth",),
-        enums=(
-            ("type", ("PERSON", "CORP")),
-            ("gender", ("M", "F", "NAM", "NU")),
-            ("status", ("DORMANT", "BLOCKED")),
-        ),
-    ),
-    FileSpec(
-        "phones.csv",
-        ("cif", "type", "number", "isPrimary", "isVerified", "verificationDate"),
-        ("cif", "type", "number"),
-        (MISSING_KEY, BAD_DATE, UNKNOWN_ENUM, UNKNOWN_REFERENCE, DUPLICATE_KEY),
-        dates=("verificationDate",),
-        enums=(("type", ("CELL", "ZALO", "LANDLINE")),),
-        refs=(("cif", "cif"),),
-    ),
-    FileSpec(
-        "addresses.csv",
-        (
-            "cif",
-            "type",
-            "addressLine1",
-            "addressLine2",
-            "city",
-            "district",
-            "state",
-            "country",
-            "isPrimary",
-            "isVerified",
-            "verificationDate",
-        ),
-        ("cif", "type"),
-        (MISSING_KEY, BAD_DATE, UNKNOWN_ENUM, UNKNOWN_REFERENCE, DUPLICATE_KEY),
-        dates=("verificationDate",),
-        enums=(("type", ("RESIDENTIAL", "OFFICE", "PERMANENT")),),
-        refs=(("cif", "cif"),),
-    ),
-    FileSpec(
-        "emails.csv",
-        ("cif", "address", "isPrimary", "isVerified", "verificationDate"),
-        ("cif", "address"),
-        (MISSING_KEY, BAD_DATE, UNKNOWN_REFERENCE, DUPLICATE_KEY),
-        dates=("verificationDate",),
-        refs=(("cif", "cif"),),
-    ),
-    FileSpec(
-        "loans.csv",
-        (
-            "accountNumber",
-            "cif",
-            "productType",
-            "originalAmount",
-            "currency",
-            "disbursementDate",
-            "maturityDate",
-            "interestRate",
-            "term",
-            "paymentFrequency",
-            "limitAmount",
-            "outstanding",
-            "remainingAmount",
-            "dueAmount",
-            "minPay",
-            "nextPaymentDate",
-            "dpd",
-            "delinquencyStatus",
-            "status",
-            "closeDate",
-            "resolutionCode",
-            "resolutionNotes",
-        ),
-        ("accountNumber",),
-        _ALL,
-        dates=("disbursementDate", "maturityDate"),
-        numbers=("originalAmount", "interestRate", "term", "outstanding", "dueAmount", "dpd"),
-        enums=(
-            ("productType", ("HOME_LOAN", "CAR_LOAN", "PAYDAY")),
-            ("delinquencyStatus", ("WATCH", "SUBSTANDARD", "BAD_DEBT")),
-            ("status", ("ACTIVE", "WRITTEN_OFF", "SUSPENDED")),
-        ),
-        refs=(("cif", "cif"),),
-    ),
-    FileSpec(
-        "collaterals.csv",
-        (
-            "collateralNumber",
-            "cif",
-            "type",
-            "description",
-            "value",
-            "valuationDate",
-            "make",
-            "model",
-            "year",
-            "vin",
-            "licensePlate",
-            "propertyType",
-            "address",
-            "size",
-            "titleNumber",
-        ),
-        ("collateralNumber",),
-        _ALL,
-        dates=("valuationDate",),
-        numbers=("value",),
-        enums=(("type", ("GOLD", "STOCK", "LAND_USE_RIGHT")),),
-        refs=(("cif", "cif"),),
-    ),
-    FileSpec(
-        "loan_collaterals.csv",
-        ("loanAccountNumber", "collateralNumber"),
-        ("loanAccountNumber", "collateralNumber"),
-        (MISSING_KEY, UNKNOWN_REFERENCE, DUPLICATE_KEY),
-        refs=(("loanAccountNumber", "loan"), ("collateralNumber", "collateral")),
-    ),
-    FileSpec(
-        "due_segmentations.csv",
-        ("loanAccountNumber", "dueDate", "principalAmount", "interestAmount", "feesAmount", "penaltyAmount"),
-        ("loanAccountNumber", "dueDate"),
-        (MISSING_KEY, BAD_DATE, BAD_NUMBER, UNKNOWN_REFERENCE, DUPLICATE_KEY),
-        dates=("dueDate",),
-        numbers=("principalAmount", "interestAmount", "feesAmount", "penaltyAmount"),
-        refs=(("loanAccountNumber", "loan"),),
-    ),
-    FileSpec(
-        "reference_customers.csv",
-        (
-            "refCif",
-            "primaryCif",
-            "relationshipType",
-            "type",
-            "name",
-            "dateOfBirth",
-            "nationalId",
-            "gender",
-            "companyName",
-            "registrationNumber",
-            "taxId",
-        ),
-        ("primaryCif", "refCif"),
-        (MISSING_KEY, BAD_DATE, UNKNOWN_ENUM, UNKNOWN_REFERENCE, DUPLICATE_KEY),
-        dates=("dateOfBirth",),
-        enums=(
-            ("relationshipType", ("NEIGHBOUR", "COUSIN", "PARENT")),
-            ("type", ("PERSON", "COMPANY")),
-        ),
-        refs=(("primaryCif", "cif"),),
-    ),
-    # Payments go through payment processing, whose idempotency makes a repeated reference a no-op rather
-    # than a reject, and which cannot see bank-sync's loans: no duplicate or unknown-reference rows here.
-    FileSpec(
-        "payments.csv",
-        (
-            "referenceNumber",
-            "loanAccountNumber",
-            "cif",
-            "amount",
-            "currency",
-            "paymentDate",
-            "paymentChannel",
-            "status",
-            "statusReason",
-        ),
-        ("referenceNumber",),
-        (MISSING_KEY, BAD_DATE, BAD_NUMBER, UNKNOWN_ENUM),
-        dates=("paymentDate",),
-        numbers=("amount",),
-        enums=(
-            ("paymentChannel", ("ATM", "VNPAY", "COUNTER")),
-            ("status", ("SETTLED", "SUCCESS", "CANCELLED")),
-        ),
-    ),
-)
-FILE_NAMES = tuple(f.name for f in FILES)
-NO_CHANGE_FILES = frozenset({LCO})
-"""Files whose every column is part of the natural key: a row can only appear or disappear, not change."""
 
 
 def share_of(rows: int, share: float) -> int:
