@@ -22,8 +22,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from crm.demo_data import BAD_KINDS, core, generate, share_of
+from crm.demo_data import BAD_KINDS, DEFAULT_AS_OF, generate, planning, share_of
 from crm.demo_data.cli import generate_command, parse_share
+from crm.demo_data.days import calendar
 
 DAY = date(2026, 11, 28)
 SEED = 7
@@ -443,7 +444,7 @@ def test_loans_are_consistent(base: Path) -> None:
                 assert outstanding == 0 and dpd == 0 and loan["closeDate"] and loan["resolutionCode"]
                 continue
             assert due == dues[loan["accountNumber"]]  # the due rows split exactly what is due
-            assert loan["nextPaymentDate"] > core.DEFAULT_AS_OF.isoformat()
+            assert loan["nextPaymentDate"] > DEFAULT_AS_OF.isoformat()
             card = loan["productType"] == "CREDIT_CARD"
             assert bool(loan["minPay"]) == card and bool(loan["limitAmount"]) == (source == "W4")
 
@@ -531,8 +532,8 @@ def test_bad_rows_are_listed_and_are_the_only_rejects(base: Path, broken: Path) 
 
 def test_memory_stays_flat_as_the_set_grows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Memory is bounded by one chunk of customers; smaller chunks keep this test fast under tracemalloc.
-    monkeypatch.setattr(core, "CHUNK", 100)
-    core.calendar(core.DEFAULT_AS_OF)
+    monkeypatch.setattr(planning, "CHUNK", 100)
+    calendar(DEFAULT_AS_OF)
     peaks = []
     for n in (500, 2000):
         tracemalloc.start()

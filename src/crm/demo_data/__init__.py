@@ -1,6 +1,6 @@
 """Synthetic source-system extracts (docs/extracts.md) for demos, tests and benchmarks: ``crm generate``.
 
-What a generated set promises (see ``core`` for how):
+What a generated set promises (see ``generation`` for how):
 
 - ``<out>/<SOURCE>/<YYYY-MM-DD>/`` per source with manifest.json and the ten CSV files, headers exactly
   the data-model field names, CRLF line ends, UTF-8 without BOM, money with two decimals (whole VND).
@@ -23,7 +23,8 @@ What a generated set promises (see ``core`` for how):
   exactly the listed lines and every other row is byte for byte the base's.
 """
 
-from crm.demo_data.core import DEFAULT_AS_OF, generate, share_of
 from crm.demo_data.files import BAD_KINDS, FILES
+from crm.demo_data.generation import generate
+from crm.demo_data.planning import DEFAULT_AS_OF, share_of
 
 __all__ = ["BAD_KINDS", "DEFAULT_AS_OF", "FILES", "generate", "share_of"]
