@@ -35,7 +35,7 @@ from crm.bank_sync.sync.entities import LOAD_ORDER
 from crm.bank_sync.sync.models import SyncRun
 from crm.bank_sync.sync.pipeline import CASTS
 from crm.bank_sync.sync.runner import SyncRunner, connector_for
-from crm.demo_data import generate
+from crm.demo_data.generation import generate
 from crm.platform import migrations
 from crm.platform.db import Database
 from crm.platform.embedded import EmbeddedPostgres

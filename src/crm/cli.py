@@ -161,7 +161,7 @@ def _demo_extracts(settings: PlatformSettings, customers: int = 2000) -> None:
     from datetime import datetime, timedelta
 
     from crm.bank_sync.settings import BankSyncSettings
-    from crm.demo_data import generate
+    from crm.demo_data.generation import generate
 
     inbox = BankSyncSettings(**settings.model_dump()).inbox
     if any((inbox / source).is_dir() for source in ("T24", "W4")):

@@ -22,9 +22,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from crm.demo_data import BAD_KINDS, DEFAULT_AS_OF, generate, planning, share_of
+from crm.demo_data import planning
 from crm.demo_data.cli import generate_command, parse_share
 from crm.demo_data.days import calendar
+from crm.demo_data.files import BAD_KINDS
+from crm.demo_data.generation import generate
+from crm.demo_data.planning import DEFAULT_AS_OF, share_of
 
 DAY = date(2026, 11, 28)
 SEED = 7

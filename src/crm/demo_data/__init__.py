@@ -1,5 +1,9 @@
 """Synthetic source-system extracts (docs/extracts.md) for demos, tests and benchmarks: ``crm generate``.
 
+``crm.demo_data.generation.generate`` writes a set. This package imports nothing itself: the file
+formats come from the services' specs (``files``), slow to import, and ``crm`` registers the command
+(``cli``) at every start.
+
 What a generated set promises (see ``generation`` for how):
 
 - ``<out>/<SOURCE>/<YYYY-MM-DD>/`` per source with manifest.json and the ten CSV files, headers exactly
@@ -22,9 +26,3 @@ What a generated set promises (see ``generation`` for how):
   of ``BAD_KINDS``. Rows that depend on a bad customer, loan or collateral are left out, so a load rejects
   exactly the listed lines and every other row is byte for byte the base's.
 """
-
-from crm.demo_data.files import BAD_KINDS, FILES
-from crm.demo_data.generation import generate
-from crm.demo_data.planning import DEFAULT_AS_OF, share_of
-
-__all__ = ["BAD_KINDS", "DEFAULT_AS_OF", "FILES", "generate", "share_of"]

@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 
-from crm.demo_data.generation import generate
 from crm.demo_data.planning import CHUNK, DEFAULT_AS_OF, SOURCES
 
 
@@ -84,6 +83,9 @@ def generate_command(
     ] = None,
 ) -> None:
     """Write a realistic full-snapshot extract set for T24 and W4 (manifest.json, one CSV per entity)."""
+    # Imported here: the file formats come from the services' specs, which every `crm` start would load.
+    from crm.demo_data.generation import generate
+
     if customers < 1:
         raise typer.BadParameter("must be at least 1.", param_hint="--customers")
     if workers is not None and workers < 1:

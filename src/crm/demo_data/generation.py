@@ -27,8 +27,50 @@ from typing import Any
 
 from crm.demo_data.chunk import run_chunk
 from crm.demo_data.delivery import Progress, write_source
-from crm.demo_data.planning import DEFAULT_AS_OF, SOURCES, Job, Plan, allocate, chunk_jobs, split_customers
+from crm.demo_data.files import FILES, NO_CHANGE_FILES
+from crm.demo_data.planning import (
+    DEFAULT_AS_OF,
+    SOURCES,
+    Job,
+    Plan,
+    chunk_jobs,
+    part,
+    share_of,
+    split_customers,
+)
 from crm.demo_data.shapes import count_chunk
+
+
+def allocate(jobs: list[Job], counts: list[tuple[int, ...]], plan: Plan) -> list[Job]:
+    """Spread each file's changed and bad rows over the chunks, in proportion to their rows."""
+    files = range(len(FILES))
+    totals = [sum(c[f] for c in counts) for f in files]
+    k_changed = [0 if f in NO_CHANGE_FILES else share_of(totals[f], plan.changed) for f in files]
+    k_bad = [share_of(totals[f], plan.bad) for f in files]
+    done = [0] * len(FILES)
+    allocated = []
+    for job, rows in zip(jobs, counts, strict=True):
+        upto = [done[f] + rows[f] for f in files]
+        allocated.append(
+            Job(
+                job.plan,
+                job.source,
+                job.chunk,
+                job.first,
+                job.count,
+                base_rows=rows,
+                changed_rows=tuple(
+                    part(k_changed[f], totals[f], upto[f]) - part(k_changed[f], totals[f], done[f])
+                    for f in files
+                ),
+                bad_rows=tuple(
+                    part(k_bad[f], totals[f], upto[f]) - part(k_bad[f], totals[f], done[f]) for f in files
+                ),
+                bad_before=tuple(part(k_bad[f], totals[f], done[f]) for f in files),
+            )
+        )
+        done = upto
+    return allocated
 
 
 class _Executor:

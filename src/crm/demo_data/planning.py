@@ -16,8 +16,6 @@ from datetime import date
 from random import Random
 from typing import NamedTuple
 
-from crm.demo_data.files import FILES, NO_CHANGE_FILES
-
 CHUNK = 1000
 """Customers per chunk: part of the data's definition (changing it changes every file), not a tuning knob."""
 DEFAULT_AS_OF = date(2026, 11, 27)
@@ -91,7 +89,7 @@ def _seed(*parts: object) -> int:
     return int.from_bytes(digest, "big")
 
 
-def _part(k: int, n: int, upto: int) -> int:
+def part(k: int, n: int, upto: int) -> int:
     """round(k * upto / n), half up, in integers: how many of k picks fall in the first ``upto`` of n rows."""
     return (2 * k * upto + n) // (2 * n) if n else 0
 
@@ -103,7 +101,7 @@ def split_customers(customers: int, sources: Sequence[str]) -> dict[str, int]:
     split, before = {}, 0
     for source in chosen:
         upto = before + source.weight
-        split[source.code] = _part(customers, total, upto) - _part(customers, total, before)
+        split[source.code] = part(customers, total, upto) - part(customers, total, before)
         before = upto
     return split
 
@@ -114,35 +112,3 @@ def chunk_jobs(plan: Plan, source: str, customers: int) -> list[Job]:
         Job(plan, source, c, c * CHUNK, min(CHUNK, customers - c * CHUNK))
         for c in range((customers + CHUNK - 1) // CHUNK)
     ]
-
-
-def allocate(jobs: list[Job], counts: list[tuple[int, ...]], plan: Plan) -> list[Job]:
-    """Spread each file's changed and bad rows over the chunks, in proportion to their rows."""
-    files = range(len(FILES))
-    totals = [sum(c[f] for c in counts) for f in files]
-    k_changed = [0 if f in NO_CHANGE_FILES else share_of(totals[f], plan.changed) for f in files]
-    k_bad = [share_of(totals[f], plan.bad) for f in files]
-    done = [0] * len(FILES)
-    allocated = []
-    for job, rows in zip(jobs, counts, strict=True):
-        upto = [done[f] + rows[f] for f in files]
-        allocated.append(
-            Job(
-                job.plan,
-                job.source,
-                job.chunk,
-                job.first,
-                job.count,
-                base_rows=rows,
-                changed_rows=tuple(
-                    _part(k_changed[f], totals[f], upto[f]) - _part(k_changed[f], totals[f], done[f])
-                    for f in files
-                ),
-                bad_rows=tuple(
-                    _part(k_bad[f], totals[f], upto[f]) - _part(k_bad[f], totals[f], done[f]) for f in files
-                ),
-                bad_before=tuple(_part(k_bad[f], totals[f], done[f]) for f in files),
-            )
-        )
-        done = upto
-    return allocated
