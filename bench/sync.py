@@ -30,12 +30,12 @@ from pathlib import Path
 import asyncpg
 import psutil
 
-from crm.bank_sync.generator.core import generate
 from crm.bank_sync.models import platform_tables
 from crm.bank_sync.sync.entities import LOAD_ORDER
 from crm.bank_sync.sync.models import SyncRun
 from crm.bank_sync.sync.pipeline import CASTS
 from crm.bank_sync.sync.runner import SyncRunner, connector_for
+from crm.demo_data.generation import generate
 from crm.platform import migrations
 from crm.platform.db import Database
 from crm.platform.embedded import EmbeddedPostgres

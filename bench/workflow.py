@@ -41,7 +41,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from crm.bank_sync.generator.core import generate
+from crm.demo_data.generation import generate
 from crm.launch import System
 from crm.platform.auth import Role, TokenService
 from crm.platform.settings import PlatformSettings

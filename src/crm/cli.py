@@ -160,8 +160,8 @@ def _demo_extracts(settings: PlatformSettings, customers: int = 2000) -> None:
     """
     from datetime import datetime, timedelta
 
-    from crm.bank_sync.generator.core import generate
     from crm.bank_sync.settings import BankSyncSettings
+    from crm.demo_data.generation import generate
 
     inbox = BankSyncSettings(**settings.model_dump()).inbox
     if any((inbox / source).is_dir() for source in ("T24", "W4")):
@@ -338,7 +338,7 @@ def _check_source_and_entities(source: str | None, entities: list[str]) -> None:
 
 
 def _register_generate() -> None:
-    from crm.bank_sync.generator.cli import generate_command
+    from crm.demo_data.cli import generate_command
 
     app.command("generate", help="Write a realistic extract set (T24 loans, W4 cards) for tests and demos.")(
         generate_command

@@ -9,11 +9,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select, text
 
-from crm.bank_sync.generator import generate, share_of
 from crm.bank_sync.models import platform_tables
 from crm.bank_sync.sync.entities import LOAD_ORDER
 from crm.bank_sync.sync.models import SyncRun
 from crm.bank_sync.sync.runner import SyncRunner, connector_for
+from crm.demo_data.generation import generate
+from crm.demo_data.planning import share_of
 from crm.platform.db import Database
 from crm.platform.outbox import Outbox
 from crm.platform.settings import PlatformSettings

@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.payments.core_extract import CORE_SOURCES, ExtractError, RowError, open_payments, to_payment
+from crm.payments.core_extract import COLUMNS, CORE_SOURCES, ExtractError, RowError, open_payments, to_payment
 from crm.payments.ledger.models import Payment
 from crm.payments.ledger.schemas import PaymentCreate
 from crm.payments.ledger.service import record_payment
@@ -78,17 +78,9 @@ NO_REPORT = declare("reconciliation.not_found", "No reconciliation report for {d
 log = get_logger("crm.payments.reconciliation")
 KIND_ORDER = list(DiscrepancyKind)
 _LOOKUP_CHUNK = 5000
-_SIDE_FIELDS = (
-    "sourceSystem",
-    "loanAccountNumber",
-    "cif",
-    "amount",
-    "currency",
-    "paymentDate",
-    "paymentChannel",
-    "status",
-    "statusReason",
-)
+_SIDE_FIELDS = ("sourceSystem", *(name for name in COLUMNS if name != "referenceNumber"))
+"""A side's columns in the CSV report: its source system, then payments.csv's columns but the reference
+number (the entry's own column)."""
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,18 @@
-"""``crm generate``: write a realistic extract set (extracts.md) into an inbox folder."""
+"""``crm generate``: write a realistic extract set (docs/extracts.md) into an inbox folder."""
 
 from __future__ import annotations
 
 import math
 import os
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from crm.bank_sync.generator.core import CHUNK, DEFAULT_AS_OF, SOURCES, generate
+from crm.demo_data.planning import CHUNK, DEFAULT_AS_OF, SOURCES
 
 
 def parse_share(text: str, option: str) -> float:
@@ -82,6 +83,9 @@ def generate_command(
     ] = None,
 ) -> None:
     """Write a realistic full-snapshot extract set for T24 and W4 (manifest.json, one CSV per entity)."""
+    # Imported here: the file formats come from the services' specs, which every `crm` start would load.
+    from crm.demo_data.generation import generate
+
     if customers < 1:
         raise typer.BadParameter("must be at least 1.", param_hint="--customers")
     if workers is not None and workers < 1:
@@ -93,14 +97,6 @@ def generate_command(
     chosen = parse_sources(sources)
     if workers is None:
         workers = 1 if customers <= 10 * CHUNK else max(1, os.cpu_count() or 1)
-    steps: dict[str, int] = {}
-
-    def progress(source: str, done: int, total: int) -> None:
-        step = done * 10 // total
-        if step > steps.get(source, 0):
-            steps[source] = step
-            typer.echo(f"  {source}: {done:,} / {total:,} customers", err=True)
-
     started = time.perf_counter()
     counts = generate(
         out,
@@ -112,9 +108,26 @@ def generate_command(
         sources=chosen,
         as_of=base_date,
         workers=workers,
-        progress=progress,
+        progress=_progress(),
     )
-    seconds = time.perf_counter() - started
+    _report(counts, out, business_date, time.perf_counter() - started)
+
+
+def _progress() -> Callable[[str, int, int], None]:
+    """Prints a source's progress on stderr every tenth of its customers."""
+    steps: dict[str, int] = {}
+
+    def progress(source: str, done: int, total: int) -> None:
+        step = done * 10 // total
+        if step > steps.get(source, 0):
+            steps[source] = step
+            typer.echo(f"  {source}: {done:,} / {total:,} customers", err=True)
+
+    return progress
+
+
+def _report(counts: dict[str, dict[str, int]], out: Path, business_date: date, seconds: float) -> None:
+    """What was written where, and how fast."""
     total = 0
     for source, files in counts.items():
         rows = sum(files.values())

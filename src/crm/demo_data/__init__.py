@@ -1,6 +1,10 @@
-"""Synthetic source-system extracts (extracts.md) for demos, tests and benchmarks: ``crm generate``.
+"""Synthetic source-system extracts (docs/extracts.md) for demos, tests and benchmarks: ``crm generate``.
 
-What a generated set promises (see ``core`` for how):
+``crm.demo_data.generation.generate`` writes a set. This package imports nothing itself: the file
+formats come from the services' specs (``files``), slow to import, and ``crm`` registers the command
+(``cli``) at every start.
+
+What a generated set promises (see ``generation`` for how):
 
 - ``<out>/<SOURCE>/<YYYY-MM-DD>/`` per source with manifest.json and the ten CSV files, headers exactly
   the data-model field names, CRLF line ends, UTF-8 without BOM, money with two decimals (whole VND).
@@ -22,7 +26,3 @@ What a generated set promises (see ``core`` for how):
   of ``BAD_KINDS``. Rows that depend on a bad customer, loan or collateral are left out, so a load rejects
   exactly the listed lines and every other row is byte for byte the base's.
 """
-
-from crm.bank_sync.generator.core import BAD_KINDS, DEFAULT_AS_OF, FILES, generate, share_of
-
-__all__ = ["BAD_KINDS", "DEFAULT_AS_OF", "FILES", "generate", "share_of"]

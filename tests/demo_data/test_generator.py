@@ -1,7 +1,7 @@
 """The extract generator (crm generate): headers, manifest, determinism, integrity, change set, bad rows.
 
-Pure tests, no database. The validator below re-states the extract rules of extracts.md / data-model.md
-independently of the generator, as the sync pipeline applies them to a first load: a row is rejected for
+Pure tests, no database. The validator below re-states the extract rules of docs/extracts.md and the data
+model independently of the generator, as the sync pipeline applies them to a first load: a row is rejected for
 a missing required value, a bad date or number, an unknown enum value, a duplicate key (the later line),
 or a parent that was not loaded.
 """
@@ -22,8 +22,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from crm.bank_sync.generator import core, generate, share_of
-from crm.bank_sync.generator.cli import generate_command, parse_share
+from crm.demo_data import planning
+from crm.demo_data.cli import generate_command, parse_share
+from crm.demo_data.days import calendar
+from crm.demo_data.files import BAD_KINDS
+from crm.demo_data.generation import generate
+from crm.demo_data.planning import DEFAULT_AS_OF, share_of
 
 DAY = date(2026, 11, 28)
 SEED = 7
@@ -443,7 +447,7 @@ def test_loans_are_consistent(base: Path) -> None:
                 assert outstanding == 0 and dpd == 0 and loan["closeDate"] and loan["resolutionCode"]
                 continue
             assert due == dues[loan["accountNumber"]]  # the due rows split exactly what is due
-            assert loan["nextPaymentDate"] > core.DEFAULT_AS_OF.isoformat()
+            assert loan["nextPaymentDate"] > DEFAULT_AS_OF.isoformat()
             card = loan["productType"] == "CREDIT_CARD"
             assert bool(loan["minPay"]) == card and bool(loan["limitAmount"]) == (source == "W4")
 
@@ -526,13 +530,13 @@ def test_bad_rows_are_listed_and_are_the_only_rejects(base: Path, broken: Path) 
             lines = (folder(broken, source) / name).read_text(encoding="utf-8").splitlines()
             assert all(line in base_lines for n, line in enumerate(lines, start=1) if n not in expected[name])
         assert sum(len(e) for e in listed.values()) > 0
-    assert set(kinds) == set(core.BAD_KINDS), kinds
+    assert set(kinds) == set(BAD_KINDS), kinds
 
 
 def test_memory_stays_flat_as_the_set_grows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Memory is bounded by one chunk of customers; smaller chunks keep this test fast under tracemalloc.
-    monkeypatch.setattr(core, "CHUNK", 100)
-    core.calendar(core.DEFAULT_AS_OF)
+    monkeypatch.setattr(planning, "CHUNK", 100)
+    calendar(DEFAULT_AS_OF)
     peaks = []
     for n in (500, 2000):
         tracemalloc.start()
