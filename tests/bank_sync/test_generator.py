@@ -1,9 +1,9 @@
 """The extract generator (crm generate): headers, manifest, determinism, integrity, change set, bad rows.
 
-Pure tests, no database. The validator below re-states the extract rules of extracts.md / data-model.md
-independently of the generator, as the sync pipeline applies them to a first load: a row is rejected for
-a missing required value, a bad date or number, an unknown enum value, a duplicate key (the later line),
-or a parent that was not loaded.
+Pure tests, no database. The validator below re-states the extract rules of docs/extracts.md /
+docs/data-model.md independently of the generator, as the sync pipeline applies them to a first load: a
+row is rejected for a missing required value, a bad date or number, an unknown enum value, a duplicate
+key (the later line), or a parent that was not loaded.
 """
 
 from __future__ import annotations
