@@ -5,7 +5,7 @@
 
 Starts the system as ``make run`` does (``crm up --demo``: one process, embedded PostgreSQL and NATS,
 demo data loaded), in a temporary folder, then from a second process on loopback sends signed
-notifications (api.md) for the demo loans:
+notifications (docs/api.md) for the demo loans:
 1. the maximum: as many as 64 concurrent senders get through in 15 s;
 2. open-loop runs at 25 %, 50 % and 100 % of that maximum and at 500/s, 15 s each: achieved rate,
    p50 / p99 latency measured from each request's scheduled send time (no coordinated omission);

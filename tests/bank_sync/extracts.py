@@ -1,4 +1,4 @@
-"""Writing small extract deliveries (extracts.md) for tests."""
+"""Writing small extract deliveries (docs/extracts.md) for tests."""
 
 from __future__ import annotations
 

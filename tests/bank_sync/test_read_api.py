@@ -1,5 +1,5 @@
 """The read API a collector uses: the customer search box, full views, a customer's loans and
-collaterals, and the delinquency search (api.md, Bank Synchronization)."""
+collaterals, and the delinquency search (docs/api.md, bank-sync)."""
 
 from __future__ import annotations
 

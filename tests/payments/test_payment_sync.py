@@ -68,7 +68,7 @@ def write_payments(
     manifest_rows: int | None = None,
     sha256: str | None = None,
 ) -> Path:
-    """A delivery folder with payments.csv (or .csv.gz) and the manifest promising it (extracts.md)."""
+    """A delivery folder with payments.csv (or .csv.gz) and the manifest promising it (docs/extracts.md)."""
     folder = inbox / source / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     text = io.StringIO()

@@ -1,4 +1,4 @@
-"""The access matrix of api.md, route by route: 401 without a token, 403 with a wrong role, else 2xx."""
+"""The access matrix of docs/api.md, route by route: 401 without a token, 403 with a wrong role, else 2xx."""
 
 from __future__ import annotations
 

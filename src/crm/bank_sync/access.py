@@ -1,4 +1,4 @@
-"""The bank-sync service's row of the access matrix (api.md)."""
+"""The bank-sync service's row of the access matrix (docs/api.md)."""
 
 from crm.platform.auth import Access, Role
 

@@ -1,4 +1,4 @@
-"""Reading a core system's ``payments.csv`` (extracts.md): the delivery's manifest, then its rows.
+"""Reading a core system's ``payments.csv`` (docs/extracts.md): the delivery's manifest, then its rows.
 
 The delivery layout and its manifest are the platform's (``crm.platform.extracts``, shared with
 bank-sync); reading the rows is this module's, on the ``csv`` module, one row at a time.
@@ -193,7 +193,7 @@ def _reason(exc: ValidationError) -> str:
 
 
 def _in_zone(value: str, tz: ZoneInfo) -> str:
-    """extracts.md: a datetime without an offset is in the business time zone."""
+    """docs/extracts.md: a datetime without an offset is in the business time zone."""
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:

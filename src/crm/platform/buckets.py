@@ -1,4 +1,4 @@
-"""Days-past-due buckets (data-model.md): the one place their boundaries are written down.
+"""Days-past-due buckets (docs/data-model.md): the one place their boundaries are written down.
 
 bank-sync searches loans by bucket and answers each loan's bucket; workflow assigns customers by
 the bucket of their worst loan.
@@ -10,7 +10,7 @@ from enum import StrEnum
 
 
 class DpdBucket(StrEnum):
-    """Days-past-due buckets of data-model.md, used for search, queues and reports."""
+    """Days-past-due buckets of docs/data-model.md, used for search, queues and reports."""
 
     CURRENT = "CURRENT"
     B1 = "B1"

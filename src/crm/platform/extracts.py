@@ -1,4 +1,4 @@
-"""The core systems' extract deliveries (extracts.md), as every service reads them.
+"""The core systems' extract deliveries (docs/extracts.md), as every service reads them.
 
 ``<inbox>/<SOURCE>/<YYYY-MM-DD>/`` holds one file per entity (``<entity>.csv`` or ``.csv.gz``)
 and a ``manifest.json`` promising each file's data-row count and the sha256 of its bytes as

@@ -1,4 +1,4 @@
-"""The workflow service's row of the access matrix (api.md)."""
+"""The workflow service's row of the access matrix (docs/api.md)."""
 
 from crm.platform.auth import Access, Role
 

@@ -48,7 +48,7 @@ async def search_customers(
 # Declared before /api/customers/{cif} (a POST would not clash with its GET anyway).
 @router.post("/lookup", access=READ, response_model=CustomerLookupResult)
 async def lookup_customers(session: Session, body: CustomerLookup) -> CustomerLookupResult:
-    """Several customers by CIF at once, for services (an addition to api.md's list).
+    """Several customers by CIF at once, for other services (docs/api.md).
 
     ``POST /api/customers/lookup`` with ``{"cifs": [...]}`` (1 to 1,000 CIFs, else 422 naming
     ``cifs``) answers ``{"items": [...]}``: each customer as ``GET /api/customers`` lists it

@@ -56,7 +56,7 @@ async def search_delinquent_loans(
 # Declared before /api/loans/{accountNumber} (a POST would not clash with its GET anyway).
 @router.post("/api/loans/lookup", access=READ, response_model=LoanLookupResult)
 async def lookup_loans(session: Session, body: LoanLookup) -> LoanLookupResult:
-    """Several loans by account number at once, for services (an addition to api.md's list).
+    """Several loans by account number at once, for other services (docs/api.md).
 
     ``POST /api/loans/lookup`` with ``{"accountNumbers": [...]}`` (1 to 1,000, else 422 naming
     ``accountNumbers``) answers ``{"items": [...]}``: each loan as ``GET /api/customers/:cif/loans``

@@ -63,7 +63,7 @@ def _header(first_line: bytes) -> list[str]:
 
 
 class FileConnector(SourceConnector):
-    """``<inbox>/<SOURCE>/<YYYY-MM-DD>/`` with a ``manifest.json`` (extracts.md)."""
+    """``<inbox>/<SOURCE>/<YYYY-MM-DD>/`` with a ``manifest.json`` (docs/extracts.md)."""
 
     def __init__(self, inbox_dir: Path, source_system: str) -> None:
         self.inbox_dir = inbox_dir

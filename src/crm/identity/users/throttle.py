@@ -1,4 +1,4 @@
-"""Throttling of failed sign-ins, per username and per client address (api.md: 429 with Retry-After).
+"""Throttling of failed sign-ins, per username and per client address (docs/api.md: 429 with Retry-After).
 
 Kept in PostgreSQL, not in memory, so every process and replica counts the same failures. A key
 (a username, known or not, or an address) that fails ``max_failures`` times within ``window`` is

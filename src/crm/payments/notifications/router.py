@@ -44,7 +44,7 @@ SIGNED = Access.signed(HEADER, "HMAC-SHA256 of t.body with CRM_PAYMENT_WEBHOOK_S
     },
 )
 async def notification(request: Request) -> Response:
-    """A payment processor's notification of a payment (signed, see api.md)."""
+    """A payment processor's notification of a payment (signed, see docs/api.md)."""
     settings: PaymentsSettings = request.app.state.settings
     body = await request.body()
     # The signature first: an unsigned request learns nothing, not even what is wrong with its body.

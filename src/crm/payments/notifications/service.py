@@ -1,4 +1,4 @@
-"""Receiving a payment notification: check it, store it once, announce it (api.md, issue 4).
+"""Receiving a payment notification: check it, store it once, announce it (docs/api.md, issue 4).
 
 The flow of a signed notification (the signature is checked by the router, before anything else):
 1. business rules: a known currency, a payment date not in the future beyond a small clock skew;

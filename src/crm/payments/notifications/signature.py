@@ -1,4 +1,4 @@
-"""The signature a payment processor puts on a notification (api.md):
+"""The signature a payment processor puts on a notification (docs/api.md):
 
     X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">
 

@@ -24,7 +24,7 @@ from crm.workflow.callers import ensure_own_agent
 
 router = SecureRouter(prefix="/api/assignments", tags=["assignments"])
 ASSIGN = Access.of(Role.SUPERVISOR, Role.ADMIN)
-"""Assignments are SUPERVISOR and ADMIN (api.md)."""
+"""Assignments are SUPERVISOR and ADMIN (docs/api.md)."""
 
 _WRITE_RESPONSES: dict[int | str, dict[str, str]] = {
     200: {"description": "the customer already has these agents: nothing changed"},

@@ -1,4 +1,4 @@
-"""Action and case-status vocabularies: data an ADMIN edits, not code (data-model.md).
+"""Action and case-status vocabularies: data an ADMIN edits, not code (docs/data-model.md).
 
 One table of entries (``kind`` + ``code``) and one of links between them: an action type's allowed
 subtypes (``TYPE_SUBTYPE``) and allowed results (``TYPE_RESULT``). A result says whether it is a
