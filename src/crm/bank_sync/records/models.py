@@ -13,7 +13,7 @@ from crm.platform.db import TimestampMixin
 
 
 class SynchronizedMixin(TimestampMixin):
-    """The SynchronizedEntity fields of data-model.md (besides the natural key)."""
+    """The SynchronizedEntity fields of docs/data-model.md (besides the natural key)."""
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     source_system: Mapped[str] = mapped_column(Text)

@@ -20,7 +20,7 @@ class SourceSystem(StrEnum):
 
 
 class EntityType(StrEnum):
-    """The Bank Sync entities, named like their extract files (extracts.md) without ``.csv``."""
+    """The Bank Sync entities, named like their extract files (docs/extracts.md) without ``.csv``."""
 
     CUSTOMERS = "customers"
     PHONES = "phones"
