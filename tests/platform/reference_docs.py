@@ -2,12 +2,16 @@
 
 ``docs/api.md`` lists every route in tables of ``| method | path | who | what |`` under a heading per
 OpenAPI document; ``python -m tests.platform.reference_docs`` prints a draft row for each route a
-document has and the tables lack (the "what" still to be written), which is the quick way to add one.
+document has and the tables lack (the "what" still to be written), which is the quick way to add one;
+``python -m tests.platform.reference_docs --codes`` prints the error code table.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +20,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+import crm
 from crm.platform.auth import Role
+from crm.platform.problems import CODES
 from crm.platform.settings import PlatformSettings
 from crm.services import SERVICES
 
@@ -136,7 +142,32 @@ def draft_rows(apps: dict[str, FastAPI], markdown: str) -> Iterator[str]:
                 yield f"{name}: | {route.method} | `{route.path}` | {who(route.who)} | {route.what} |"
 
 
+def declared_codes() -> dict[str, str]:
+    """Every problem code the code base declares -> its English text (each module imported, as the
+    services are at start)."""
+    for module in pkgutil.walk_packages(crm.__path__, "crm."):
+        if ".migrations" not in module.name and not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    return {code: declared.text for code, declared in CODES.items()}
+
+
+def code_row(code: str, text: str) -> str:
+    """The row of docs/api.md's error code table for a code (its English, params in braces)."""
+    escaped = text.replace("|", "\\|").replace("!r}", "}")
+    return f"| `{code}` | {escaped} |"
+
+
+def code_rows(markdown: str) -> dict[str, str]:
+    """The error code table of docs/api.md: code -> its row as written."""
+    section = markdown.split("## Error codes", 1)[-1]
+    return {m[1]: m[0] for m in re.finditer(r"^\| `([a-z_.]+)` \|.*\|$", section, flags=re.M)}
+
+
 def main() -> None:
+    if "--codes" in sys.argv:  # the whole error code table, to paste into docs/api.md
+        print("| code | what it says (English; params in braces) |\n|---|---|")
+        print("\n".join(code_row(code, text) for code, text in sorted(declared_codes().items())))
+        return
     with tempfile.TemporaryDirectory() as data_dir:
         apps = build_apps(Path(data_dir))
         rows: list[Any] = list(draft_rows(apps, (DOCS / "api.md").read_text(encoding="utf-8")))

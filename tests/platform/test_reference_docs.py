@@ -26,6 +26,9 @@ from tests.platform.reference_docs import (
     PREFIX,
     audit_prefix,
     build_apps,
+    code_row,
+    code_rows,
+    declared_codes,
     document_routes,
     markdown_sections,
     quoted,
@@ -228,3 +231,8 @@ def test_the_documents_are_linked_from_the_readme():
     readme = (Path(DOCS).parent / "README.md").read_text(encoding="utf-8")
     for name in ("api.md", "data-model.md", "extracts.md"):
         assert f"(docs/{name})" in readme, name
+
+
+def test_every_error_code_is_listed_with_what_it_says():
+    expected = {code: code_row(code, text) for code, text in declared_codes().items()}
+    assert code_rows(API) == expected

@@ -4,29 +4,20 @@ show that text, never the API's English ``detail``."""
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import re
 from pathlib import Path
 
 import pytest
 
-import crm
 from crm.platform.errors import GENERIC_CODES
 from crm.platform.problems import CODES, declare
 from crm.web.i18n import catalog
 from crm.web.problems import TEXTS, explain
-
-
-def _declared() -> dict[str, str]:
-    """Every code the code base declares (each module imported, as the services do at start)."""
-    for module in pkgutil.walk_packages(crm.__path__, "crm."):
-        if ".migrations" not in module.name and not module.name.endswith("__main__"):
-            importlib.import_module(module.name)
-    return {code: declared.text for code, declared in CODES.items()}
+from tests.platform.reference_docs import declared_codes
 
 
 def test_every_declared_code_has_english_and_vietnamese_text_on_the_screens():
-    declared = _declared()
+    declared = declared_codes()
     assert len(declared) > 100  # the services' rules were found, not only the platform's
     assert set(GENERIC_CODES.values()) <= declared.keys()
     vietnamese = catalog("vi")
@@ -47,7 +38,7 @@ def test_a_code_means_one_thing():
 
 
 def test_the_text_is_filled_with_the_params_and_dates_are_shown_as_days():
-    _declared()
+    declared_codes()
     params = {"days": 30, "last": "2026-12-31"}
     assert explain("promise.date_too_far", params, "vi") == (
         "Ngày hứa trả phải trong vòng 30 ngày tới (không sau ngày 31/12/2026)."
