@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from typing import Annotated
 
+from fastapi import Depends
 from pydantic import Field, SecretStr
 
 from crm.identity.users.throttle import Policy
 from crm.platform.settings import PlatformSettings
+from crm.platform.state import settings_of
 
 
 class IdentitySettings(PlatformSettings):
@@ -38,3 +41,7 @@ class IdentitySettings(PlatformSettings):
             path.write_text(secrets.token_urlsafe(9))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+Settings = Annotated[IdentitySettings, Depends(settings_of)]
+"""The service's settings, as a route asks for them (``crm.platform.state``)."""

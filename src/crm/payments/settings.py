@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from croniter import croniter
+from fastapi import Depends
 from pydantic import SecretStr, field_validator
 
 from crm.platform.settings import PlatformSettings
+from crm.platform.state import settings_of
 
 DEMO_WEBHOOK_SECRET = "payment-webhook-secret"
 """The file under ``<data>/secrets/`` holding demo mode's generated webhook secret."""
@@ -69,3 +72,7 @@ class PaymentsSettings(PlatformSettings):
     @property
     def inbox(self) -> Path:
         return (self.inbox_dir or self.data_dir / "inbox").expanduser().resolve()
+
+
+Settings = Annotated[PaymentsSettings, Depends(settings_of)]
+"""The service's settings, as a route asks for them (``crm.platform.state``)."""

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Query, Request
+from fastapi import Query
 from sqlalchemy import func, select
 
 from crm.platform.auth import Access, Role, SecureRouter
 from crm.platform.business_time import check_period, day_bounds
 from crm.platform.db import Session
 from crm.platform.schemas import ApiModel, Day, Moment, Page, Paging
+from crm.platform.state import BusinessZone
+from crm.platform.tables import PlatformTables
 
 
 class AuditEntry(ApiModel):
@@ -34,13 +36,13 @@ class AuditEntry(ApiModel):
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 
-def audit_router(prefix: str) -> SecureRouter:
+def audit_router(prefix: str, tables: PlatformTables) -> SecureRouter:
     router = SecureRouter(prefix=prefix, tags=["audit"])
 
     @router.get("/audit", access=Access.of(Role.ADMIN), response_model=Page[AuditEntry])
     async def audit_trail(
-        request: Request,
         session: Session,
+        tz: BusinessZone,
         paging: Paging,
         actor: Text = None,
         entity_type: Annotated[str | None, Query(alias="entityType", min_length=1, max_length=200)] = None,
@@ -52,7 +54,7 @@ def audit_router(prefix: str) -> SecureRouter:
         """The service's audit trail (who changed what, before and after), newest first; ``from`` /
         ``to`` are business dates, both included."""
         check_period(date_from, date_to, max_days=366)
-        table = request.app.state.spec.tables.audit_log
+        table = tables.audit_log
         conditions = []
         for column, value in (
             (table.c.actor, actor),
@@ -62,7 +64,6 @@ def audit_router(prefix: str) -> SecureRouter:
         ):
             if value is not None:
                 conditions.append(column == value)
-        tz = request.app.state.settings.tz
         if date_from is not None:
             conditions.append(table.c.occurred_at >= day_bounds(date_from, tz)[0])
         if date_to is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Request
+from fastapi import Path
 
 from crm.platform import dead_letters
 from crm.platform.auth import Access, Role, SecureRouter
@@ -16,6 +16,8 @@ from crm.platform.db import Session
 from crm.platform.errors import NotFound
 from crm.platform.problems import declare
 from crm.platform.schemas import ApiModel, Moment
+from crm.platform.state import Bus
+from crm.platform.tables import PlatformTables
 
 NO_DEAD_LETTER = declare("dead_letter.not_found", "No dead letter {sequence} of this service.")
 
@@ -44,39 +46,38 @@ def _read(letter: dead_letters.DeadLetter) -> DeadLetterRead:
     return DeadLetterRead.model_validate(letter, from_attributes=True)
 
 
-def dead_letter_router(prefix: str) -> SecureRouter:
+def dead_letter_router(prefix: str, service: str, tables: PlatformTables) -> SecureRouter:
+    """The dead-letter routes of ``service`` (its replays audited in its ``tables``)."""
     router = SecureRouter(prefix=f"{prefix}/dead-letters", tags=["dead letters"])
 
     @router.get("", access=ADMIN_ONLY, response_model=list[DeadLetterRead])
-    async def list_dead_letters(request: Request) -> list[DeadLetterRead]:
+    async def list_dead_letters(bus: Bus) -> list[DeadLetterRead]:
         """The events this service's consumers gave up on, oldest first (payloads masked)."""
-        letters = await dead_letters.list_letters(request.app.state.bus, request.app.state.spec.name)
+        letters = await dead_letters.list_letters(bus, service)
         return [_read(letter) for letter in letters]
 
     @router.get("/{sequence:int}", access=ADMIN_ONLY, response_model=DeadLetterRead)
-    async def show_dead_letter(request: Request, sequence: Sequence) -> DeadLetterRead:
+    async def show_dead_letter(bus: Bus, sequence: Sequence) -> DeadLetterRead:
         """One dead letter: its error, deliveries and masked payload."""
-        letter = await dead_letters.find(request.app.state.bus, sequence, request.app.state.spec.name)
+        letter = await dead_letters.find(bus, sequence, service)
         if letter is None:
             raise NotFound.of(NO_DEAD_LETTER, sequence=sequence)
         return _read(letter)
 
     @router.post("/{sequence:int}/replay", access=ADMIN_ONLY, response_model=DeadLetterRead)
-    async def replay_dead_letter(request: Request, session: Session, sequence: Sequence) -> DeadLetterRead:
+    async def replay_dead_letter(bus: Bus, session: Session, sequence: Sequence) -> DeadLetterRead:
         """Publish the event again on its subject (consumers that applied it skip it), audited."""
-        spec = request.app.state.spec
-        letter = await dead_letters.replay(request.app.state.bus, session, spec.tables, sequence, spec.name)
+        letter = await dead_letters.replay(bus, session, tables, sequence, service)
         if letter is None:
             raise NotFound.of(NO_DEAD_LETTER, sequence=sequence)
         return _read(letter)
 
     @router.post("/replay", access=ADMIN_ONLY, response_model=ReplayResult)
-    async def replay_all(request: Request, session: Session) -> ReplayResult:
+    async def replay_all(bus: Bus, session: Session) -> ReplayResult:
         """Replay every dead letter of this service, oldest first."""
-        spec, bus = request.app.state.spec, request.app.state.bus
         replayed = []
-        for letter in await dead_letters.list_letters(bus, spec.name):
-            if await dead_letters.replay(bus, session, spec.tables, letter.sequence, spec.name):
+        for letter in await dead_letters.list_letters(bus, service):
+            if await dead_letters.replay(bus, session, tables, letter.sequence, service):
                 replayed.append(letter.sequence)
         return ReplayResult(replayed=replayed)
 

@@ -241,8 +241,8 @@ def create_service_app(
     app.state.outbox = Outbox(spec.tables.outbox)
     install_error_handlers(app)
     if spec.audit_prefix:  # before the service's routes, so that no path parameter takes "audit"
-        app.include_router(audit_router(spec.audit_prefix))
-        app.include_router(dead_letter_router(spec.audit_prefix))
+        app.include_router(audit_router(spec.audit_prefix, spec.tables))
+        app.include_router(dead_letter_router(spec.audit_prefix, spec.name, spec.tables))
     for router in spec.routers:
         app.include_router(router)
     app.include_router(health_router(spec.name))

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Annotated, Any
 
 from cachetools import TTLCache
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 
 from crm.platform.errors import NotFound
 from crm.platform.http import UPSTREAM_NOT_FOUND, ServiceClient, client_for
@@ -119,3 +119,12 @@ async def open_bank_data(app: FastAPI) -> None:
 
 async def close_bank_data(app: FastAPI) -> None:
     await app.state.bank_data.close()
+
+
+def _bank_data(request: Request) -> BankDataQueryService:
+    bank: BankDataQueryService = request.app.state.bank_data
+    return bank
+
+
+BankData = Annotated[BankDataQueryService, Depends(_bank_data)]
+"""Bank-sync's customers and loans, as a route asks for them."""

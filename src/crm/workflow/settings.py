@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import Literal
+from typing import Annotated, Literal
 
 from croniter import croniter
+from fastapi import Depends
 from pydantic import field_validator
 
 from crm.platform.settings import PlatformSettings
+from crm.platform.state import settings_of
 
 
 class WorkflowSettings(PlatformSettings):
@@ -40,3 +42,7 @@ class WorkflowSettings(PlatformSettings):
         if value and not croniter.is_valid(value):
             raise ValueError(f"not a cron expression: {value!r}")
         return value or None
+
+
+Settings = Annotated[WorkflowSettings, Depends(settings_of)]
+"""The service's settings, as a route asks for them (``crm.platform.state``)."""

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Body, Path, Query, Request
+from fastapi import Body, Path, Query
 
 from crm.bank_sync.access import READ, WRITE
 from crm.bank_sync.records.schemas import EntityType, SourceSystem
@@ -23,6 +23,7 @@ from crm.bank_sync.sync.schemas import (
 from crm.platform.auth import Caller, SecureRouter
 from crm.platform.db import Session
 from crm.platform.schemas import Page, Paging
+from crm.platform.state import BusinessZone
 
 router = SecureRouter(prefix="/api/sync", tags=["sync"])
 
@@ -41,7 +42,7 @@ router = SecureRouter(prefix="/api/sync", tags=["sync"])
     },
 )
 async def request_run(
-    request: Request,
+    tz: BusinessZone,
     session: Session,
     caller: Caller,
     body: Annotated[SyncRunCreate | None, Body()] = None,
@@ -54,7 +55,7 @@ async def request_run(
         sources=sources,
         entity_type=body.entity_type,
         business_date=body.business_date,
-        today=datetime.now(request.app.state.settings.tz).date(),
+        today=datetime.now(tz).date(),
         requested_by=caller.subject,
     )
     queued = [SyncRunQueued.model_validate(run) for run in runs]

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Form, Path, Request, Response
 from sqlalchemy import func, select
 
+from crm.identity.settings import Settings
 from crm.identity.users import service, throttle
 from crm.identity.users.models import User
 from crm.identity.users.schemas import Me, Token, UserCreate, UserRead, UserUpdate
@@ -15,6 +16,7 @@ from crm.platform.db import Session
 from crm.platform.errors import NotFound, Unauthorized
 from crm.platform.problems import declare
 from crm.platform.schemas import Page, Paging
+from crm.platform.state import Db, Tokens
 
 NO_LOCKOUT = declare("lockout.not_found", "No failed sign-ins are counted for {username!r}.")
 NO_ADDRESS_LOCKOUT = declare(
@@ -51,6 +53,9 @@ def _client_address(request: Request) -> str:
 async def issue_token(
     request: Request,
     session: Session,
+    db: Db,
+    settings: Settings,
+    tokens: Tokens,
     username: Annotated[str, Form(min_length=1, max_length=64)],
     password: Annotated[str, Form(min_length=1, max_length=256)],
     grant_type: Annotated[str, Form(pattern="^password$")] = "password",
@@ -63,11 +68,11 @@ async def issue_token(
         user = await service.authenticate(session, username, password)
     except Unauthorized:
         # Its own transaction: the request's rolls back with the 401 it answers.
-        async with request.app.state.db.transaction() as counting:
-            await throttle.failed(counting, request.app.state.settings.sign_in_policy(), username, address)
+        async with db.transaction() as counting:
+            await throttle.failed(counting, settings.sign_in_policy(), username, address)
         raise
     await throttle.succeeded(session, username)
-    token, ttl = request.app.state.tokens.issue(user.username, user.roles, agent_id=user.agent_id)
+    token, ttl = tokens.issue(user.username, user.roles, agent_id=user.agent_id)
     return Token(access_token=token, expires_in=ttl)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from fastapi import Path, Query, Request, Response
+from fastapi import Path, Query, Response
 
 from crm.payments.access import READ, WRITE
 from crm.payments.ledger import service
@@ -14,6 +15,7 @@ from crm.platform.auth import Caller, SecureRouter
 from crm.platform.business_time import check_period, day_bounds
 from crm.platform.db import Session
 from crm.platform.schemas import Day, Moment, Page, Paging
+from crm.platform.state import BusinessZone, Outbox
 
 router = SecureRouter(prefix="/api/payments", tags=["payments"])
 Key = Annotated[str, Path(min_length=1, max_length=64)]
@@ -21,12 +23,9 @@ FromDate = Annotated[Day | None, Query(alias="from", description="First business
 ToDate = Annotated[Day | None, Query(alias="to", description="Last business date, inclusive")]
 
 
-def _range(
-    request: Request, date_from: Day | None, date_to: Day | None
-) -> tuple[Moment | None, Moment | None]:
+def _range(tz: ZoneInfo, date_from: Day | None, date_to: Day | None) -> tuple[Moment | None, Moment | None]:
     """Business dates (in the business time zone) to a half-open UTC range."""
     check_period(date_from, date_to)  # the one rule every list by period applies
-    tz = request.app.state.settings.tz
     start = day_bounds(date_from, tz)[0] if date_from else None
     end = day_bounds(date_to, tz)[1] if date_to else None
     return start, end
@@ -34,7 +33,7 @@ def _range(
 
 @router.get("/loan/{accountNumber}", access=READ, response_model=Page[PaymentRead])
 async def payments_of_loan(
-    request: Request,
+    tz: BusinessZone,
     session: Session,
     paging: Paging,
     account_number: Annotated[str, Path(alias="accountNumber", min_length=1, max_length=64)],
@@ -42,7 +41,7 @@ async def payments_of_loan(
     date_to: ToDate = None,
 ) -> Page[PaymentRead]:
     """Payments of a loan, newest first."""
-    start, end = _range(request, date_from, date_to)
+    start, end = _range(tz, date_from, date_to)
     rows, total = await service.list_payments(
         session,
         loan_account_number=account_number,
@@ -56,7 +55,7 @@ async def payments_of_loan(
 
 @router.get("/customer/{cif}", access=READ, response_model=Page[PaymentRead])
 async def payments_of_customer(
-    request: Request,
+    tz: BusinessZone,
     session: Session,
     paging: Paging,
     cif: Key,
@@ -64,7 +63,7 @@ async def payments_of_customer(
     date_to: ToDate = None,
 ) -> Page[PaymentRead]:
     """Payments of a customer, newest first."""
-    start, end = _range(request, date_from, date_to)
+    start, end = _range(tz, date_from, date_to)
     rows, total = await service.list_payments(
         session, cif=cif, date_from=start, date_to=end, offset=paging.offset, limit=paging.page_size
     )
@@ -82,12 +81,10 @@ async def payments_of_customer(
     },
 )
 async def record_payment(
-    body: PaymentCreate, request: Request, response: Response, session: Session, caller: Caller
+    body: PaymentCreate, response: Response, session: Session, caller: Caller, outbox: Outbox
 ) -> Payment:
     """Record a payment; repeating the same payment is answered 200 with the stored one."""
-    payment, created = await service.record_payment(
-        session, request.app.state.outbox, body, actor=caller.subject
-    )
+    payment, created = await service.record_payment(session, outbox, body, actor=caller.subject)
     if not created:
         response.status_code = 200
     return payment

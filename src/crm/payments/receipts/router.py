@@ -13,6 +13,7 @@ from crm.payments.access import READ
 from crm.payments.ledger.schemas import PaymentChannel, PaymentStatus
 from crm.payments.receipts import service
 from crm.payments.receipts.pdf import Receipt, render_pdf
+from crm.payments.settings import Settings
 from crm.platform.auth import SecureRouter
 from crm.platform.db import Session
 from crm.platform.negotiation import preferred
@@ -66,10 +67,11 @@ def _filename(reference_number: str) -> str:
 async def get_receipt(
     request: Request,
     session: Session,
+    settings: Settings,
     reference_number: Annotated[str, Path(alias="referenceNumber", min_length=1, max_length=64)],
 ) -> Response:
     """The receipt of a COMPLETED or REVERSED payment: PDF, or JSON with `Accept: application/json`."""
-    receipt: Receipt = await service.get_receipt(session, reference_number, request.app.state.settings)
+    receipt: Receipt = await service.get_receipt(session, reference_number, settings)
     headers = {"Vary": "Accept", "Cache-Control": "no-store"}
     if wants_json(request.headers.get("accept")):
         body = ReceiptRead.model_validate(receipt).model_dump(mode="json", by_alias=True)

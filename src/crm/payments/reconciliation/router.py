@@ -9,10 +9,12 @@ from fastapi import Path, Request, Response
 from crm.payments.access import READ, RECONCILE
 from crm.payments.reconciliation import service
 from crm.payments.reconciliation.schemas import ReconciliationReportRead, ReconciliationRequest
+from crm.payments.settings import Settings
 from crm.platform.auth import Caller, SecureRouter
 from crm.platform.db import Session
 from crm.platform.negotiation import preferred
 from crm.platform.schemas import Day
+from crm.platform.state import Outbox
 
 router = SecureRouter(prefix="/api/payments/reconciliation", tags=["reconciliation"])
 BusinessDate = Annotated[Day, Path(alias="date", description="Business date, YYYY-MM-DD")]
@@ -25,13 +27,12 @@ BusinessDate = Annotated[Day, Path(alias="date", description="Business date, YYY
     responses={422: {"description": "no usable payments extract of the core for that date"}},
 )
 async def reconcile(
-    body: ReconciliationRequest, request: Request, session: Session, caller: Caller
+    body: ReconciliationRequest, session: Session, caller: Caller, settings: Settings, outbox: Outbox
 ) -> ReconciliationReportRead:
     """Reconcile a business date with the core's payments extract; imports what the CRM lacks."""
-    settings = request.app.state.settings
     return await service.reconcile(
         session,
-        request.app.state.outbox,
+        outbox,
         settings.inbox,
         body.business_date,
         tz=settings.tz,

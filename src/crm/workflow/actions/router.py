@@ -5,15 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query
 
 from crm.platform.auth import Caller, SecureRouter
 from crm.platform.db import Session
 from crm.platform.schemas import Day, Page, Paging
+from crm.platform.state import Outbox
 from crm.workflow.access import READ, WRITE
 from crm.workflow.actions import service
 from crm.workflow.actions.models import ActionRecord
 from crm.workflow.actions.schemas import ActionCreate, ActionRead, ResultUpdate
+from crm.workflow.bank_data import BankData
+from crm.workflow.settings import Settings
 
 router = SecureRouter(prefix="/api/actions", tags=["actions"])
 
@@ -43,13 +46,10 @@ HistoryFilter = Annotated[service.HistoryFilter, Depends(_history_filter)]
     },
 )
 async def record_action(
-    body: ActionCreate, request: Request, session: Session, caller: Caller
+    body: ActionCreate, session: Session, caller: Caller, outbox: Outbox, bank: BankData, settings: Settings
 ) -> ActionRecord:
     """Record an action on a customer (and loan); checked against vocabularies and contact rules."""
-    state = request.app.state
-    return await service.record_action(
-        session, state.outbox, state.bank_data, state.settings, body, caller=caller
-    )
+    return await service.record_action(session, outbox, bank, settings, body, caller=caller)
 
 
 @router.put(
@@ -64,39 +64,37 @@ async def record_action(
 )
 async def update_result(
     body: ResultUpdate,
-    request: Request,
+    settings: Settings,
     session: Session,
     caller: Caller,
     action_id: Annotated[uuid.UUID, Path(alias="id")],
 ) -> ActionRecord:
     """Change an action's result, notes and promise."""
-    return await service.update_result(session, request.app.state.settings, action_id, body, caller=caller)
+    return await service.update_result(session, settings, action_id, body, caller=caller)
 
 
 @router.get("/customer/{cif}", access=READ, response_model=Page[ActionRead])
 async def customer_actions(
-    request: Request,
+    settings: Settings,
     session: Session,
     paging: Paging,
     cif: Annotated[str, Path(min_length=1, max_length=64)],
     only: HistoryFilter,
 ) -> Page[ActionRead]:
     """A customer's actions, newest first, optionally of one type and between two business dates."""
-    settings = request.app.state.settings
     rows, total = await service.list_actions(session, settings, only, paging, cif=cif)
     return Page[ActionRead].of(rows, total, paging)
 
 
 @router.get("/loan/{accountNumber}", access=READ, response_model=Page[ActionRead])
 async def loan_actions(
-    request: Request,
+    settings: Settings,
     session: Session,
     paging: Paging,
     account_number: Annotated[str, Path(alias="accountNumber", min_length=1, max_length=64)],
     only: HistoryFilter,
 ) -> Page[ActionRead]:
     """A loan's actions, newest first, optionally of one type and between two business dates."""
-    settings = request.app.state.settings
     rows, total = await service.list_actions(
         session, settings, only, paging, loan_account_number=account_number
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Path, Query, Request, Response
+from fastapi import Path, Query, Response
 
 from crm.platform.auth import Access, Caller, Role, SecureRouter
 from crm.platform.db import Session
 from crm.platform.schemas import Page, Paging
+from crm.platform.state import Outbox
 from crm.workflow.access import READ
 from crm.workflow.assignments import service
 from crm.workflow.assignments.models import CustomerAgent
@@ -20,6 +21,7 @@ from crm.workflow.assignments.schemas import (
     BulkAssign,
     BulkResult,
 )
+from crm.workflow.bank_data import BankData
 from crm.workflow.callers import ensure_own_agent
 
 router = SecureRouter(prefix="/api/assignments", tags=["assignments"])
@@ -66,23 +68,28 @@ async def customer_history(
 
 @router.post("", access=ASSIGN, status_code=201, response_model=AssignmentRead, responses=_WRITE_RESPONSES)
 async def assign(
-    body: AssignmentCreate, request: Request, response: Response, session: Session, caller: Caller
+    body: AssignmentCreate,
+    response: Response,
+    session: Session,
+    caller: Caller,
+    outbox: Outbox,
+    bank: BankData,
 ) -> CustomerAgent:
     """Assign a customer: ends the current assignment and starts a new one (SCD Type 2)."""
-    state = request.app.state
-    row, changed = await service.assign(session, state.outbox, state.bank_data, body, caller=caller)
+    row, changed = await service.assign(session, outbox, bank, body, caller=caller)
     if not changed:
         response.status_code = 200
     return row
 
 
 @router.post("/bulk", access=ASSIGN, response_model=BulkResult)
-async def bulk_assign(body: BulkAssign, request: Request, session: Session, caller: Caller) -> BulkResult:
+async def bulk_assign(
+    body: BulkAssign, session: Session, caller: Caller, outbox: Outbox, bank: BankData
+) -> BulkResult:
     """Assign many customers: a list with the same agents, or a rule spreading customers by free capacity."""
-    state = request.app.state
     if body.cifs is not None:
-        return await service.bulk_assign_list(session, state.outbox, state.bank_data, body, caller=caller)
-    return await service.bulk_assign_rule(session, state.outbox, body, caller=caller)
+        return await service.bulk_assign_list(session, outbox, bank, body, caller=caller)
+    return await service.bulk_assign_rule(session, outbox, body, caller=caller)
 
 
 @router.put(
@@ -97,11 +104,11 @@ async def bulk_assign(body: BulkAssign, request: Request, session: Session, call
 )
 async def reassign(
     body: AssignmentUpdate,
-    request: Request,
+    outbox: Outbox,
     session: Session,
     caller: Caller,
     assignment_id: Annotated[uuid.UUID, Path(alias="id")],
 ) -> CustomerAgent:
     """Change the current assignment: ends it and starts a new one with the new agents (SCD Type 2)."""
-    row, _ = await service.reassign(session, request.app.state.outbox, assignment_id, body, caller=caller)
+    row, _ = await service.reassign(session, outbox, assignment_id, body, caller=caller)
     return row

@@ -4,28 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Request
+from fastapi import Path
 
 from crm.platform.auth import Caller, SecureRouter
 from crm.platform.db import Session
 from crm.platform.schemas import Paging
+from crm.platform.state import Outbox
 from crm.workflow.access import READ, WRITE
 from crm.workflow.callers import ensure_may_write_on
 from crm.workflow.cases import service
 from crm.workflow.cases.models import CustomerCaseAction
 from crm.workflow.cases.schemas import CaseActionCreate, CaseActionRead, CustomerCase
+from crm.workflow.settings import Settings
 
 router = SecureRouter(prefix="/api/cases", tags=["cases"])
 
 
 @router.post("", access=WRITE, status_code=201, response_model=CaseActionRead)
 async def record_case_action(
-    body: CaseActionCreate, request: Request, session: Session, caller: Caller
+    body: CaseActionCreate, session: Session, caller: Caller, settings: Settings, outbox: Outbox
 ) -> CustomerCaseAction:
     """Record a case action: a status update of a customer's case (statuses, notes or both)."""
-    state = request.app.state
-    await ensure_may_write_on(session, caller, body.cif, state.settings.agent_write_scope)
-    return await service.record_case_action(session, state.outbox, body, caller=caller)
+    await ensure_may_write_on(session, caller, body.cif, settings.agent_write_scope)
+    return await service.record_case_action(session, outbox, body, caller=caller)
 
 
 @router.get("/customer/{cif}", access=READ, response_model=CustomerCase)

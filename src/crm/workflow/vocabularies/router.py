@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query, Request, Response
+from fastapi import Path, Query, Response
 
 from crm.platform.auth import SecureRouter
 from crm.platform.db import Session
+from crm.platform.state import BusinessZone
 from crm.workflow.access import ADMIN_ONLY, READ
 from crm.workflow.vocabularies import service
 from crm.workflow.vocabularies.models import VocabularyEntry, VocabularyLink
@@ -52,10 +53,9 @@ async def create_entry(body: VocabularyEntryCreate, session: Session) -> Vocabul
     responses={**NOT_FOUND, 409: {"description": "isPromise of a result that actions use"}},
 )
 async def update_entry(
-    request: Request, body: VocabularyEntryUpdate, session: Session, kind: Kind, code: Code
+    tz: BusinessZone, body: VocabularyEntryUpdate, session: Session, kind: Kind, code: Code
 ) -> VocabularyEntry:
     """Change an entry's label, flags, sort order or whether it is active."""
-    tz = request.app.state.settings.tz
     return await service.update_entry(session, service.parse_kind(kind), code, body, tz=tz)
 
 

@@ -6,12 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query
 
 from crm.platform.auth import Access, Caller, Role, SecureRouter
 from crm.platform.business_time import business_date
 from crm.platform.db import Session, utcnow
 from crm.platform.schemas import Day, Moment, Page, Paging
+from crm.platform.state import BusinessZone
 from crm.workflow.access import READ
 from crm.workflow.agents.schemas import AgentTeam
 from crm.workflow.workload import service
@@ -36,11 +37,11 @@ Now = Annotated[Moment, Depends(clock)]
 
 @router.get("/{id}/workload", access=READ, response_model=Workload, responses=_RESPONSES)
 async def agent_workload(
-    request: Request, session: Session, caller: Caller, agent_id: AgentId, now: Now
+    tz: BusinessZone, session: Session, caller: Caller, agent_id: AgentId, now: Now
 ) -> Workload:
     """The agent's current customers, their outstanding and due per currency, actions today, open promises."""
     await service.readable_agent(session, agent_id, caller)
-    return await service.workload(session, agent_id, now=now, tz=request.app.state.settings.tz)
+    return await service.workload(session, agent_id, now=now, tz=tz)
 
 
 @router.get(
@@ -50,7 +51,7 @@ async def agent_workload(
     responses={**_RESPONSES, 422: {"description": "from after to, or a range over 366 days"}},
 )
 async def agent_performance(
-    request: Request,
+    tz: BusinessZone,
     session: Session,
     caller: Caller,
     agent_id: AgentId,
@@ -64,7 +65,6 @@ async def agent_performance(
 ) -> Performance:
     """Actions by type and result, contact rate, promises made / kept / broken, amount collected."""
     await service.readable_agent(session, agent_id, caller)
-    tz = request.app.state.settings.tz
     last = to_date or business_date(now, tz)
     first = from_date or last.replace(day=1)
     return await service.performance(session, agent_id, from_date=first, to_date=last, tz=tz)
@@ -72,7 +72,7 @@ async def agent_performance(
 
 @router.get("/{id}/queue", access=READ, response_model=Page[QueueItem], responses=_RESPONSES)
 async def agent_queue(
-    request: Request, session: Session, caller: Caller, agent_id: AgentId, now: Now, paging: Paging
+    tz: BusinessZone, session: Session, caller: Caller, agent_id: AgentId, now: Now, paging: Paging
 ) -> Page[QueueItem]:
     """Today's call list: promises due today, broken promises, follow-ups due, then by DPD and due."""
     await service.readable_agent(session, agent_id, caller)
@@ -80,7 +80,7 @@ async def agent_queue(
         session,
         agent_id,
         now=now,
-        tz=request.app.state.settings.tz,
+        tz=tz,
         offset=paging.offset,
         limit=paging.page_size,
     )
