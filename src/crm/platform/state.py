@@ -20,14 +20,14 @@ from crm.platform.db import Database
 from crm.platform.outbox import Outbox as _Outbox
 
 
-def _outbox(request: Request) -> _Outbox:
-    outbox: _Outbox = request.app.state.outbox
-    return outbox
+def _kept(name: str) -> Any:
+    """A dependency on what the service keeps as ``app.state.<name>``."""
 
+    def kept(request: Request) -> Any:
+        return getattr(request.app.state, name)
 
-def _bus(request: Request) -> _Bus:
-    bus: _Bus = request.app.state.bus
-    return bus
+    kept.__name__ = f"app_state_{name}"
+    return Depends(kept)
 
 
 def _zone(request: Request) -> ZoneInfo:
@@ -35,25 +35,15 @@ def _zone(request: Request) -> ZoneInfo:
     return zone
 
 
-def _tokens(request: Request) -> TokenService:
-    tokens: TokenService = request.app.state.tokens
-    return tokens
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
 def settings_of(request: Request) -> Any:
     """The service's settings (typed by the ``Settings`` alias of each service)."""
     return request.app.state.settings
 
 
-Outbox = Annotated[_Outbox, Depends(_outbox)]
-Bus = Annotated[_Bus, Depends(_bus)]
+Outbox = Annotated[_Outbox, _kept("outbox")]
+Bus = Annotated[_Bus, _kept("bus")]
 BusinessZone = Annotated[ZoneInfo, Depends(_zone)]
 """The business time zone (``CRM_TIMEZONE``)."""
-Tokens = Annotated[TokenService, Depends(_tokens)]
-Db = Annotated[Database, Depends(_db)]
+Tokens = Annotated[TokenService, _kept("tokens")]
+Db = Annotated[Database, _kept("db")]
 """The service's database, for a route that runs its own transactions."""
