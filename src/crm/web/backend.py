@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.platform.errors import GENERIC_CODES
 from crm.platform.logging import get_logger
+from crm.services import SERVICES  # the registry knows which service owns which paths
 from crm.web.problems import FIELD_FALLBACK, explain
 from crm.web.session import LoginRequired, PageForbidden, Viewer
 
@@ -92,7 +93,6 @@ def _transport(app: FastAPI) -> httpx.AsyncBaseTransport | None:
     neighbours: dict[str, FastAPI] = getattr(app.state, "neighbours", {})
     if not neighbours or app.state.settings.services_url:
         return None
-    from crm.services import SERVICES  # the composition root knows which service owns which paths
 
     table = [
         (prefix, neighbour)

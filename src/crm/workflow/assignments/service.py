@@ -22,7 +22,7 @@ from __future__ import annotations
 import heapq
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ from crm.platform.problems import declare
 from crm.workflow.agents.models import Agent
 from crm.workflow.agents.service import NO_AGENT
 from crm.workflow.assignments.models import CustomerAgent
+from crm.workflow.assignments.rules import CALL_FIELD, FIELD_FIELD, OVER_CAPACITY, Capacity
 from crm.workflow.assignments.schemas import (
     AgentsChoice,
     AssignmentCreate,
@@ -50,9 +51,6 @@ from crm.workflow.assignments.schemas import (
 from crm.workflow.bank_data import UNKNOWN_CUSTOMER, BankDataQueryService
 from crm.workflow.readmodel.models import LoanView
 
-OVER_CAPACITY = declare(
-    "assignment.over_capacity", "agent {employeeId} ({agent}) is at capacity: {load} of {max} customers"
-)
 OVER_CAPACITY_ANSWER = declare(
     "assignment.over_capacity_answer", "Over capacity: {reasons}. Send override: true to assign anyway."
 )
@@ -66,8 +64,6 @@ NOT_CURRENT = declare(
     "assignment.not_current", "Assignment {id} is not the current assignment of customer {cif}."
 )
 
-CALL_FIELD = "assignedCallAgentId"
-FIELD_FIELD = "assignedFieldAgentId"
 MAX_RULE_BATCH = 5_000
 """The most customers one rule request assigns."""
 OVERRIDE_NOTE = "[capacity override]"
@@ -221,55 +217,6 @@ async def _current_loads(session: AsyncSession, agent_ids: Iterable[uuid.UUID]) 
 # ---------------------------------------------------------------- the SCD Type 2 change
 
 
-@dataclass
-class _Capacity:
-    """Agents' current loads inside one transaction (their rows are locked, so the counts hold)."""
-
-    agents: dict[uuid.UUID, Agent]
-    loads: dict[uuid.UUID, int]
-    overridden: set[uuid.UUID] = field(default_factory=set)
-
-    def refusal(
-        self, current: CustomerAgent | None, call: uuid.UUID | None, fld: uuid.UUID | None, *, override: bool
-    ) -> list[dict[str, Any]]:
-        """Why the change would put an agent over capacity (empty: it would not, or ``override``)."""
-        self.overridden = set()
-        errors = []
-        for name, agent_id in ((CALL_FIELD, call), (FIELD_FIELD, fld)):
-            if agent_id is None or agent_id in _agents_of(current):
-                continue  # already works this customer: no extra slot
-            agent = self.agents[agent_id]
-            if self.loads[agent_id] + 1 > agent.max_customers:
-                if override:
-                    self.overridden.add(agent_id)
-                    continue
-                errors.append(
-                    OVER_CAPACITY.field(
-                        name,
-                        employeeId=agent.employee_id,
-                        agent=agent.name,
-                        load=self.loads[agent_id],
-                        max=agent.max_customers,
-                    )
-                )
-        return errors
-
-    def take(self, current: CustomerAgent | None, new: Iterable[uuid.UUID | None]) -> None:
-        before, after = _agents_of(current), {a for a in new if a is not None}
-        for agent_id in after - before:
-            if agent_id in self.loads:
-                self.loads[agent_id] += 1
-        for agent_id in before - after:
-            if agent_id in self.loads:
-                self.loads[agent_id] -= 1
-
-
-def _agents_of(row: CustomerAgent | None) -> set[uuid.UUID]:
-    if row is None:
-        return set()
-    return {a for a in (row.assigned_call_agent_id, row.assigned_field_agent_id) if a is not None}
-
-
 def _refused(cif: str, *errors: dict[str, Any]) -> BulkItem:
     """A customer the bulk assignment leaves as it is, with why (its first reason's code and params)."""
     return BulkItem(
@@ -374,7 +321,7 @@ async def _change_one(
     call, fld = choice.assigned_call_agent_id, choice.assigned_field_agent_id
     if current is not None and _same_agents(current, call, fld):
         return current, False
-    capacity = _Capacity(agents, await _current_loads(session, agents))
+    capacity = Capacity(agents, await _current_loads(session, agents))
     errors = capacity.refusal(current, call, fld, override=choice.override)
     if errors:
         raise Conflict(
@@ -454,7 +401,7 @@ async def bulk_assign_list(
     await _lock_customers(session, known)
     agents = await _lock_agents(session, choice)
     currents = await _current_rows(session, known)
-    capacity = _Capacity(agents, await _current_loads(session, agents))
+    capacity = Capacity(agents, await _current_loads(session, agents))
     call, fld = data.assigned_call_agent_id, data.assigned_field_agent_id
 
     items: list[BulkItem] = []
