@@ -67,3 +67,33 @@ async def test_each_service_keeps_to_its_own_schema(settings):
     schemas = {schema for schema, _ in rows}
     assert {d.schema for d in SERVICES.values()} <= schemas
     assert "public" not in schemas, "no service creates tables outside its own schema"
+
+
+async def test_the_platform_tables_a_first_migration_creates_are_dropped_by_its_helper(settings, unique):
+    """``create_platform_tables`` / ``drop_platform_tables``: a new service's first migration and its
+    downgrade leave the schema as it was."""
+    from alembic.operations import Operations
+    from sqlalchemy import inspect
+
+    from crm.platform.migrations import create_platform_tables, drop_platform_tables
+
+    schema = unique("mig_").lower().replace("-", "_")
+
+    def migrate(connection):
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        with Operations.context(MigrationContext.configure(connection)):
+            create_platform_tables(schema)
+            created = set(inspect(connection).get_table_names(schema=schema))
+            drop_platform_tables(schema)
+        left = set(inspect(connection).get_table_names(schema=schema))
+        connection.execute(text(f'DROP SCHEMA "{schema}"'))
+        return created, left
+
+    engine = create_async_engine(async_database_url(settings.database_url))
+    try:
+        async with engine.begin() as connection:
+            created, left = await connection.run_sync(migrate)
+    finally:
+        await engine.dispose()
+    assert created == {"outbox_event", "processed_event", "audit_log"}
+    assert left == set()

@@ -85,3 +85,11 @@ def create_platform_tables(schema: str) -> None:
     tables = define_platform_tables(MetaData(schema=schema))
     for table in (tables.outbox, tables.processed_event, tables.audit_log):
         table.create(bind)
+
+
+def drop_platform_tables(schema: str) -> None:
+    """Drop what ``create_platform_tables`` created, in the reverse order (a first migration's
+    ``downgrade``). The migrations that landed before this helper spell the same drops out."""
+    tables = define_platform_tables(MetaData(schema=schema))
+    for table in (tables.audit_log, tables.processed_event, tables.outbox):
+        op.drop_table(table.name, schema=schema)
