@@ -410,3 +410,55 @@ async def test_a_loan_is_asked_of_bank_sync_once_within_its_cache_time_and_again
         assert transport.requests == 2
     finally:
         await directory.close()
+
+
+async def test_a_notified_and_a_recorded_payment_are_stored_the_same_way(
+    payments, bank_sync, tokens, token_for, loan, unique
+):
+    """One insert for every new payment (ledger.insert): the webhook's and POST /api/payments's rows,
+    events and audit rows have the same shape; only who acted differs."""
+    cif, account = loan
+    notified, recorded = unique("NTF"), unique("PAY")
+    async with signed_service(payments, bank_sync, tokens):
+        body = notification(notified, account, cif)
+        sent = await payments.post(
+            "/api/payments/notification",
+            content=body,
+            headers={**headers(body), "X-Request-ID": f"req-{notified}"},
+        )
+        assert sent.status_code == 201, sent.text
+    posted = await payments.post(
+        "/api/payments",
+        json=json.loads(notification(recorded, account, cif, paymentChannel="CASH")),
+        headers={**token_for(Role.PAYMENT_PROCESSOR), "X-Request-ID": f"req-{recorded}"},
+    )
+    assert posted.status_code == 201, posted.text
+    assert set(sent.json()) - {"receiptUrl"} == set(posted.json())
+    audit, outbox = platform_tables.audit_log, platform_tables.outbox
+    rows = {}
+    async with payments.app.state.db.transaction() as session:
+        for ref in (notified, recorded):
+            trail = (
+                await session.execute(
+                    select(audit).where(audit.c.entity_type == "Payment", audit.c.entity_key == ref)
+                )
+            ).all()
+            events = (
+                await session.scalars(
+                    select(outbox.c.payload).where(
+                        outbox.c.payload.contains(f'"paymentReferenceNumber":"{ref}"')
+                    )
+                )
+            ).all()
+            assert len(trail) == 1 and len(events) == 1, (ref, trail, events)
+            rows[ref] = trail[0]._mapping, json.loads(events[0])
+    (notified_audit, notified_event), (recorded_audit, recorded_event) = rows[notified], rows[recorded]
+    for row, ref in ((notified_audit, notified), (recorded_audit, recorded)):
+        assert row["action"] == "CREATE" and row["before"] is None and row["request_id"] == f"req-{ref}"
+        assert row["after"]["reference_number"] == ref and row["after"]["amount"] == "1250000.00"
+    assert set(notified_audit["after"]) == set(recorded_audit["after"])
+    assert notified_audit["actor"] == "payment-processor" and notified_audit["actor_roles"] == []
+    assert recorded_audit["actor_roles"] == [Role.PAYMENT_PROCESSOR.value]
+    assert recorded_audit["after"]["created_by"] == recorded_audit["actor"]
+    assert set(notified_event) == set(recorded_event)
+    assert notified_event["type"] == recorded_event["type"] == "PAYMENT_RECEIVED"

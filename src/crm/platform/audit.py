@@ -7,35 +7,16 @@ the before/after values as JSON into the owning service's ``audit_log``.
 
 from __future__ import annotations
 
-import json
-import uuid
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
-from crm.platform.auth import current_principal
+from crm.platform.rows import audit_row, jsonable
 from crm.platform.tables import PlatformTables
 
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [jsonable(v) for v in value]
-    return value
+__all__ = ["jsonable", "record", "record_change"]
 
 
 def _snapshot(obj: Any, *, committed: bool) -> dict[str, Any]:
@@ -69,21 +50,15 @@ def record(
     after: dict[str, Any] | None,
 ) -> None:
     """Write one audit row through the session's connection (inside its transaction)."""
-    principal = current_principal()
-    request = session.info.get("request")
-    request_id = request.headers.get("x-request-id") if request is not None else None
-    session.connection().execute(
-        insert(tables.audit_log).values(
-            actor=principal.subject if principal else "SYSTEM",
-            actor_roles=sorted(principal.roles) if principal else [],
-            action=action,
-            entity_type=entity_type,
-            entity_key=entity_key,
-            before=json.loads(json.dumps(jsonable(before))) if before is not None else None,
-            after=json.loads(json.dumps(jsonable(after))) if after is not None else None,
-            request_id=request_id,
-        )
+    row = audit_row(
+        action=action,
+        entity_type=entity_type,
+        entity_key=entity_key,
+        before=before,
+        after=after,
+        request=session.info.get("request"),
     )
+    session.connection().execute(insert(tables.audit_log).values(**row))
 
 
 def _key(obj: Any) -> str:

@@ -20,6 +20,7 @@ from crm.platform.db import Database
 from crm.platform.events import Event
 from crm.platform.logging import get_logger
 from crm.platform.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED
+from crm.platform.rows import outbox_row
 from crm.platform.tasks import stop_task
 
 log = get_logger("crm.outbox")
@@ -36,10 +37,12 @@ class Outbox:
         """Stage events; they are published only if the surrounding transaction commits."""
         if not events:
             return
-        await session.execute(
-            insert(self.table),
-            [{"id": e.event_id, "subject": e.subject, "payload": e.to_json().decode()} for e in events],
-        )
+        await session.execute(insert(self.table), [outbox_row(e) for e in events])
+        self.wake_after_commit(session)
+
+    def wake_after_commit(self, session: AsyncSession) -> None:
+        """Wake the relay once the session's transaction has committed (not before: it would find
+        nothing, and not after a rollback)."""
         session.info.setdefault("after_commit", []).append(self.wakeup.set)
 
 

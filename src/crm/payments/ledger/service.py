@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.payments.ledger.events import payment_event
+from crm.payments.ledger.insert import insert_payment, new_payment
 from crm.payments.ledger.models import Payment
-from crm.payments.ledger.schemas import PaymentCreate, PaymentStatus
+from crm.payments.ledger.schemas import PaymentCreate
 from crm.payments.models import platform_tables
 from crm.platform.audit import record_change
 from crm.platform.errors import Conflict, NotFound
-from crm.platform.events import PaymentEvent
 from crm.platform.outbox import Outbox
 from crm.platform.problems import declare
 
@@ -24,11 +23,6 @@ DIFFERENT_CONTENT = declare(
 )
 NO_PAYMENT = declare("payment.not_found", "No payment with reference number {reference}.")
 
-EVENT_TYPE = {
-    PaymentStatus.COMPLETED: "PAYMENT_RECEIVED",
-    PaymentStatus.FAILED: "PAYMENT_FAILED",
-    PaymentStatus.REVERSED: "PAYMENT_REVERSED",
-}
 CONTENT_FIELDS = (
     "loan_account_number",
     "cif",
@@ -42,28 +36,8 @@ CONTENT_FIELDS = (
 )
 
 
-AWAITING_LOAN_CHECK = "Received; waiting for bank-sync to confirm the loan."
-
-
 def _same_content(stored: Payment, incoming: dict[str, Any]) -> bool:
     return all(getattr(stored, f) == incoming[f] for f in CONTENT_FIELDS)
-
-
-def payment_event(payment: Payment | SimpleNamespace) -> PaymentEvent | None:
-    """The event a payment in its status announces (a Payment, or its values as attributes)."""
-    event_type = EVENT_TYPE.get(PaymentStatus(payment.status))
-    if event_type is None:
-        return None
-    return PaymentEvent(
-        type=event_type,
-        payment_reference_number=payment.reference_number,
-        loan_account_number=payment.loan_account_number,
-        cif=payment.cif,
-        amount=payment.amount,
-        currency=payment.currency,
-        status=payment.status,
-        payment_date=payment.payment_date,
-    )
 
 
 async def record_payment(
@@ -76,32 +50,20 @@ async def record_payment(
 ) -> tuple[Payment, bool]:
     """Store a payment once. Returns (payment, created); a repeat with other content is a 409.
 
-    The unique reference number decides between concurrent requests: ``ON CONFLICT DO NOTHING``
-    lets exactly one insert win, and only the winner publishes an event. ``awaiting_loan_check``
+    The unique reference number decides between concurrent requests: exactly one insert wins, and
+    only the winner's event and audit row are written (``ledger.insert``). ``awaiting_loan_check``
     stores it PENDING until bank-sync confirms its loan (``notifications.service.confirm_pending``).
     """
-    values = data.model_dump(include=set(PaymentCreate.model_fields))
-    if awaiting_loan_check:
-        values["status"] = PaymentStatus.PENDING
-        values["status_reason"] = AWAITING_LOAN_CHECK
-        values["loan_check_pending"] = True
-    values["status"] = PaymentStatus(values["status"]).value
-    values["payment_channel"] = data.payment_channel.value
-    values["source_system"] = data.source_system.value
-    inserted_id = await session.scalar(
-        insert(Payment)
-        .values(**values, created_by=actor, updated_by=actor, is_editable=data.source_system == "CRM")
-        .on_conflict_do_nothing(index_elements=[Payment.reference_number])
-        .returning(Payment.id)
+    values = new_payment(
+        data, actor=actor, awaiting_loan_check=awaiting_loan_check, editable=data.source_system == "CRM"
     )
-    if inserted_id is None:
+    inserted = await insert_payment(session, outbox, values, request=session.info.get("request"))
+    if inserted is None:
         stored = await get_payment(session, data.reference_number)
         if not _same_content(stored, values):
             raise Conflict.of(DIFFERENT_CONTENT, reference=data.reference_number)
         return stored, False
-    payment = await session.get_one(Payment, inserted_id)
-    await announce(session, outbox, payment, action="CREATE", before=None, after=values)
-    return payment, True
+    return await session.get_one(Payment, inserted["id"]), True
 
 
 async def announce(
@@ -113,8 +75,8 @@ async def announce(
     before: dict[str, Any] | None,
     after: dict[str, Any],
 ) -> None:
-    """A payment stored or changed with SQL: its event into the outbox and its audit row, in the
-    same transaction."""
+    """A payment changed with SQL: its event into the outbox and its audit row, in the same
+    transaction."""
     event = payment_event(payment)
     if event is not None:
         await outbox.add(session, event)

@@ -14,26 +14,20 @@ The flow of a signed notification (the signature is checked by the router, befor
 
 from __future__ import annotations
 
-import json
-import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.payments.ledger.insert import insert_payment_autocommit, new_payment
 from crm.payments.ledger.models import Payment
 from crm.payments.ledger.schemas import PaymentRead, PaymentStatus
-from crm.payments.ledger.service import AWAITING_LOAN_CHECK, announce, payment_event
-from crm.payments.models import platform_tables
+from crm.payments.ledger.service import announce
 from crm.payments.notifications.loans import LoanDirectory
 from crm.payments.notifications.schemas import PaymentNotification
-from crm.platform.audit import jsonable
-from crm.platform.auth import current_principal
 from crm.platform.db import Database
 from crm.platform.errors import BusinessRuleViolation, Conflict, NotFound, ServiceUnavailable
 from crm.platform.logging import get_logger
@@ -111,16 +105,20 @@ async def receive(
     now: datetime,
     request: Any = None,
 ) -> Received:
-    """``pool``: a plain asyncpg pool for the insert of a new payment (one round trip, no session
-    around it); ``db`` for a reference already known. ``request`` gives audit rows their request id."""
+    """``pool``: a plain asyncpg pool for the insert of a new payment (one autocommit round trip,
+    ``ledger.insert``); ``db`` for a reference already known. ``request`` gives audit rows their
+    request id."""
     check_rules(data, rules, now)
     # The loan first, before any transaction holds a connection while bank-sync answers.
     confirmed = True
     if data.status == PaymentStatus.COMPLETED:
         confirmed = await check_loan(data, loans)
-    created = await _insert_new(pool, outbox, data, awaiting_loan_check=not confirmed, request=request)
+    values = new_payment(data, actor=ACTOR, awaiting_loan_check=not confirmed, editable=False)
+    created = await insert_payment_autocommit(pool, outbox, values, request=request, public_actor=ACTOR)
     if created is not None:
-        return Received(created, created=True)
+        return Received(
+            PaymentRead.model_validate({f: created[f] for f in PaymentRead.model_fields}), created=True
+        )
     async with db.transaction() as session:
         session.info["request"] = request
         # Known already (or a concurrent twin just won the insert): a repeat, a status change or a clash.
@@ -131,56 +129,6 @@ async def receive(
         return Received(PaymentRead.model_validate(known), created=False)
 
 
-async def _insert_new(
-    pool: asyncpg.Pool,
-    outbox: Outbox,
-    data: PaymentNotification,
-    *,
-    awaiting_loan_check: bool,
-    request: Any = None,
-) -> PaymentRead | None:
-    """Store a new payment with its event and its audit row in one autocommit statement (one round
-    trip: the notification path is the hot one; one statement is one transaction, so the three
-    commit together or not at all). None when the reference number is already stored.
-
-    No ORM object is built on this path (their instrumentation was a tenth of a request's time)."""
-    status = PaymentStatus.PENDING if awaiting_loan_check else data.status
-    values: dict[str, Any] = {
-        "id": uuid.uuid4(),
-        "reference_number": data.reference_number,
-        "loan_account_number": data.loan_account_number,
-        "cif": data.cif,
-        "amount": data.amount,
-        "currency": data.currency,
-        "payment_date": data.payment_date,
-        "payment_channel": data.payment_channel.value,
-        "status": status.value,
-        "status_reason": AWAITING_LOAN_CHECK if awaiting_loan_check else data.status_reason,
-        "source_system": data.source_system.value,
-        "created_by": ACTOR,
-        "updated_by": ACTOR,
-        "is_editable": False,
-        "loan_check_pending": awaiting_loan_check,
-    }
-    event = payment_event(SimpleNamespace(**values))
-    principal = current_principal()
-    params = {
-        **values,
-        "event_id": event.event_id if event else None,
-        "subject": event.subject if event else None,
-        "payload": event.to_json().decode() if event else None,
-        "actor": principal.subject if principal and principal.roles else ACTOR,
-        "after": json.dumps({k: jsonable(v) for k, v in values.items()}),
-        "request_id": request.headers.get("x-request-id") if request is not None else None,
-    }
-    record = await pool.fetchrow(_INSERT_NEW_SQL, *(params[name] for name in _INSERT_NEW_PARAMS))
-    if record is None:
-        return None
-    if event is not None:
-        outbox.wakeup.set()
-    return PaymentRead.model_validate(dict(record))
-
-
 async def _locked(session: AsyncSession, reference_number: str) -> Payment | None:
     return await session.scalar(
         select(Payment)
@@ -188,34 +136,6 @@ async def _locked(session: AsyncSession, reference_number: str) -> Payment | Non
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-
-
-_COLUMNS = (
-    "id, reference_number, loan_account_number, cif, amount, currency, payment_date, payment_channel, "
-    "status, status_reason, source_system, created_by, updated_by, is_editable, loan_check_pending"
-)
-_PAYMENT: Table = Payment.__table__  # type: ignore[assignment]
-# Table names come from the models; every value travels as a bind parameter. Written with named
-# parameters for the reader, turned into asyncpg's numbered ones below.
-_INSERT_NEW_TEMPLATE = f"""WITH p AS (
-        INSERT INTO {_PAYMENT.fullname} ({_COLUMNS}, created_at, updated_at)
-        VALUES (:id, :reference_number, :loan_account_number, :cif, :amount, :currency, :payment_date,
-                :payment_channel, :status, :status_reason, :source_system, :created_by, :updated_by,
-                :is_editable, :loan_check_pending, now(), now())
-        ON CONFLICT (reference_number) DO NOTHING
-        RETURNING {", ".join(PaymentRead.model_fields)})
-    , event AS (
-        INSERT INTO {platform_tables.outbox.fullname} (id, subject, payload)
-        SELECT CAST(:event_id AS uuid), :subject, :payload FROM p WHERE CAST(:subject AS text) IS NOT NULL)
-    , audit AS (
-        INSERT INTO {platform_tables.audit_log.fullname}
-            (actor, action, entity_type, entity_key, after, request_id)
-        SELECT :actor, 'CREATE', 'Payment', p.reference_number, CAST(:after AS jsonb), :request_id FROM p)
-    SELECT * FROM p"""  # noqa: S608
-_INSERT_NEW_PARAMS = list(dict.fromkeys(re.findall(r"(?<![:\w]):(\w+)", _INSERT_NEW_TEMPLATE)))
-_INSERT_NEW_SQL = re.sub(
-    r"(?<![:\w]):(\w+)", lambda m: f"${_INSERT_NEW_PARAMS.index(m.group(1)) + 1}", _INSERT_NEW_TEMPLATE
-)
 
 
 async def _known(
