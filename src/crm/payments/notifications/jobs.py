@@ -4,9 +4,10 @@ round that confirms payments stored while bank-sync could not be reached."""
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import asyncpg
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 
 from crm.payments.notifications.loans import LoanDirectory
 from crm.payments.notifications.service import confirm_pending
@@ -15,6 +16,22 @@ from crm.platform.http import client_for
 from crm.platform.logging import get_logger
 
 log = get_logger("crm.payments.notifications")
+
+
+def _loans(request: Request) -> LoanDirectory:
+    directory: LoanDirectory = request.app.state.loan_directory
+    return directory
+
+
+def _pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.app.state.pg_pool
+    return pool
+
+
+Loans = Annotated[LoanDirectory, Depends(_loans)]
+"""bank-sync's loans as the notification path asks for them (cached), opened by ``open_clients``."""
+PgPool = Annotated[asyncpg.Pool, Depends(_pool)]
+"""The notification path's own asyncpg pool: a new payment is one statement, no session around it."""
 
 
 async def open_clients(app: FastAPI) -> None:

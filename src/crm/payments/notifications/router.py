@@ -10,12 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from crm.payments.notifications import service
+from crm.payments.notifications.jobs import Loans, PgPool
 from crm.payments.notifications.schemas import NotificationAnswer, PaymentNotification
 from crm.payments.notifications.signature import HEADER, verify
-from crm.payments.settings import PaymentsSettings
+from crm.payments.settings import Settings
 from crm.platform.auth import Access, SecureRouter
 from crm.platform.errors import Unauthorized
 from crm.platform.logging import get_logger
+from crm.platform.state import Db, Outbox
 
 log = get_logger("crm.payments.notifications")
 router = SecureRouter(prefix="/api/payments", tags=["payments"])
@@ -43,9 +45,10 @@ SIGNED = Access.signed(HEADER, "HMAC-SHA256 of t.body with CRM_PAYMENT_WEBHOOK_S
         }
     },
 )
-async def notification(request: Request) -> Response:
+async def notification(
+    request: Request, settings: Settings, db: Db, pool: PgPool, outbox: Outbox, loans: Loans
+) -> Response:
     """A payment processor's notification of a payment (signed, see docs/api.md)."""
-    settings: PaymentsSettings = request.app.state.settings
     body = await request.body()
     # The signature first: an unsigned request learns nothing, not even what is wrong with its body.
     try:
@@ -67,10 +70,10 @@ async def notification(request: Request) -> Response:
         raise RequestValidationError(exc.errors(include_url=False)) from None
     rules = service.Rules(settings.currencies(), timedelta(seconds=settings.payment_clock_skew_seconds))
     received = await service.receive(
-        request.app.state.db,
-        request.app.state.pg_pool,
-        request.app.state.outbox,
-        request.app.state.loan_directory,
+        db,
+        pool,
+        outbox,
+        loans,
         data,
         rules=rules,
         now=datetime.now(UTC),
