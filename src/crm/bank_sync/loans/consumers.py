@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.bank_sync.loans import service
+from crm.bank_sync.loans.balances import RECEIVED, REVERSED, Move, move_balances
 from crm.platform.consumer import EventConsumer
 from crm.platform.events import Event, PaymentEvent
 
@@ -26,17 +26,20 @@ class LoanBalanceConsumer(EventConsumer):
         return event.loan_account_number if isinstance(event, PaymentEvent) else ""
 
     async def handle(self, session: AsyncSession, event: Event) -> None:
-        if not isinstance(event, PaymentEvent):
-            return
-        if event.type == "PAYMENT_RECEIVED":
-            await service.apply_payment(
-                session,
-                reference_number=event.payment_reference_number,
-                loan_account_number=event.loan_account_number,
-                amount=event.amount,
-                currency=event.currency,
-                paid_at=event.payment_date or event.timestamp,
-                tz=self.tz,
+        await self.handle_batch(session, [event])
+
+    async def handle_batch(self, session: AsyncSession, events: list[Event]) -> None:
+        """The whole batch's balances in a few statements (``balances.move_balances``)."""
+        moves = [
+            Move(
+                RECEIVED if event.type == "PAYMENT_RECEIVED" else REVERSED,
+                event.payment_reference_number,
+                event.loan_account_number,
+                event.amount,
+                event.currency,
+                event.payment_date or event.timestamp,
             )
-        elif event.type == "PAYMENT_REVERSED":
-            await service.reverse_payment(session, reference_number=event.payment_reference_number)
+            for event in events
+            if isinstance(event, PaymentEvent) and event.type in ("PAYMENT_RECEIVED", "PAYMENT_REVERSED")
+        ]
+        await move_balances(session, moves, tz=self.tz)

@@ -4,23 +4,24 @@ with payments (each applied at most once)."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, any_, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import Text, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.bank_sync.collaterals.schemas import CollateralRead, DueSegmentationRead
 from crm.bank_sync.customers.service import ensure_customer
 from crm.bank_sync.loans import repository
-from crm.bank_sync.loans.models import Loan, LoanPaymentApplied
+from crm.bank_sync.loans.balances import RECEIVED, REVERSED, Move, move_balances
+from crm.bank_sync.loans.models import Loan
 from crm.bank_sync.loans.repository import DelinquencyCriteria
 from crm.bank_sync.loans.schemas import DelinquencyStatus, LoanFullRead, LoanRead, ProductType
 from crm.bank_sync.records.freshness import Freshness
 from crm.bank_sync.records.schemas import EntityType
 from crm.platform.buckets import DpdBucket
-from crm.platform.business_time import snapshot_includes
+from crm.platform.db import utcnow
 from crm.platform.errors import BusinessRuleViolation, NotFound
 from crm.platform.logging import get_logger
 from crm.platform.problems import declare
@@ -30,9 +31,8 @@ MIN_ABOVE_MAX = declare("search.min_above_max", "must not be greater than maxDpd
 DPD_RANGE = declare("search.dpd_range", "minDpd ({minDpd}) is greater than maxDpd ({maxDpd}).")
 
 log = get_logger("crm.bank_sync.loans")
+UTC = ZoneInfo("UTC")
 ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
-BALANCE_UPDATER = "SYSTEM"
 
 
 async def get_loan(session: AsyncSession, account_number: str) -> Loan:
@@ -145,23 +145,6 @@ async def search_delinquent(
     return [freshness.read(LoanRead, row, EntityType.LOANS) for row in rows], total
 
 
-async def _lock_loan(session: AsyncSession, account_number: str) -> Loan | None:
-    return await session.scalar(
-        select(Loan)
-        .where(Loan.account_number == account_number)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
-def _set_balance(loan: Loan, outstanding: Decimal, due: Decimal) -> None:
-    loan.outstanding = outstanding
-    loan.due_amount = due
-    loan.remaining_amount = max(outstanding - due, ZERO)
-    loan.updated_by = BALANCE_UPDATER
-    loan.sync_hash = None  # the next sync must compare (and restore) the core's values, not skip the row
-
-
 async def apply_payment(
     session: AsyncSession,
     *,
@@ -178,84 +161,14 @@ async def apply_payment(
     sync run read it: the core's own payments, imported after the night's loans) is recorded as
     having taken nothing, so that neither it nor its reversal moves the balances a second time.
     Returns False when nothing changed: unknown loan, other currency, a reference already applied,
-    or a payment already in the snapshot.
+    or a payment already in the snapshot. One payment of what ``balances.move_balances`` does for a
+    batch.
     """
-    amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    if amount <= ZERO:
-        log.warning("payment_not_positive", reference=reference_number, amount=str(amount))
-        return False
-    loan = await _lock_loan(session, loan_account_number)
-    if loan is None:
-        log.warning("payment_for_unknown_loan", reference=reference_number, loan=loan_account_number)
-        return False
-    if currency != loan.currency:
-        log.warning(
-            "payment_in_other_currency",
-            reference=reference_number,
-            loan=loan_account_number,
-            payment_currency=currency,
-            loan_currency=loan.currency,
-        )
-        return False
-    if snapshot_includes(paid_at, loan.last_synced_at, tz):
-        log.info("payment_in_snapshot", reference=reference_number, loan=loan_account_number)
-        taken_outstanding = taken_due = ZERO
-    else:
-        taken_outstanding = min(amount, loan.outstanding)
-        taken_due = min(amount, loan.due_amount)
-    # The reference number's primary key decides: a second event for the same payment inserts nothing.
-    recorded = await session.scalar(
-        insert(LoanPaymentApplied)
-        .values(
-            payment_reference_number=reference_number,
-            loan_account_number=loan.account_number,
-            applied_outstanding=taken_outstanding,
-            applied_due=taken_due,
-            amount=amount,
-            paid_at=paid_at,
-        )
-        .on_conflict_do_nothing(index_elements=[LoanPaymentApplied.payment_reference_number])
-        .returning(LoanPaymentApplied.payment_reference_number)
-    )
-    if recorded is None:
-        log.info("payment_already_applied", reference=reference_number, loan=loan_account_number)
-        return False
-    if not (taken_outstanding or taken_due):
-        return False
-    _set_balance(loan, loan.outstanding - taken_outstanding, loan.due_amount - taken_due)
-    await session.flush()
-    return True
+    move = Move(RECEIVED, reference_number, loan_account_number, amount, currency, paid_at)
+    return (await move_balances(session, [move], tz=tz))[0]
 
 
 async def reverse_payment(session: AsyncSession, *, reference_number: str) -> bool:
     """Put back exactly what an applied payment took; False for an unknown or already reversed payment."""
-    account_number = await session.scalar(
-        select(LoanPaymentApplied.loan_account_number).where(
-            LoanPaymentApplied.payment_reference_number == reference_number,
-            LoanPaymentApplied.reversed_at.is_(None),
-        )
-    )
-    if account_number is None:
-        log.info("reversal_of_unapplied_payment", reference=reference_number)
-        return False
-    # Lock the loan before the applied row, in the same order as apply_payment.
-    loan = await _lock_loan(session, account_number)
-    if loan is None:  # pragma: no cover - the foreign key keeps the loan
-        return False
-    taken = (
-        await session.execute(
-            update(LoanPaymentApplied)
-            .where(
-                LoanPaymentApplied.payment_reference_number == reference_number,
-                LoanPaymentApplied.reversed_at.is_(None),
-            )
-            .values(reversed_at=func.now())
-            .returning(LoanPaymentApplied.applied_outstanding, LoanPaymentApplied.applied_due)
-        )
-    ).one_or_none()
-    if taken is None:
-        log.info("payment_already_reversed", reference=reference_number)
-        return False
-    _set_balance(loan, loan.outstanding + taken.applied_outstanding, loan.due_amount + taken.applied_due)
-    await session.flush()
-    return True
+    move = Move(REVERSED, reference_number, "", ZERO, "", utcnow())
+    return (await move_balances(session, [move], tz=UTC))[0]  # a reversal reads no business day

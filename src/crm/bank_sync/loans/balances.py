@@ -1,0 +1,245 @@
+"""Loans' balances moved by payments: a batch of payments and reversals in a few set-based statements.
+
+A payment burst reaches bank-sync as batches of PaymentEvents (the loan-balance consumer). Applied one
+statement at a time, each event cost five round trips and an ORM flush, ~5 ms of Python: the
+balances fell minutes behind the payments at busy hours. Here a whole batch is:
+1. one read of the payments already applied among the batch's references (for the loans reversals
+   name), then one ``SELECT ... ORDER BY account_number FOR UPDATE`` of every loan the batch moves
+   (one lock order for every process: two batches never wait for each other in a cycle), then the
+   applied payments again, now that no other writer can change those loans' rows;
+2. the rules applied in Python, event after event in the batch's order, on those rows: a payment
+   takes what it can off outstanding and due (never below zero; nothing when the loan's snapshot
+   already includes it, the loan is unknown or in another currency, or the reference was applied);
+   a reversal puts back exactly what its payment took;
+3. one insert of the applied payments, one update of the reversed ones, one update of the loans'
+   balances, and one insert of the audit rows (one per balance moved, the loan before and after, as
+   the audit trail's flush hook writes them).
+The result is the same as applying the events one by one, in that order (``tests/bank_sync`` checks
+it with random batches).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, Text, any_, bindparam, func, insert, inspect, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.bank_sync.loans.models import Loan, LoanPaymentApplied
+from crm.bank_sync.models import platform_tables
+from crm.platform.business_time import snapshot_includes
+from crm.platform.db import utcnow
+from crm.platform.logging import get_logger
+from crm.platform.rows import audit_row
+
+log = get_logger("crm.bank_sync.loans")
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+BALANCE_UPDATER = "SYSTEM"
+RECEIVED, REVERSED = "RECEIVED", "REVERSED"
+
+_LOAN: Table = Loan.__table__  # type: ignore[assignment]
+_APPLIED: Table = LoanPaymentApplied.__table__  # type: ignore[assignment]
+# The audit trail's view of a loan: attribute name -> column name, without what it leaves out.
+_AUDITED = [
+    (attr.key, attr.columns[0].name)
+    for attr in inspect(Loan).column_attrs
+    if attr.key not in getattr(Loan, "__audit_exclude__", ())
+]
+_SET_BALANCES = text(
+    f"""UPDATE {_LOAN.fullname} AS l
+    SET outstanding = v.outstanding, due_amount = v.due, remaining_amount = v.remaining,
+        updated_by = :updated_by, sync_hash = NULL, updated_at = :updated_at
+    FROM unnest(CAST(:accounts AS text[]), CAST(:outstanding AS numeric[]), CAST(:due AS numeric[]),
+                CAST(:remaining AS numeric[])) AS v(account_number, outstanding, due, remaining)
+    WHERE l.account_number = v.account_number"""  # noqa: S608 - the table name comes from the model
+)
+
+
+class ConcurrentApply(RuntimeError):
+    """Another transaction applied one of these references to another loan meanwhile: the batch is
+    rolled back and its events applied again one by one (which then find it applied)."""
+
+
+@dataclass(frozen=True)
+class Move:
+    """One payment event as the balances see it."""
+
+    kind: str  # RECEIVED or REVERSED
+    reference: str
+    account: str
+    amount: Decimal
+    currency: str
+    paid_at: datetime
+
+
+def _keys(values: list[str]) -> Any:
+    return bindparam("keys", values, type_=ARRAY(Text))
+
+
+def _audited(loan: dict[str, Any]) -> dict[str, Any]:
+    return {key: loan[column] for key, column in _AUDITED}
+
+
+class _Batch:
+    """The loans and applied payments a batch touches, and what it changed, in memory."""
+
+    def __init__(self, loans: dict[str, dict[str, Any]], applied: dict[str, dict[str, Any]], tz: ZoneInfo):
+        self.loans, self.applied, self.tz = loans, applied, tz
+        self.new: dict[str, dict[str, Any]] = {}
+        self.reversed: list[str] = []
+        self.audit: list[dict[str, Any]] = []
+        self.moved: set[str] = set()
+        self.now = utcnow()
+
+    def receive(self, move: Move) -> bool:
+        amount = move.amount.quantize(CENT, rounding=ROUND_HALF_UP)
+        if amount <= ZERO:
+            log.warning("payment_not_positive", reference=move.reference, amount=str(amount))
+            return False
+        loan = self.loans.get(move.account)
+        if loan is None:
+            log.warning("payment_for_unknown_loan", reference=move.reference, loan=move.account)
+            return False
+        if move.currency != loan["currency"]:
+            log.warning(
+                "payment_in_other_currency",
+                reference=move.reference,
+                loan=move.account,
+                payment_currency=move.currency,
+                loan_currency=loan["currency"],
+            )
+            return False
+        if move.reference in self.applied:
+            log.info("payment_already_applied", reference=move.reference, loan=move.account)
+            return False
+        if snapshot_includes(move.paid_at, loan["last_synced_at"], self.tz):
+            log.info("payment_in_snapshot", reference=move.reference, loan=move.account)
+            taken_outstanding = taken_due = ZERO
+        else:
+            taken_outstanding = min(amount, loan["outstanding"])
+            taken_due = min(amount, loan["due_amount"])
+        row = {
+            "payment_reference_number": move.reference,
+            "loan_account_number": move.account,
+            "applied_outstanding": taken_outstanding,
+            "applied_due": taken_due,
+            "amount": amount,
+            "paid_at": move.paid_at,
+            "applied_at": self.now,
+            "reversed_at": None,
+        }
+        self.applied[move.reference] = self.new[move.reference] = row
+        if not (taken_outstanding or taken_due):
+            return False
+        self._set(move.reference, loan, -taken_outstanding, -taken_due)
+        return True
+
+    def reverse(self, move: Move) -> bool:
+        row = self.applied.get(move.reference)
+        if row is None:
+            log.info("reversal_of_unapplied_payment", reference=move.reference)
+            return False
+        if row["reversed_at"] is not None:
+            log.info("payment_already_reversed", reference=move.reference)
+            return False
+        loan = self.loans.get(row["loan_account_number"])
+        if loan is None:  # applied to a loan this batch did not lock, after its first read
+            raise ConcurrentApply(f"payment {move.reference} was applied meanwhile")
+        row["reversed_at"] = self.now
+        if move.reference not in self.new:
+            self.reversed.append(move.reference)
+        self._set(move.reference, loan, row["applied_outstanding"], row["applied_due"])
+        return True
+
+    def _set(self, reference: str, loan: dict[str, Any], outstanding: Decimal, due: Decimal) -> None:
+        before = _audited(loan)
+        loan["outstanding"] += outstanding
+        loan["due_amount"] += due
+        loan["remaining_amount"] = max(loan["outstanding"] - loan["due_amount"], ZERO)
+        loan["updated_by"] = BALANCE_UPDATER
+        loan["sync_hash"] = None  # the next sync must compare (and restore) the core's values
+        loan["updated_at"] = self.now
+        self.moved.add(loan["account_number"])
+        self.audit.append(
+            audit_row(
+                action="UPDATE",
+                entity_type="Loan",
+                entity_key=loan["account_number"],
+                before=before,
+                after=_audited(loan),
+            )
+        )
+
+    async def write(self, session: AsyncSession) -> None:
+        if self.new:
+            stored = (
+                await session.scalars(
+                    pg_insert(_APPLIED)
+                    .values(list(self.new.values()))
+                    .on_conflict_do_nothing(index_elements=[_APPLIED.c.payment_reference_number])
+                    .returning(_APPLIED.c.payment_reference_number)
+                )
+            ).all()
+            if len(stored) != len(self.new):
+                raise ConcurrentApply(f"{len(self.new) - len(stored)} payments were applied meanwhile")
+        if self.reversed:
+            await session.execute(
+                update(_APPLIED)
+                .where(
+                    _APPLIED.c.payment_reference_number == any_(_keys(self.reversed)),
+                    _APPLIED.c.reversed_at.is_(None),
+                )
+                .values(reversed_at=func.now())
+            )
+        if self.moved:
+            moved = [self.loans[account] for account in sorted(self.moved)]
+            await session.execute(
+                _SET_BALANCES,
+                {
+                    "accounts": [loan["account_number"] for loan in moved],
+                    "outstanding": [loan["outstanding"] for loan in moved],
+                    "due": [loan["due_amount"] for loan in moved],
+                    "remaining": [loan["remaining_amount"] for loan in moved],
+                    "updated_by": BALANCE_UPDATER,
+                    "updated_at": self.now,
+                },
+            )
+        if self.audit:
+            await session.execute(insert(platform_tables.audit_log), self.audit)
+
+
+async def _applied(session: AsyncSession, references: list[str]) -> dict[str, dict[str, Any]]:
+    rows = await session.execute(
+        select(_APPLIED).where(_APPLIED.c.payment_reference_number == any_(_keys(references)))
+    )
+    return {row.payment_reference_number: dict(row._mapping) for row in rows}
+
+
+async def move_balances(session: AsyncSession, moves: list[Move], *, tz: ZoneInfo) -> list[bool]:
+    """Apply payments and reversals to their loans' balances, in this order, each at most once; for
+    each, whether it moved a balance."""
+    if not moves:
+        return []
+    references = list(dict.fromkeys(move.reference for move in moves))
+    known = await _applied(session, [m.reference for m in moves if m.kind == REVERSED])
+    accounts = {m.account for m in moves if m.kind == RECEIVED} | {
+        row["loan_account_number"] for row in known.values()
+    }
+    rows = await session.execute(
+        select(_LOAN)
+        .where(_LOAN.c.account_number == any_(_keys(sorted(accounts))))
+        .order_by(_LOAN.c.account_number)
+        .with_for_update()
+    )
+    loans = {row.account_number: dict(row._mapping) for row in rows}
+    batch = _Batch(loans, await _applied(session, references), tz)
+    moved = [batch.receive(m) if m.kind == RECEIVED else batch.reverse(m) for m in moves]
+    await batch.write(session)
+    return moved
