@@ -9,16 +9,19 @@ that hands each path to the service owning it, as the gateway does); otherwise a
 Answers: JSON on 2xx; a problem+json of the service as :class:`BackendError` (status, title,
 detail and the per-field errors, to be shown next to the form fields); 401 (the token expired) as
 :class:`~crm.web.session.LoginRequired`; 403 as :class:`~crm.web.session.PageForbidden`.
+
+The app opens its one :class:`Backend` at start (``app.state.backend``); a page asks for it as
+``backend: WebBackend``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from cachetools import TTLCache
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.platform.errors import GENERIC_CODES
@@ -175,3 +178,12 @@ class Backend:
 
     async def close(self) -> None:
         await self._http.aclose()
+
+
+def _backend(request: Request) -> Backend:
+    backend: Backend = request.app.state.backend
+    return backend
+
+
+WebBackend = Annotated[Backend, Depends(_backend)]
+"""The services' APIs, as a page asks for them (opened at start by ``crm.web.app``)."""

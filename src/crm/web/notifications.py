@@ -34,9 +34,9 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
@@ -46,7 +46,8 @@ from crm.platform.events import Event, PaymentEvent, WorkflowEvent, parse_event
 from crm.platform.logging import get_logger
 from crm.platform.metrics import NOTIFICATION_EVENTS
 from crm.platform.tasks import stop_task
-from crm.web.session import Viewer, is_alive, session_id
+from crm.web.backend import Backend
+from crm.web.session import Viewer
 
 log = get_logger("crm.web.notifications")
 
@@ -175,6 +176,14 @@ def fan_out(app: FastAPI) -> EventFanOut:
     return found
 
 
+def _fan_out(request: Request) -> EventFanOut:
+    return fan_out(request.app)
+
+
+FanOut = Annotated[EventFanOut, Depends(_fan_out)]
+"""The app's fan-out of the CRM events, as the bell's stream asks for it."""
+
+
 # ---------------------------------------------------------------- one agent's notifications
 
 
@@ -262,9 +271,8 @@ def _date(value: Any) -> date | None:
         return None
 
 
-async def my_customers(request: Request, viewer: Viewer) -> set[str]:
+async def my_customers(backend: Backend, viewer: Viewer) -> set[str]:
     """The agent's current customers (``GET /api/assignments/agent/:id?current=true``, every page)."""
-    backend = request.app.state.backend
     found: set[str] = set()
     for page in range(1, MAX_ASSIGNMENT_PAGES + 1):
         answer = await backend.get(
@@ -280,9 +288,8 @@ async def my_customers(request: Request, viewer: Viewer) -> set[str]:
     return found
 
 
-async def promises_due_today(request: Request, viewer: Viewer) -> list[Notification]:
+async def promises_due_today(backend: Backend, viewer: Viewer) -> list[Notification]:
     """The ``PROMISE_DUE_TODAY`` items of the agent's queue (they come first in it)."""
-    backend = request.app.state.backend
     due: list[Notification] = []
     now = utcnow()
     for page in range(1, MAX_DUE_TODAY_PAGES + 1):
@@ -307,8 +314,3 @@ async def promises_due_today(request: Request, viewer: Viewer) -> list[Notificat
         if len(items) < DUE_TODAY_PAGE:
             break
     return due
-
-
-async def still_signed_in(request: Request) -> bool:
-    """Whether the stream's session is still alive (not counted as use)."""
-    return await is_alive(request.app.state.db, request.app.state.settings, session_id(request))

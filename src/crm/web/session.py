@@ -9,7 +9,8 @@ when its API token expires, if sooner), or at sign-out (the row is deleted).
 Every page is declared on a :class:`PageRouter` with the roles that may open it
 (``@pages.get("/team", roles=SUPERVISORS)``): the router checks the session (no session: to the
 sign-in page) and the roles (403 page) before the page runs, and checks the CSRF token of every
-form post (field ``csrf_token``, or header ``X-CSRF-Token`` for htmx requests).
+form post (field ``csrf_token``, or header ``X-CSRF-Token`` for htmx requests). That check leaves
+the viewer and the web settings on ``request.state`` for rendering the page (``crm.web.templating``).
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from sqlalchemy.dialects.postgresql import insert
 
 from crm.platform.auth import Access, Role, SecureRouter
 from crm.platform.db import Database, utcnow
+from crm.platform.state import Db
 from crm.web.models import Preference, WebSession
-from crm.web.settings import WebSettings
+from crm.web.settings import Settings, WebSettings
 
 COOKIE = "crm_session"
 CSRF_FIELD = "csrf_token"
@@ -211,9 +213,9 @@ async def _csrf_presented(request: Request) -> str | None:
 def viewer_dependency(roles: tuple[Role, ...] | None) -> Callable[..., Any]:
     """Check the session (and its roles and CSRF token) before a page runs; the viewer."""
 
-    async def check(request: Request) -> Viewer | None:
-        settings: WebSettings = request.app.state.settings
-        viewer = await load(request.app.state.db, settings, session_id(request))
+    async def check(request: Request, settings: Settings, db: Db) -> Viewer | None:
+        request.state.settings = settings  # for rendering the page (``crm.web.templating``)
+        viewer = await load(db, settings, session_id(request))
         request.state.viewer = viewer
         if roles is None:
             return viewer

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Depends
+
 from crm.platform.settings import PlatformSettings
+from crm.platform.state import settings_of
 
 
 class WebSettings(PlatformSettings):
@@ -19,3 +24,7 @@ class WebSettings(PlatformSettings):
     """``CRM_COOKIE_SECURE``: mark the session cookie Secure; default: when the request came over TLS."""
     default_language: str = "vi"
     """``CRM_DEFAULT_LANGUAGE``: ``vi`` or ``en``, for users who have not chosen one."""
+
+
+Settings = Annotated[WebSettings, Depends(settings_of)]
+"""The web UI's settings, as a page asks for them (``crm.platform.state``)."""

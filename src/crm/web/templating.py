@@ -19,6 +19,7 @@ from crm.platform.auth import Role
 from crm.web import i18n
 from crm.web.i18n import N_
 from crm.web.session import ADMINS, AGENTS, STAFF, SUPERVISORS, Viewer
+from crm.web.settings import WebSettings
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters["money"] = i18n.money
@@ -48,6 +49,13 @@ def nav_for(viewer: Viewer | None) -> list[NavEntry]:
 LANGUAGE_COOKIE = "crm_lang"
 
 
+def _settings(request: Request) -> WebSettings:
+    """The web settings the page's session check was given (``crm.web.session``)."""
+    settings: WebSettings | None = getattr(request.state, "settings", None)
+    assert settings is not None, "only on pages of a PageRouter"
+    return settings
+
+
 def language_of(request: Request) -> str:
     """The signed-in user's language; before sign-in, the one chosen on the sign-in page."""
     viewer: Viewer | None = getattr(request.state, "viewer", None)
@@ -56,13 +64,13 @@ def language_of(request: Request) -> str:
     chosen = request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
     if chosen in i18n.LOCALES:
         return chosen
-    return str(request.app.state.settings.default_language)
+    return _settings(request).default_language
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     viewer: Viewer | None = getattr(request.state, "viewer", None)
     language = language_of(request)
-    tz = request.app.state.settings.tz
+    tz = _settings(request).tz
     values = {
         "viewer": viewer,
         "language": language,

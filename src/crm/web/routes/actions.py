@@ -19,12 +19,14 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from crm.platform.auth import Role
-from crm.web.backend import BackendError
+from crm.platform.state import BusinessZone
+from crm.web.backend import Backend, BackendError, WebBackend
 from crm.web.i18n import N_, gettext_for, money
 from crm.web.i18n import day as format_day
 from crm.web.problems import explain, has_text
@@ -86,7 +88,7 @@ def parse_amount(typed: str) -> Decimal | None:
         return None
 
 
-def business_moment(typed: str, request: Request) -> datetime | None:
+def business_moment(typed: str, tz: ZoneInfo) -> datetime | None:
     """A ``datetime-local`` value read in the business time zone (aware), or ``None``."""
     try:
         naive = datetime.fromisoformat(typed)
@@ -94,7 +96,7 @@ def business_moment(typed: str, request: Request) -> datetime | None:
         return None
     if naive.tzinfo is not None:
         return naive
-    return naive.replace(tzinfo=request.app.state.settings.tz)
+    return naive.replace(tzinfo=tz)
 
 
 # --- refusals in words a person understands --------------------------------------------------------
@@ -166,8 +168,7 @@ def _first(items: list[dict[str, Any]], code: str | None) -> dict[str, Any] | No
     return next((item for item in items if item["code"] == code), None)
 
 
-async def _action_context(request: Request, viewer: Viewer, form: ActionForm) -> dict[str, Any]:
-    backend = request.app.state.backend
+async def _action_context(backend: Backend, viewer: Viewer, form: ActionForm) -> dict[str, Any]:
     vocab = await backend.reference(viewer, "/api/vocabularies")
     types: list[dict[str, Any]] = vocab["actionTypes"]
     values = form.values
@@ -187,7 +188,7 @@ async def _action_context(request: Request, viewer: Viewer, form: ActionForm) ->
     if _is_supervisor(viewer):
         agents = (await backend.get(viewer, "/api/agents", isActive="true", pageSize=500))["items"]
         if not values.get("agentId"):
-            values["agentId"] = await _current_agent(request, viewer, form.cif) or ""
+            values["agentId"] = await _current_agent(backend, viewer, form.cif) or ""
     return {
         "form": form,
         "values": values,
@@ -204,30 +205,34 @@ async def _action_context(request: Request, viewer: Viewer, form: ActionForm) ->
     }
 
 
-async def _current_agent(request: Request, viewer: Viewer, cif: str) -> str | None:
-    history = await request.app.state.backend.get(
-        viewer, f"/api/assignments/customer/{quote(cif)}/history", pageSize=20
-    )
+async def _current_agent(backend: Backend, viewer: Viewer, cif: str) -> str | None:
+    history = await backend.get(viewer, f"/api/assignments/customer/{quote(cif)}/history", pageSize=20)
     for item in history["items"]:
         if item.get("isCurrent"):
             return item.get("assignedCallAgentId") or item.get("assignedFieldAgentId")
     return None
 
 
-async def _customer(request: Request, viewer: Viewer, cif: str) -> dict[str, Any]:
-    customer: dict[str, Any] = await request.app.state.backend.get(viewer, f"/api/customers/{quote(cif)}")
+async def _customer(backend: Backend, viewer: Viewer, cif: str) -> dict[str, Any]:
+    customer: dict[str, Any] = await backend.get(viewer, f"/api/customers/{quote(cif)}")
     return customer
 
 
 async def _render_action(
-    request: Request, viewer: Viewer, form: ActionForm, *, status_code: int = 200, partial: str | None = None
+    request: Request,
+    backend: Backend,
+    viewer: Viewer,
+    form: ActionForm,
+    *,
+    status_code: int = 200,
+    partial: str | None = None,
 ) -> Response:
-    context = await _action_context(request, viewer, form)
+    context = await _action_context(backend, viewer, form)
     if partial is not None:
         return render(request, partial, **context)
     if is_htmx(request):
         return render(request, "actions/record_form.html", **context)
-    context["customer"] = await _customer(request, viewer, form.cif)
+    context["customer"] = await _customer(backend, viewer, form.cif)
     return render(request, "actions/record_page.html", status_code=status_code, **context)
 
 
@@ -239,21 +244,21 @@ def _form_values(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 @router.get("/customers/{cif}/actions/new", roles=RECORDERS)
-async def new_action(request: Request, viewer: SignedIn, cif: str) -> Response:
+async def new_action(request: Request, viewer: SignedIn, backend: WebBackend, cif: str) -> Response:
     """The record-action form (a partial for htmx, else a page); query values prefill it."""
     form = ActionForm(cif=cif, values=_form_values(request.query_params))
-    return await _render_action(request, viewer, form)
+    return await _render_action(request, backend, viewer, form)
 
 
 @router.get("/customers/{cif}/actions/choices", roles=RECORDERS)
-async def action_choices(request: Request, viewer: SignedIn, cif: str) -> Response:
+async def action_choices(request: Request, viewer: SignedIn, backend: WebBackend, cif: str) -> Response:
     """The part of the form that depends on the type and result (subtypes, results, promise, visit)."""
     form = ActionForm(cif=cif, values=_form_values(request.query_params))
     part = "actions/promise.html" if request.query_params.get("part") == "promise" else "actions/choices.html"
-    return await _render_action(request, viewer, form, partial=part)
+    return await _render_action(request, backend, viewer, form, partial=part)
 
 
-def _action_body(request: Request, viewer: Viewer, form: ActionForm) -> dict[str, Any] | None:
+def _action_body(request: Request, viewer: Viewer, form: ActionForm, tz: ZoneInfo) -> dict[str, Any] | None:
     """The ``POST /api/actions`` body, or ``None`` with ``form.errors`` filled."""
     _ = gettext_for(language_of(request))
     values, errors = form.values, form.errors
@@ -282,7 +287,7 @@ def _action_body(request: Request, viewer: Viewer, form: ActionForm) -> dict[str
         else:
             body["promiseAmount"] = str(amount)
     if values.get("actionDate"):
-        moment = business_moment(values["actionDate"], request)
+        moment = business_moment(values["actionDate"], tz)
         if moment is None:
             errors["actionDate"] = _("Enter the date and time of the action.")
         else:
@@ -314,34 +319,36 @@ def _success_notice(request: Request, action: Mapping[str, Any]) -> str:
 
 
 @router.post("/customers/{cif}/actions", roles=RECORDERS)
-async def record_action(request: Request, viewer: SignedIn, cif: str) -> Response:
+async def record_action(
+    request: Request, viewer: SignedIn, backend: WebBackend, tz: BusinessZone, cif: str
+) -> Response:
     """Record the action through ``POST /api/actions``; refusals inline, next to their field."""
     data = await request.form()
     form = ActionForm(cif=cif, values=_form_values(data))
     htmx = is_htmx(request)
     if data.get("refresh"):  # without JavaScript: "Update the choices" after changing the type or result
-        return await _render_action(request, viewer, form)
-    body = _action_body(request, viewer, form)
+        return await _render_action(request, backend, viewer, form)
+    body = _action_body(request, viewer, form, tz)
     if body is not None:
         try:
-            action = await request.app.state.backend.post(viewer, "/api/actions", json=body)
+            action = await backend.post(viewer, "/api/actions", json=body)
         except BackendError as exc:
             if exc.code == NOT_ASSIGNED:
                 form.errors["form"] = _not_assigned(request)
             elif exc.status != 422:
                 raise
             else:
-                _explain(request, form, exc)
+                _explain(request, form, exc, tz)
         else:
             if not htmx:
                 return RedirectResponse(f"/customers/{quote(cif)}?tab=actions", status_code=303)
             fresh = ActionForm(cif=cif, values={"type": form.values.get("type", "")})
             fresh.notice = _success_notice(request, action)
-            response = await _render_action(request, viewer, fresh)
+            response = await _render_action(request, backend, viewer, fresh)
             response.headers["HX-Trigger"] = "action-recorded"
             return response
     # htmx swaps only 2xx answers: the form with its refusals comes back as 200 to htmx, 422 otherwise
-    return await _render_action(request, viewer, form, status_code=200 if htmx else 422)
+    return await _render_action(request, backend, viewer, form, status_code=200 if htmx else 422)
 
 
 NOT_ASSIGNED = "scope.not_assigned"  # CRM_AGENT_WRITE_SCOPE=assigned, a customer of someone else
@@ -351,10 +358,9 @@ def _not_assigned(request: Request) -> str:
     return explain(NOT_ASSIGNED, {}, language_of(request))
 
 
-def _explain(request: Request, form: ActionForm, exc: BackendError) -> None:
+def _explain(request: Request, form: ActionForm, exc: BackendError, tz: ZoneInfo) -> None:
     language = language_of(request)
     _ = gettext_for(language)
-    tz = request.app.state.settings.tz
     today = datetime.now(tz).date()
     for name, (code, params) in exc.field_codes().items():
         target = name if name in ERROR_FIELDS else "form"
@@ -368,6 +374,7 @@ def _explain(request: Request, form: ActionForm, exc: BackendError) -> None:
 
 async def _render_case(
     request: Request,
+    backend: Backend,
     viewer: Viewer,
     cif: str,
     *,
@@ -376,7 +383,6 @@ async def _render_case(
     notice: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    backend = request.app.state.backend
     vocab = await backend.reference(viewer, "/api/vocabularies")
     case = await backend.get(viewer, f"/api/cases/customer/{quote(cif)}", pageSize=1)
     choices = vocab["caseStatuses"]
@@ -400,18 +406,18 @@ async def _render_case(
     }
     if is_htmx(request):
         return render(request, "actions/case_form.html", status_code=status_code, **context)
-    context["customer"] = await _customer(request, viewer, cif)
+    context["customer"] = await _customer(backend, viewer, cif)
     return render(request, "actions/case_page.html", status_code=status_code, **context)
 
 
 @router.get("/customers/{cif}/cases/new", roles=RECORDERS)
-async def new_case_status(request: Request, viewer: SignedIn, cif: str) -> Response:
+async def new_case_status(request: Request, viewer: SignedIn, backend: WebBackend, cif: str) -> Response:
     """The case-status form: the five status fields (each optional) and notes."""
-    return await _render_case(request, viewer, cif)
+    return await _render_case(request, backend, viewer, cif)
 
 
 @router.post("/customers/{cif}/cases", roles=RECORDERS)
-async def update_case_status(request: Request, viewer: SignedIn, cif: str) -> Response:
+async def update_case_status(request: Request, viewer: SignedIn, backend: WebBackend, cif: str) -> Response:
     """Record a case status update through ``POST /api/cases``."""
     _ = gettext_for(language_of(request))
     data = await request.form()
@@ -423,7 +429,7 @@ async def update_case_status(request: Request, viewer: SignedIn, cif: str) -> Re
         errors["form"] = _("Choose at least one status or write a note.")
     else:
         try:
-            await request.app.state.backend.post(viewer, "/api/cases", json={"cif": cif, **values})
+            await backend.post(viewer, "/api/cases", json={"cif": cif, **values})
         except BackendError as exc:
             if exc.code == NOT_ASSIGNED:
                 errors["form"] = _not_assigned(request)
@@ -441,9 +447,9 @@ async def update_case_status(request: Request, viewer: SignedIn, cif: str) -> Re
         else:
             if not htmx:
                 return RedirectResponse(f"/customers/{quote(cif)}?tab=case", status_code=303)
-            response = await _render_case(request, viewer, cif, notice=_("Case status updated."))
+            response = await _render_case(request, backend, viewer, cif, notice=_("Case status updated."))
             response.headers["HX-Trigger"] = "case-updated"
             return response
     return await _render_case(
-        request, viewer, cif, values=values, errors=errors, status_code=200 if htmx else 422
+        request, backend, viewer, cif, values=values, errors=errors, status_code=200 if htmx else 422
     )

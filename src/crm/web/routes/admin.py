@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
-from crm.web.backend import BackendError
+from crm.web.backend import BackendError, WebBackend
 from crm.web.i18n import N_
 from crm.web.routes import admin_agents, admin_dead_letters, admin_payments, admin_sync, admin_vocabularies
 from crm.web.routes.admin_common import pager
@@ -36,13 +36,15 @@ AUDIT_FILTERS = ("actor", "entityType", "entityKey", "action", "from", "to")
 
 
 @router.get("/admin/audit", roles=ADMINS)
-async def audit(request: Request, viewer: SignedIn, service: str = "workflow", page: int = 1) -> Response:
+async def audit(
+    request: Request, viewer: SignedIn, backend: WebBackend, service: str = "workflow", page: int = 1
+) -> Response:
     """One service's audit trail (each service keeps its own), newest first, with filters."""
     source = service if service in AUDIT_SOURCES else "workflow"
     filters = {k: request.query_params.get(k, "").strip() for k in AUDIT_FILTERS}
     error, answer = None, {"items": [], "total": 0, "page": 1, "pageSize": 50}
     try:
-        answer = await request.app.state.backend.get(
+        answer = await backend.get(
             viewer, AUDIT_SOURCES[source][0], page=max(page, 1), pageSize=50, **filters
         )
     except BackendError as exc:

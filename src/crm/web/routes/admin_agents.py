@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from crm.web.backend import BackendError
+from crm.web.backend import Backend, BackendError, WebBackend
 from crm.web.i18n import N_
 from crm.web.labels import TEAMS
 from crm.web.routes.admin_common import (
@@ -37,6 +37,7 @@ router = admin_router()
 async def agents(
     request: Request,
     viewer: SignedIn,
+    backend: WebBackend,
     team: str = "",
     type: str = "",
     active: str = "",
@@ -49,7 +50,7 @@ async def agents(
     team = team if team in TEAMS else ""
     type = type if type in AGENT_TYPES else ""
     active = active if active in ("true", "false") else ""
-    answer = await request.app.state.backend.get(
+    answer = await backend.get(
         viewer,
         "/api/agents",
         team=team,
@@ -118,12 +119,12 @@ async def new_agent(request: Request) -> Response:
 
 
 @router.post("/admin/agents/new", roles=ADMINS)
-async def create_agent(request: Request, viewer: SignedIn) -> Response:
+async def create_agent(request: Request, viewer: SignedIn, backend: WebBackend) -> Response:
     """Create an agent; the API's refusals are shown next to the fields."""
     fields = await form_fields(request)
     body = _agent_body(fields, creating=True)
     try:
-        created = await request.app.state.backend.post(viewer, "/api/agents", json=body)
+        created = await backend.post(viewer, "/api/agents", json=body)
     except BackendError as exc:
         if exc.status not in (400, 409, 422):
             raise
@@ -139,15 +140,18 @@ async def create_agent(request: Request, viewer: SignedIn) -> Response:
 
 
 @router.get("/admin/agents/{agent_id}", roles=ADMINS)
-async def edit_agent(request: Request, viewer: SignedIn, agent_id: uuid.UUID) -> Response:
-    agent = await request.app.state.backend.get(viewer, f"/api/agents/{agent_id}")
+async def edit_agent(
+    request: Request, viewer: SignedIn, backend: WebBackend, agent_id: uuid.UUID
+) -> Response:
+    agent = await backend.get(viewer, f"/api/agents/{agent_id}")
     return _agent_form(request, agent=agent, values=agent)
 
 
 @router.post("/admin/agents/{agent_id}", roles=ADMINS)
-async def update_agent(request: Request, viewer: SignedIn, agent_id: uuid.UUID) -> Response:
+async def update_agent(
+    request: Request, viewer: SignedIn, backend: WebBackend, agent_id: uuid.UUID
+) -> Response:
     """Save an agent (``PUT /api/agents/:id``); employeeId does not change."""
-    backend = request.app.state.backend
     agent = await backend.get(viewer, f"/api/agents/{agent_id}")
     fields = await form_fields(request)
     body = _agent_body(fields, creating=False)
@@ -167,8 +171,8 @@ async def update_agent(request: Request, viewer: SignedIn, agent_id: uuid.UUID) 
     return RedirectResponse(f"/admin/agents?saved={agent['employeeId']}", status_code=303)
 
 
-async def _agent_choices(request: Request, viewer: Viewer) -> list[dict[str, Any]]:
-    answer = await request.app.state.backend.get(viewer, "/api/agents", isActive="true", pageSize=500)
+async def _agent_choices(backend: Backend, viewer: Viewer) -> list[dict[str, Any]]:
+    answer = await backend.get(viewer, "/api/agents", isActive="true", pageSize=500)
     return list(answer["items"])
 
 
@@ -207,22 +211,22 @@ def _users_page(
 async def users(
     request: Request,
     viewer: SignedIn,
+    backend: WebBackend,
     page: int = 1,
     pageSize: int = 50,
     created: str = "",
     saved: str = "",
 ) -> Response:
     """Login users with their roles and agent, and a form to create one."""
-    answer = await request.app.state.backend.get(
+    answer = await backend.get(
         viewer, "/api/auth/users", page=max(page, 1), pageSize=min(max(pageSize, 1), 200)
     )
-    return _users_page(request, answer, await _agent_choices(request, viewer), created=created, saved=saved)
+    return _users_page(request, answer, await _agent_choices(backend, viewer), created=created, saved=saved)
 
 
 @router.post("/admin/users", roles=ADMINS)
-async def create_user(request: Request, viewer: SignedIn) -> Response:
+async def create_user(request: Request, viewer: SignedIn, backend: WebBackend) -> Response:
     """Create a login user (``POST /api/auth/users``)."""
-    backend = request.app.state.backend
     fields = await form_fields(request)
     body = {
         "username": fields.get("username", ""),
@@ -241,7 +245,7 @@ async def create_user(request: Request, viewer: SignedIn) -> Response:
         )
         answer = await backend.get(viewer, "/api/auth/users")
         kept = {**body, "password": ""}  # a password is never sent back to the browser
-        choices = await _agent_choices(request, viewer)
+        choices = await _agent_choices(backend, viewer)
         return _users_page(
             request, answer, choices, values=kept, errors=errors, problem=exc, status_code=exc.status
         )
@@ -270,9 +274,8 @@ def _user_form(
     )
 
 
-async def _user(request: Request, viewer: Viewer, username: str) -> dict[str, Any]:
+async def _user(backend: Backend, viewer: Viewer, username: str) -> dict[str, Any]:
     """The user from identity's list (it has no single-user read); 404 page when unknown."""
-    backend = request.app.state.backend
     page = 1
     while True:
         answer = await backend.get(viewer, "/api/auth/users", page=page, pageSize=500)
@@ -285,14 +288,14 @@ async def _user(request: Request, viewer: Viewer, username: str) -> dict[str, An
 
 
 @router.get("/admin/users/{username}", roles=ADMINS)
-async def edit_user(request: Request, viewer: SignedIn, username: str) -> Response:
+async def edit_user(request: Request, viewer: SignedIn, backend: WebBackend, username: str) -> Response:
     """A user's roles, agent and sign-in, to change."""
-    user = await _user(request, viewer, username)
-    return _user_form(request, user, await _agent_choices(request, viewer))
+    user = await _user(backend, viewer, username)
+    return _user_form(request, user, await _agent_choices(backend, viewer))
 
 
 @router.post("/admin/users/{username}", roles=ADMINS)
-async def save_user(request: Request, viewer: SignedIn, username: str) -> Response:
+async def save_user(request: Request, viewer: SignedIn, backend: WebBackend, username: str) -> Response:
     """Save a user's roles, agent and sign-in (``PUT /api/auth/users/:username``)."""
     fields = await form_fields(request)
     body = {
@@ -301,12 +304,12 @@ async def save_user(request: Request, viewer: SignedIn, username: str) -> Respon
         "isActive": fields.get("isActive") == "on",
     }
     try:
-        await request.app.state.backend.put(viewer, f"/api/auth/users/{quote(username, safe='')}", json=body)
+        await backend.put(viewer, f"/api/auth/users/{quote(username, safe='')}", json=body)
     except BackendError as exc:
         if exc.status not in (400, 422):
             raise
-        user = {**await _user(request, viewer, username), **body}
-        choices = await _agent_choices(request, viewer)
+        user = {**await _user(backend, viewer, username), **body}
+        choices = await _agent_choices(backend, viewer)
         return _user_form(
             request, user, choices, errors=_refused(request, exc), problem=exc, status_code=exc.status
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from crm.web.backend import BackendError
+from crm.web.backend import BackendError, WebBackend
 from crm.web.i18n import N_
 from crm.web.routes.admin_common import admin_router, form_fields
 from crm.web.session import ADMINS, SignedIn
@@ -23,11 +23,13 @@ SERVICES = {
 
 
 @router.get("/admin/dead-letters", roles=ADMINS)
-async def dead_letters(request: Request, viewer: SignedIn, replayed: str = "", missing: str = "") -> Response:
+async def dead_letters(
+    request: Request, viewer: SignedIn, backend: WebBackend, replayed: str = "", missing: str = ""
+) -> Response:
     """Every service's dead letters, oldest first."""
     letters = []
     for key, (path, _label) in SERVICES.items():
-        for letter in await request.app.state.backend.get(viewer, path):
+        for letter in await backend.get(viewer, path):
             letters.append({**letter, "serviceKey": key})
     return render(
         request,
@@ -40,14 +42,13 @@ async def dead_letters(request: Request, viewer: SignedIn, replayed: str = "", m
 
 
 @router.post("/admin/dead-letters/replay", roles=ADMINS)
-async def replay(request: Request, viewer: SignedIn) -> Response:
+async def replay(request: Request, viewer: SignedIn, backend: WebBackend) -> Response:
     """Replay one dead letter (``sequence``) or all of a service (``all``), then back to the list."""
     fields = await form_fields(request)
     service = fields.get("service", "")
     if service not in SERVICES:
         return RedirectResponse("/admin/dead-letters", status_code=303)
     path = SERVICES[service][0]
-    backend = request.app.state.backend
     sequence = fields.get("sequence", "")
     try:
         if sequence.isascii() and sequence.isdigit():

@@ -11,7 +11,8 @@ import httpx
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from crm.web.backend import BackendError
+from crm.platform.state import BusinessZone
+from crm.web.backend import BackendError, WebBackend
 from crm.web.routes.admin_common import LABELS, admin_router, form_fields
 from crm.web.session import ADMINS, SignedIn
 from crm.web.templating import language_of, render
@@ -38,21 +39,21 @@ def _binary(answer: Any, media_type: str, filename: str, disposition: str) -> Re
 
 
 @router.get("/admin/reconciliation", roles=ADMINS)
-async def reconciliation(request: Request, viewer: SignedIn, date: str = "", ran: str = "") -> Response:
+async def reconciliation(
+    request: Request, viewer: SignedIn, backend: WebBackend, tz: BusinessZone, date: str = "", ran: str = ""
+) -> Response:
     """Choose a business date; its stored report (if any), a button to run one and the CSV."""
     chosen = _date(date)
     report, missing = None, False
     if chosen:
         try:
-            report = await request.app.state.backend.get(
-                viewer, f"/api/payments/reconciliation/{chosen.isoformat()}"
-            )
+            report = await backend.get(viewer, f"/api/payments/reconciliation/{chosen.isoformat()}")
         except BackendError as exc:
             if exc.status != 404:
                 raise
             missing = True
     # The day to reconcile is normally yesterday's: the core's extract of a business day comes after it ends.
-    yesterday = datetime.now(request.app.state.settings.tz).date() - timedelta(days=1)
+    yesterday = datetime.now(tz).date() - timedelta(days=1)
     return render(
         request,
         "admin/reconciliation.html",
@@ -67,16 +68,14 @@ async def reconciliation(request: Request, viewer: SignedIn, date: str = "", ran
 
 
 @router.post("/admin/reconciliation", roles=ADMINS)
-async def run_reconciliation(request: Request, viewer: SignedIn) -> Response:
+async def run_reconciliation(request: Request, viewer: SignedIn, backend: WebBackend) -> Response:
     """Reconcile a business date (``POST /api/payments/reconciliation``); a refusal in words."""
     fields = await form_fields(request)
     chosen = _date(fields.get("date", ""))
     if chosen is None:
         return RedirectResponse("/admin/reconciliation?date=invalid", status_code=303)
     try:
-        await request.app.state.backend.post(
-            viewer, "/api/payments/reconciliation", json={"date": chosen.isoformat()}
-        )
+        await backend.post(viewer, "/api/payments/reconciliation", json={"date": chosen.isoformat()})
     except BackendError as exc:
         if exc.status not in (400, 409, 422):
             raise
@@ -96,9 +95,11 @@ async def run_reconciliation(request: Request, viewer: SignedIn) -> Response:
 
 
 @router.get("/admin/reconciliation/{business_date}.csv", roles=ADMINS)
-async def reconciliation_csv(request: Request, viewer: SignedIn, business_date: date) -> Response:
+async def reconciliation_csv(
+    request: Request, viewer: SignedIn, backend: WebBackend, business_date: date
+) -> Response:
     """The stored report as CSV, asked of payments with ``Accept: text/csv`` and the admin's token."""
-    answer = await request.app.state.backend.request(
+    answer = await backend.request(
         viewer,
         "GET",
         f"/api/payments/reconciliation/{business_date.isoformat()}",
@@ -108,13 +109,13 @@ async def reconciliation_csv(request: Request, viewer: SignedIn, business_date: 
 
 
 @router.get("/admin/payments", roles=ADMINS)
-async def payment_lookup(request: Request, viewer: SignedIn, ref: str = "") -> Response:
+async def payment_lookup(request: Request, viewer: SignedIn, backend: WebBackend, ref: str = "") -> Response:
     """A payment by its reference number, with a link to its receipt."""
     ref = ref.strip()[:64]
     payment, missing = None, False
     if ref:
         try:
-            payment = await request.app.state.backend.get(viewer, f"/api/payments/{quote(ref, safe='')}")
+            payment = await backend.get(viewer, f"/api/payments/{quote(ref, safe='')}")
         except BackendError as exc:
             if exc.status not in (404, 422):
                 raise
@@ -131,9 +132,9 @@ async def payment_lookup(request: Request, viewer: SignedIn, ref: str = "") -> R
 
 
 @router.get("/admin/payments/receipt", roles=ADMINS)
-async def receipt(request: Request, viewer: SignedIn, ref: str) -> Response:
+async def receipt(request: Request, viewer: SignedIn, backend: WebBackend, ref: str) -> Response:
     """The payment's receipt PDF, asked of payments with the user's token."""
-    answer = await request.app.state.backend.request(
+    answer = await backend.request(
         viewer,
         "GET",
         f"/api/payments/receipt/{quote(ref.strip()[:64], safe='')}",

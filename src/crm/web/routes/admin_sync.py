@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from crm.web.backend import BackendError
+from crm.web.backend import Backend, BackendError, WebBackend
 from crm.web.i18n import gettext_for
 from crm.web.routes.admin_common import (
     ACTIVE_RUN_STATES,
@@ -21,16 +21,22 @@ from crm.web.routes.admin_common import (
     form_fields,
     pager,
 )
-from crm.web.session import ADMINS, SignedIn
+from crm.web.session import ADMINS, SignedIn, Viewer
 from crm.web.templating import render
 
 router = admin_router()
 
 
 async def _sync_page(
-    request: Request, viewer: SignedIn, *, problem: str = "", queued: str = "", status_code: int = 200
+    request: Request,
+    backend: Backend,
+    viewer: Viewer,
+    *,
+    problem: str = "",
+    queued: str = "",
+    status_code: int = 200,
 ) -> Response:
-    status = await request.app.state.backend.get(viewer, "/api/sync/status")
+    status = await backend.get(viewer, "/api/sync/status")
     return render(
         request,
         "admin/sync.html",
@@ -45,13 +51,13 @@ async def _sync_page(
 
 
 @router.get("/admin/sync", roles=ADMINS)
-async def sync_status(request: Request, viewer: SignedIn, queued: str = "") -> Response:
+async def sync_status(request: Request, viewer: SignedIn, backend: WebBackend, queued: str = "") -> Response:
     """Each source's last run and entities, and the form that asks for a new run."""
-    return await _sync_page(request, viewer, queued=queued)
+    return await _sync_page(request, backend, viewer, queued=queued)
 
 
 @router.post("/admin/sync/run", roles=ADMINS)
-async def request_run(request: Request, viewer: SignedIn) -> Response:
+async def request_run(request: Request, viewer: SignedIn, backend: WebBackend) -> Response:
     """Queue a run (``POST /api/sync/run``) and go to it; a refusal (409: one is running) in words."""
     fields = await form_fields(request)
     body: dict[str, Any] = {}
@@ -64,9 +70,9 @@ async def request_run(request: Request, viewer: SignedIn) -> Response:
             body["businessDate"] = date.fromisoformat(business_date).isoformat()
         except ValueError:
             problem = gettext_for(viewer.language)("The business date is not a valid date.")
-            return await _sync_page(request, viewer, problem=problem, status_code=422)
+            return await _sync_page(request, backend, viewer, problem=problem, status_code=422)
     try:
-        queued = await request.app.state.backend.post(viewer, "/api/sync/run", json=body)
+        queued = await backend.post(viewer, "/api/sync/run", json=body)
     except BackendError as exc:
         if exc.status not in (400, 409, 422):
             raise
@@ -78,7 +84,7 @@ async def request_run(request: Request, viewer: SignedIn) -> Response:
             )
         else:
             problem = exc.message(viewer.language)
-        return await _sync_page(request, viewer, problem=problem, status_code=exc.status)
+        return await _sync_page(request, backend, viewer, problem=problem, status_code=exc.status)
     if isinstance(queued, list):
         return RedirectResponse(f"/admin/sync?queued={len(queued)}", status_code=303)
     return RedirectResponse(f"/admin/sync/runs/{queued['runId']}", status_code=303)
@@ -106,18 +112,18 @@ def _counts(run: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @router.get("/admin/sync/runs/{run_id}", roles=ADMINS)
-async def run_page(request: Request, viewer: SignedIn, run_id: uuid.UUID) -> Response:
+async def run_page(request: Request, viewer: SignedIn, backend: WebBackend, run_id: uuid.UUID) -> Response:
     """One run; while it is queued or running its state refreshes itself every 2 seconds."""
-    run = await request.app.state.backend.get(viewer, f"/api/sync/runs/{run_id}")
+    run = await backend.get(viewer, f"/api/sync/runs/{run_id}")
     return render(
         request, "admin/sync_run.html", run=run, counts=_counts(run), active=ACTIVE_RUN_STATES, labels=LABELS
     )
 
 
 @router.get("/admin/sync/runs/{run_id}/state", roles=ADMINS)
-async def run_state(request: Request, viewer: SignedIn, run_id: uuid.UUID) -> Response:
+async def run_state(request: Request, viewer: SignedIn, backend: WebBackend, run_id: uuid.UUID) -> Response:
     """The run's state block (polled by the run page with htmx)."""
-    run = await request.app.state.backend.get(viewer, f"/api/sync/runs/{run_id}")
+    run = await backend.get(viewer, f"/api/sync/runs/{run_id}")
     return render(
         request,
         "admin/_run_state.html",
@@ -132,6 +138,7 @@ async def run_state(request: Request, viewer: SignedIn, run_id: uuid.UUID) -> Re
 async def rejects(
     request: Request,
     viewer: SignedIn,
+    backend: WebBackend,
     run_id: uuid.UUID,
     entityType: str = "",
     page: int = 1,
@@ -139,7 +146,6 @@ async def rejects(
 ) -> Response:
     """The rows a run did not load: entity, line, reason and the row as delivered."""
     entity = entityType if entityType in ENTITIES else ""
-    backend = request.app.state.backend
     run = await backend.get(viewer, f"/api/sync/runs/{run_id}")
     answer = await backend.get(
         viewer,

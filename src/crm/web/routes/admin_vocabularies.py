@@ -8,7 +8,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from crm.web.backend import BackendError
+from crm.web.backend import Backend, BackendError, WebBackend
 from crm.web.routes.admin_common import LABELS, admin_router, form_fields, or_none, whole_number
 from crm.web.session import ADMINS, SignedIn, Viewer
 from crm.web.templating import language_of, render
@@ -37,6 +37,7 @@ def _groups(vocabularies: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 async def _page(
     request: Request,
+    backend: Backend,
     viewer: Viewer,
     *,
     values: dict[str, Any] | None = None,
@@ -45,7 +46,7 @@ async def _page(
     done: str = "",
     status_code: int = 200,
 ) -> Response:
-    vocabularies = await request.app.state.backend.get(viewer, "/api/vocabularies", includeInactive="true")
+    vocabularies = await backend.get(viewer, "/api/vocabularies", includeInactive="true")
     return render(
         request,
         "admin/vocabularies.html",
@@ -71,13 +72,13 @@ def _flags(fields: dict[str, str]) -> dict[str, Any]:
 
 
 @router.get("/admin/vocabularies", roles=ADMINS)
-async def vocabularies(request: Request, viewer: SignedIn, done: str = "") -> Response:
+async def vocabularies(request: Request, viewer: SignedIn, backend: WebBackend, done: str = "") -> Response:
     """Every vocabulary with its entries (retired ones too), and forms to add and link entries."""
-    return await _page(request, viewer, done=done)
+    return await _page(request, backend, viewer, done=done)
 
 
 @router.post("/admin/vocabularies", roles=ADMINS)
-async def create_entry(request: Request, viewer: SignedIn) -> Response:
+async def create_entry(request: Request, viewer: SignedIn, backend: WebBackend) -> Response:
     fields = await form_fields(request)
     body = {
         "kind": fields.get("kind", ""),
@@ -86,7 +87,7 @@ async def create_entry(request: Request, viewer: SignedIn) -> Response:
         "parentType": or_none(fields.get("parentType")),
     }
     try:
-        await request.app.state.backend.post(viewer, "/api/vocabularies", json=body)
+        await backend.post(viewer, "/api/vocabularies", json=body)
     except BackendError as exc:
         if exc.status not in (400, 409, 422):
             raise
@@ -96,6 +97,7 @@ async def create_entry(request: Request, viewer: SignedIn) -> Response:
         )
         return await _page(
             request,
+            backend,
             viewer,
             values=body,
             errors=errors,
@@ -109,8 +111,8 @@ def _entry_path(kind: str, code: str) -> str:
     return f"/api/vocabularies/{quote(kind, safe='')}/{quote(code, safe='')}"
 
 
-async def _entry(request: Request, viewer: Viewer, kind: str, code: str) -> dict[str, Any]:
-    vocabularies = await request.app.state.backend.get(viewer, "/api/vocabularies", includeInactive="true")
+async def _entry(backend: Backend, viewer: Viewer, kind: str, code: str) -> dict[str, Any]:
+    vocabularies = await backend.get(viewer, "/api/vocabularies", includeInactive="true")
     for entry in _groups(vocabularies).get(kind, []):
         if entry["code"] == code:
             return dict(entry)
@@ -138,21 +140,25 @@ def _edit_page(
 
 
 @router.get("/admin/vocabularies/{kind}/{code}", roles=ADMINS)
-async def edit_entry(request: Request, viewer: SignedIn, kind: str, code: str) -> Response:
-    entry = await _entry(request, viewer, kind, code)
+async def edit_entry(
+    request: Request, viewer: SignedIn, backend: WebBackend, kind: str, code: str
+) -> Response:
+    entry = await _entry(backend, viewer, kind, code)
     return _edit_page(request, entry, entry)
 
 
 @router.post("/admin/vocabularies/{kind}/{code}", roles=ADMINS)
-async def update_entry(request: Request, viewer: SignedIn, kind: str, code: str) -> Response:
+async def update_entry(
+    request: Request, viewer: SignedIn, backend: WebBackend, kind: str, code: str
+) -> Response:
     """Save an entry's label, flags, order and whether it is active (``PUT``)."""
-    entry = await _entry(request, viewer, kind, code)
+    entry = await _entry(backend, viewer, kind, code)
     fields = await form_fields(request)
     body = {**_flags(fields), "isActive": fields.get("isActive") == "true"}
     if kind != "ACTION_RESULT":  # the flags mean something only for results: left as they are
         body = {key: body[key] for key in ("label", "sortOrder", "isActive")}
     try:
-        await request.app.state.backend.put(viewer, _entry_path(kind, code), json=body)
+        await backend.put(viewer, _entry_path(kind, code), json=body)
     except BackendError as exc:
         if exc.status not in (400, 409, 422):
             raise
@@ -168,14 +174,16 @@ async def update_entry(request: Request, viewer: SignedIn, kind: str, code: str)
 
 
 @router.post("/admin/vocabularies/{kind}/{code}/retire", roles=ADMINS)
-async def retire_entry(request: Request, viewer: SignedIn, kind: str, code: str) -> Response:
+async def retire_entry(
+    request: Request, viewer: SignedIn, backend: WebBackend, kind: str, code: str
+) -> Response:
     """Retire an entry (``DELETE``: it stays on the records that use it)."""
-    await request.app.state.backend.request(viewer, "DELETE", _entry_path(kind, code))
+    await backend.request(viewer, "DELETE", _entry_path(kind, code))
     return RedirectResponse(f"/admin/vocabularies?done={quote(code)}", status_code=303)
 
 
 @router.post("/admin/vocabularies/links", roles=ADMINS)
-async def link(request: Request, viewer: SignedIn) -> Response:
+async def link(request: Request, viewer: SignedIn, backend: WebBackend) -> Response:
     """Allow (or no longer allow) a subtype or result with an action type."""
     fields = await form_fields(request)
     type_code, kind, code = fields.get("type", ""), fields.get("kind", ""), fields.get("code", "")
@@ -185,9 +193,11 @@ async def link(request: Request, viewer: SignedIn) -> Response:
     )
     method = "DELETE" if fields.get("unlink") == "true" else "POST"
     try:
-        await request.app.state.backend.request(viewer, method, path)
+        await backend.request(viewer, method, path)
     except BackendError as exc:
         if exc.status not in (400, 404, 409, 422):
             raise
-        return await _page(request, viewer, problem=exc.message(language_of(request)), status_code=exc.status)
+        return await _page(
+            request, backend, viewer, problem=exc.message(language_of(request)), status_code=exc.status
+        )
     return RedirectResponse(f"/admin/vocabularies?done={quote(type_code)}", status_code=303)

@@ -34,7 +34,7 @@ from fastapi import Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
-from crm.web.backend import Backend, BackendError
+from crm.web.backend import Backend, BackendError, WebBackend
 from crm.web.i18n import N_
 from crm.web.labels import BUCKET_LABELS, BUCKETS, PRODUCT_LABELS, PRODUCTS, TEAM_LABELS, TEAMS
 from crm.web.problems import explain
@@ -64,11 +64,6 @@ def refusal_of(item: dict[str, Any], language: str) -> str | None:
     if item.get("status") != "REFUSED":
         return None
     return explain(str(item.get("code") or "rule.violated"), item.get("params"), language)
-
-
-def backend_of(request: Request) -> Backend:
-    backend: Backend = request.app.state.backend
-    return backend
 
 
 async def all_agents(backend: Backend, viewer: Viewer) -> list[dict[str, Any]]:
@@ -123,6 +118,7 @@ def _agent_ids(row: dict[str, Any] | None) -> list[str]:
 async def assignments(
     request: Request,
     viewer: SignedIn,
+    backend: WebBackend,
     bucket: str | None = None,
     product_type: Annotated[str | None, Query(alias="productType")] = None,
     team: str | None = None,
@@ -130,7 +126,6 @@ async def assignments(
     page: int = 1,
 ) -> Response:
     """Delinquent customers (one page of loans) with their current agent, to select and assign."""
-    backend = backend_of(request)
     bucket = bucket if bucket in BUCKETS else None
     product = product_type if product_type in PRODUCTS else None
     team = team if team in TEAMS else None
@@ -207,9 +202,8 @@ def _form_str(form: FormData, name: str) -> str:
 
 
 @router.post("/assignments/assign", roles=SUPERVISORS)
-async def assign(request: Request, viewer: SignedIn) -> Response:
+async def assign(request: Request, viewer: SignedIn, backend: WebBackend) -> Response:
     """Assign the selected customers to one agent (one: POST /api/assignments; several: bulk)."""
-    backend = backend_of(request)
     form = await request.form()
     cifs = list(dict.fromkeys(_form_list(form, "cif")))
     agent_id = _form_str(form, "agent")
@@ -250,9 +244,8 @@ async def assign(request: Request, viewer: SignedIn) -> Response:
 
 
 @router.post("/assignments/rule", roles=SUPERVISORS)
-async def assign_by_rule(request: Request, viewer: SignedIn) -> Response:
+async def assign_by_rule(request: Request, viewer: SignedIn, backend: WebBackend) -> Response:
     """Unassigned customers of a bucket spread over a team's agents by free capacity (workflow's rule)."""
-    backend = backend_of(request)
     form = await request.form()
     team = _form_str(form, "rule_team")
     bucket = _form_str(form, "rule_bucket")
@@ -300,9 +293,8 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
 
 
 @router.post("/assignments/upload", roles=SUPERVISORS)
-async def upload(request: Request, viewer: SignedIn) -> Response:
+async def upload(request: Request, viewer: SignedIn, backend: WebBackend) -> Response:
     """A preview of the uploaded file: every row with what is wrong with it; nothing is assigned yet."""
-    backend = backend_of(request)
     form = await request.form()
     upload_file = form.get("file")
     problem = None
@@ -380,9 +372,8 @@ async def upload(request: Request, viewer: SignedIn) -> Response:
 
 
 @router.post("/assignments/apply", roles=SUPERVISORS)
-async def apply(request: Request, viewer: SignedIn) -> Response:
+async def apply(request: Request, viewer: SignedIn, backend: WebBackend) -> Response:
     """Assign the valid rows of a preview (as signed on the preview page), one bulk request per agent."""
-    backend = backend_of(request)
     form = await request.form()
     payload, signature = _form_str(form, "rows"), _form_str(form, "signature")
     if not payload or not hmac.compare_digest(_sign(viewer, payload), signature):
@@ -412,9 +403,10 @@ async def apply(request: Request, viewer: SignedIn) -> Response:
 
 
 @router.get("/assignments/history", roles=SUPERVISORS)
-async def history(request: Request, viewer: SignedIn, cif: str = "", page: int = 1) -> Response:
+async def history(
+    request: Request, viewer: SignedIn, backend: WebBackend, cif: str = "", page: int = 1
+) -> Response:
     """Every assignment of one customer, newest first."""
-    backend = backend_of(request)
     cif = cif.strip()
     rows: list[dict[str, Any]] = []
     total = 0

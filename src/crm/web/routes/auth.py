@@ -10,10 +10,12 @@ from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from crm.platform.errors import Unauthorized
+from crm.platform.state import Db, Tokens
 from crm.web import session as sessions
-from crm.web.backend import BackendError
+from crm.web.backend import BackendError, WebBackend
 from crm.web.i18n import N_
 from crm.web.session import LANGUAGES, STAFF, PageRouter, SignedIn
+from crm.web.settings import Settings, WebSettings
 from crm.web.templating import LANGUAGE_COOKIE, nav_for, render
 
 router = PageRouter(tags=["web"])
@@ -28,7 +30,12 @@ def _safe_next(target: str | None) -> str:
 
 
 def _login_page(
-    request: Request, *, next_path: str, error: str | None = None, status_code: int = 200
+    request: Request,
+    settings: WebSettings,
+    *,
+    next_path: str,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(
@@ -39,7 +46,7 @@ def _login_page(
         token,
         httponly=True,
         samesite="strict",
-        secure=sessions.cookie_secure(request, request.app.state.settings),
+        secure=sessions.cookie_secure(request, settings),
         path="/login",
     )
     return response
@@ -47,11 +54,15 @@ def _login_page(
 
 @router.get("/login", roles=None)
 async def login_form(
-    request: Request, next: str | None = None, reason: str | None = None, lang: str | None = None
+    request: Request,
+    settings: Settings,
+    next: str | None = None,
+    reason: str | None = None,
+    lang: str | None = None,
 ) -> Response:
     """The sign-in page (``?lang=vi|en`` switches its language before anyone is signed in)."""
     error = {"expired": N_("Your session has ended. Please sign in again.")}.get(reason or "")
-    response = _login_page(request, next_path=_safe_next(next), error=error)
+    response = _login_page(request, settings, next_path=_safe_next(next), error=error)
     if lang in LANGUAGES:
         _language_cookie(response, lang)
     return response
@@ -60,6 +71,10 @@ async def login_form(
 @router.post("/login", roles=None)
 async def login(
     request: Request,
+    backend: WebBackend,
+    tokens: Tokens,
+    db: Db,
+    settings: Settings,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
@@ -72,13 +87,13 @@ async def login(
     if not username or not password:
         return _login_page(
             request,
+            settings,
             next_path=_safe_next(next),
             error=N_("Enter your username and password."),
             status_code=422,
         )
-    app = request.app
     try:
-        answer = await app.state.backend.post(
+        answer = await backend.post(
             None,
             "/api/auth/token",
             json=None,
@@ -86,7 +101,7 @@ async def login(
             # The throttle counts the browser's address, not this server's: told as SYSTEM, so
             # that the identity service believes it.
             headers={
-                "Authorization": f"Bearer {app.state.tokens.system_token('web')}",
+                "Authorization": f"Bearer {tokens.system_token('web')}",
                 "X-Client-Address": request.client.host if request.client else "unknown",
             },
         )
@@ -94,24 +109,33 @@ async def login(
         if exc.status == 429:
             return _login_page(
                 request,
+                settings,
                 next_path=_safe_next(next),
                 error=N_("Too many failed sign-ins. Wait a few minutes, then try again."),
                 status_code=429,
             )
         if exc.status in (400, 401, 422):
             return _login_page(
-                request, next_path=_safe_next(next), error=N_("Wrong username or password."), status_code=401
+                request,
+                settings,
+                next_path=_safe_next(next),
+                error=N_("Wrong username or password."),
+                status_code=401,
             )
         raise
     try:
-        principal = app.state.tokens.verify(answer["access_token"])
+        principal = tokens.verify(answer["access_token"])
     except Unauthorized:
         return _login_page(
-            request, next_path=_safe_next(next), error=N_("Wrong username or password."), status_code=401
+            request,
+            settings,
+            next_path=_safe_next(next),
+            error=N_("Wrong username or password."),
+            status_code=401,
         )
     cookie = await sessions.sign_in(
-        app.state.db,
-        app.state.settings,
+        db,
+        settings,
         username=principal.subject,
         roles=[str(r) for r in principal.roles],
         agent_id=principal.agent_id,
@@ -120,14 +144,14 @@ async def login(
     )
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:  # the language picked on the sign-in page carries into the session
-        await sessions.remember_language(app.state.db, principal.subject, chosen)
+        await sessions.remember_language(db, principal.subject, chosen)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         sessions.COOKIE,
         cookie,
         httponly=True,
         samesite="strict",
-        secure=sessions.cookie_secure(request, app.state.settings),
+        secure=sessions.cookie_secure(request, settings),
         path="/",
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -135,9 +159,9 @@ async def login(
 
 
 @router.post("/logout", roles=STAFF)
-async def logout(request: Request) -> Response:
+async def logout(request: Request, db: Db) -> Response:
     """End the session (also on the server: the cookie no longer opens anything)."""
-    await sessions.sign_out(request.app.state.db, sessions.session_id(request))
+    await sessions.sign_out(db, sessions.session_id(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(sessions.COOKIE, path="/")
     return response
@@ -145,10 +169,10 @@ async def logout(request: Request) -> Response:
 
 @router.post("/language", roles=STAFF)
 async def choose_language(
-    request: Request, viewer: SignedIn, language: Annotated[str, Form(pattern="^(vi|en)$")]
+    request: Request, viewer: SignedIn, db: Db, language: Annotated[str, Form(pattern="^(vi|en)$")]
 ) -> Response:
     """Switch the UI's language; remembered for the user."""
-    await sessions.remember_language(request.app.state.db, viewer.username, language)
+    await sessions.remember_language(db, viewer.username, language)
     back = _safe_next(request.headers.get("referer", "/").split(request.url.netloc, 1)[-1])
     response = RedirectResponse(back, status_code=303)
     _language_cookie(response, language)

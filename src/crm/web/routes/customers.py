@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 from fastapi import Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from crm.web.backend import Backend, BackendError
+from crm.web.backend import Backend, BackendError, WebBackend
 from crm.web.i18n import N_
 from crm.web.labels import PAYMENT_CHANNEL_LABELS, PRODUCT_LABELS, dpd_badge
 from crm.web.session import STAFF, PageRouter, SignedIn, Viewer
@@ -92,11 +92,6 @@ CASE_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("lendingViolationStatus", "lending_violation_status", "Lending violation"),
     ("recoveryAbilityStatus", "recovery_ability_status", "Recovery ability"),
 )
-
-
-def _backend(request: Request) -> Backend:
-    backend: Backend = request.app.state.backend
-    return backend
 
 
 def _decimal(value: Any) -> Decimal:
@@ -177,6 +172,7 @@ def _path(cif: str) -> str:
 async def search(
     request: Request,
     viewer: SignedIn,
+    backend: WebBackend,
     q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
@@ -186,9 +182,7 @@ async def search(
     error: str | None = None
     if query:
         try:
-            result = await _backend(request).get(
-                viewer, "/api/customers", q=query, page=page, pageSize=PAGE_SIZE
-            )
+            result = await backend.get(viewer, "/api/customers", q=query, page=page, pageSize=PAGE_SIZE)
         except BackendError as exc:
             if exc.status not in (400, 422):
                 raise
@@ -298,8 +292,9 @@ def _not_found(request: Request, cif: str) -> Response:
     )
 
 
-async def _page(request: Request, viewer: Viewer, cif: str, tab: str, page: int, template: str) -> Response:
-    backend = _backend(request)
+async def _page(
+    request: Request, backend: Backend, viewer: Viewer, cif: str, tab: str, page: int, template: str
+) -> Response:
     if tab not in TAB_NAMES:
         tab = "contacts"
     try:
@@ -340,18 +335,20 @@ async def _page(request: Request, viewer: Viewer, cif: str, tab: str, page: int,
 async def customer_360(
     request: Request,
     viewer: SignedIn,
+    backend: WebBackend,
     cif: Cif,
     tab: Annotated[str, Query(max_length=20)] = "contacts",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """The customer 360: header (debt, bucket, agent, case) and tabs, each tab also a page of its own."""
-    return await _page(request, viewer, cif, tab, page, "customers/customer.html")
+    return await _page(request, backend, viewer, cif, tab, page, "customers/customer.html")
 
 
 @router.get("/customers/{cif}/tabs/{tab}", roles=STAFF)
 async def customer_tab(
     request: Request,
     viewer: SignedIn,
+    backend: WebBackend,
     cif: Cif,
     tab: Annotated[str, Path(max_length=20)],
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -362,15 +359,17 @@ async def customer_tab(
     if not is_htmx(request):
         query = urlencode({"tab": tab, **({"page": page} if page > 1 else {})})
         return RedirectResponse(f"{_path(cif)}?{query}", status_code=303)
-    return await _page(request, viewer, cif, tab, page, "customers/_tabs.html")
+    return await _page(request, backend, viewer, cif, tab, page, "customers/_tabs.html")
 
 
 @router.get("/customers/{cif}/payments/{ref}/receipt", roles=STAFF)
 async def receipt(
-    request: Request, viewer: SignedIn, cif: Cif, ref: Annotated[str, Path(min_length=1, max_length=64)]
+    viewer: SignedIn,
+    backend: WebBackend,
+    cif: Cif,
+    ref: Annotated[str, Path(min_length=1, max_length=64)],
 ) -> Response:
     """The receipt PDF of one of the customer's payments, fetched with the user's token."""
-    backend = _backend(request)
     key = quote(ref, safe="")
     payment = await backend.get(viewer, f"/api/payments/{key}")
     if payment.get("cif") != cif:

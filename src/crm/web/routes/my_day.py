@@ -22,20 +22,31 @@ from sse_starlette.event import ServerSentEvent
 from sse_starlette.sse import EventSourceResponse
 
 from crm.platform.business_time import business_date
-from crm.platform.db import utcnow
+from crm.platform.db import Database, utcnow
 from crm.platform.logging import get_logger
+from crm.platform.state import BusinessZone, Db
 from crm.web import i18n
-from crm.web.backend import BackendError
+from crm.web.backend import Backend, BackendError, WebBackend
 from crm.web.labels import dpd_badge
 from crm.web.notifications import (
     AgentWatch,
+    EventFanOut,
+    FanOut,
     Notification,
-    fan_out,
     my_customers,
     promises_due_today,
-    still_signed_in,
 )
-from crm.web.session import AGENTS, LoginRequired, PageForbidden, PageRouter, SignedIn, Viewer
+from crm.web.session import (
+    AGENTS,
+    LoginRequired,
+    PageForbidden,
+    PageRouter,
+    SignedIn,
+    Viewer,
+    is_alive,
+    session_id,
+)
+from crm.web.settings import Settings, WebSettings
 from crm.web.templating import render
 
 log = get_logger("crm.web.my_day")
@@ -64,7 +75,12 @@ def customer_href(cif: str) -> str:
 
 @router.get("/my-day", roles=AGENTS)
 async def my_day(
-    request: Request, viewer: SignedIn, page: str | None = None, pageSize: str | None = None
+    request: Request,
+    viewer: SignedIn,
+    backend: WebBackend,
+    tz: BusinessZone,
+    page: str | None = None,
+    pageSize: str | None = None,
 ) -> Response:
     """Today's call queue of the signed-in agent, with the day's counts at the top."""
     if viewer.agent_id is None:
@@ -72,8 +88,7 @@ async def my_day(
     size = _positive(pageSize, DEFAULT_PAGE_SIZE)
     size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
     number = _positive(page, 1)
-    backend = request.app.state.backend
-    today = business_date(utcnow(), request.app.state.settings.tz).isoformat()
+    today = business_date(utcnow(), tz).isoformat()
     agent = f"/api/agents/{viewer.agent_id}"
     queue, workload, performance = await asyncio.gather(
         backend.get(viewer, f"{agent}/queue", page=number, pageSize=size),
@@ -143,14 +158,23 @@ def _event(note: Notification, viewer: Viewer, tz: Any) -> ServerSentEvent:
     return ServerSentEvent(json.dumps(_message(note, viewer, tz)), event="notification", id=note.id)
 
 
-async def _stream(request: Request, viewer: Viewer, since: datetime | None) -> AsyncIterator[ServerSentEvent]:
+async def _stream(
+    viewer: Viewer,
+    since: datetime | None,
+    *,
+    events: EventFanOut,
+    backend: Backend,
+    db: Database,
+    settings: WebSettings,
+    session: str | None,
+) -> AsyncIterator[ServerSentEvent]:
     assert viewer.agent_id is not None
-    tz = request.app.state.settings.tz
+    tz = settings.tz
     try:
-        async with fan_out(request.app).listen(since) as queue:
+        async with events.listen(since) as queue:
             # subscribed first, then read: an assignment made meanwhile waits in the queue
-            watch = AgentWatch(viewer.agent_id, await my_customers(request, viewer))
-            for due in await promises_due_today(request, viewer):
+            watch = AgentWatch(viewer.agent_id, await my_customers(backend, viewer))
+            for due in await promises_due_today(backend, viewer):
                 yield _event(due, viewer, tz)
             # The browser opens its next stream (on the next page) with this time as ``since``.
             ready = json.dumps({"at": utcnow().isoformat()})
@@ -162,7 +186,7 @@ async def _stream(request: Request, viewer: Viewer, since: datetime | None) -> A
                 except TimeoutError:
                     event = None
                 if time.monotonic() - checked >= SESSION_CHECK_SECONDS:
-                    if not await still_signed_in(request):
+                    if not await is_alive(db, settings, session):  # not counted as use
                         return  # the browser comes back, is sent to sign in, and stops
                     checked = time.monotonic()
                 note = watch.notice(event) if event is not None else None
@@ -188,13 +212,29 @@ def _since(value: str) -> datetime | None:
 
 
 @router.get("/notifications/stream", roles=AGENTS)
-async def notification_stream(request: Request, viewer: SignedIn, since: str = "") -> Response:
+async def notification_stream(
+    request: Request,
+    viewer: SignedIn,
+    events: FanOut,
+    backend: WebBackend,
+    db: Db,
+    settings: Settings,
+    since: str = "",
+) -> Response:
     """The bell's live notifications (server-sent events ``notification``, then ``ready``); with
     ``since``, first those of the recent events received after it (the gap of a page change)."""
     if viewer.agent_id is None:
         return Response(status_code=204)  # an EventSource does not come back after a 204
     return EventSourceResponse(
-        _stream(request, viewer, _since(since)),
+        _stream(
+            viewer,
+            _since(since),
+            events=events,
+            backend=backend,
+            db=db,
+            settings=settings,
+            session=session_id(request),
+        ),
         ping=PING_SECONDS,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

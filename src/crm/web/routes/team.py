@@ -22,13 +22,15 @@ from collections.abc import Awaitable, Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import Response
 
 from crm.platform.business_time import business_date
 from crm.platform.db import utcnow
-from crm.web.backend import Backend
+from crm.platform.state import BusinessZone
+from crm.web.backend import Backend, WebBackend
 from crm.web.i18n import N_
 from crm.web.labels import BUCKET_LABELS, BUCKETS, TEAM_LABELS, TEAMS
 from crm.web.session import SUPERVISORS, PageRouter, SignedIn, Viewer
@@ -60,8 +62,8 @@ async def bounded(calls: Iterable[Awaitable[T]], limit: int = CONCURRENCY) -> li
     return list(await asyncio.gather(*(one(c) for c in calls)))
 
 
-def today(request: Request) -> date:
-    return business_date(utcnow(), request.app.state.settings.tz)
+def today(tz: ZoneInfo) -> date:
+    return business_date(utcnow(), tz)
 
 
 def _parse_day(value: str | None) -> date | None:
@@ -73,9 +75,9 @@ def _parse_day(value: str | None) -> date | None:
         return None
 
 
-def period(request: Request, start: str | None, end: str | None) -> tuple[date, date, str | None]:
+def period(tz: ZoneInfo, start: str | None, end: str | None) -> tuple[date, date, str | None]:
     """The chosen period (default: this month so far) and why the one asked for was refused, if it was."""
-    last_default = today(request)
+    last_default = today(tz)
     first_default = last_default.replace(day=1)
     first, last = _parse_day(start), _parse_day(end)
     if (start and first is None) or (end and last is None):
@@ -118,14 +120,15 @@ def _add_totals(into: dict[str, dict[str, Decimal]], totals: Sequence[dict[str, 
 async def dashboard(
     request: Request,
     viewer: SignedIn,
+    backend: WebBackend,
+    tz: BusinessZone,
     team: str | None = None,
     start: str | None = None,
     end: str | None = None,
 ) -> Response:
     """The team's figures for the period: per agent, charts, and the portfolio by DPD bucket."""
-    backend: Backend = request.app.state.backend
     team = team if team in TEAMS else None
-    first, last, period_error = period(request, start, end)
+    first, last, period_error = period(tz, start, end)
     agents, agents_total = await team_agents(backend, viewer, team)
 
     def workload(agent: dict[str, Any]) -> Awaitable[Any]:
@@ -227,12 +230,13 @@ def trend_windows(last: date, agents: int) -> tuple[str, list[tuple[date, date]]
 
 
 @router.get("/team/trends", roles=SUPERVISORS)
-async def trends(request: Request, viewer: SignedIn, team: str | None = None) -> Response:
+async def trends(
+    request: Request, viewer: SignedIn, backend: WebBackend, tz: BusinessZone, team: str | None = None
+) -> Response:
     """Promises made and kept by the team over the last 30 days (a fragment the dashboard loads)."""
-    backend: Backend = request.app.state.backend
     team = team if team in TEAMS else None
     agents, _ = await team_agents(backend, viewer, team)
-    granularity, windows = trend_windows(today(request), len(agents))
+    granularity, windows = trend_windows(today(tz), len(agents))
 
     def performance(agent: dict[str, Any], window: tuple[date, date]) -> Awaitable[Any]:
         return backend.get(
