@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.platform.business_time import business_date
@@ -31,9 +31,11 @@ from crm.platform.settings import PlatformSettings
 from crm.workflow.actions.models import ActionRecord
 from crm.workflow.promises.rules import BROKEN, KEPT, OPEN, settled_status, window_end
 from crm.workflow.readmodel.models import PaymentView
-from crm.workflow.readmodel.service import RECEIVED, AppliedPayment
+from crm.workflow.readmodel.payments import RECEIVED, AppliedPayment
 
 log = get_logger("crm.workflow.promises")
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 
 SYSTEM_ACTOR = "system"
 PromiseEvent = Literal["PROMISE_KEPT", "PROMISE_BROKEN", "STATUS_CHANGED"]
@@ -77,62 +79,107 @@ def _settle(promise: ActionRecord, status: str, now: datetime) -> None:
     promise.updated_by = SYSTEM_ACTOR
 
 
-async def reevaluate_for_payment(
+_ACTIONS: Table = ActionRecord.__table__  # type: ignore[assignment]
+_PAYMENTS: Table = PaymentView.__table__  # type: ignore[assignment]
+_PAID_TOWARDS = text(
+    f"""SELECT a.id, coalesce(sum(p.amount), 0) AS paid
+    FROM {_ACTIONS.fullname} AS a
+    LEFT JOIN {_PAYMENTS.fullname} AS p
+      ON p.cif = a.cif AND p.status = :received
+     AND p.payment_date >= a.action_date
+     AND p.payment_date < timezone(:zone, CAST(a.promise_date + 1 AS timestamp))
+     AND (a.loan_account_number IS NULL OR p.loan_account_number = a.loan_account_number)
+    WHERE a.id = ANY(CAST(:ids AS uuid[]))
+    GROUP BY a.id"""  # noqa: S608 - the table names come from the models
+)
+"""``paid_towards`` for many promises in one statement (the promise's window ends where
+``rules.window_end`` says: the start of the business day after its date)."""
+
+
+def _counts_for(promise: ActionRecord, payment: AppliedPayment, tz: ZoneInfo) -> bool:
+    assert promise.promise_date is not None
+    return (
+        promise.cif == payment.cif
+        and promise.loan_account_number in (None, payment.loan_account_number)
+        and promise.action_date <= payment.payment_date
+        and promise.promise_date >= business_date(payment.payment_date, tz)
+    )
+
+
+async def reevaluate_for_payments(
     session: AsyncSession,
     outbox: Outbox,
-    payment: AppliedPayment,
+    payments: Sequence[AppliedPayment],
     *,
     tz: ZoneInfo,
     now: datetime | None = None,
 ) -> list[ActionRecord]:
-    """Settle again every promise a received or reversed payment counts for; the promises that changed.
+    """Settle again every promise received or reversed payments count for; the promises that changed.
 
-    Those are the customer's promises (of the payment's loan, or without a loan) made before the
+    Those are the customers' promises (of the payment's loan, or without a loan) made before the
     payment and whose date is not before the payment's business day. A late payment inside its
     window also turns a BROKEN promise KEPT (payments are often imported the day after they were
-    made, after the nightly round broke the promise).
+    made, after the nightly round broke the promise). A batch of payments settles each promise once:
+    it ends where the payments one by one would have taken it, but only that end is announced (not
+    a promise kept and reopened inside the batch).
     """
+    if not payments:
+        return []
     now = now or utcnow()
     today = business_date(now, tz)
-    promises: Sequence[ActionRecord] = (
+    earliest = min(business_date(p.payment_date, tz) for p in payments)
+    candidates: Sequence[ActionRecord] = (
         await session.scalars(
             select(ActionRecord)
             .where(
-                ActionRecord.cif == payment.cif,
+                ActionRecord.cif.in_(sorted({p.cif for p in payments})),
                 ActionRecord.promise_status.in_([OPEN, KEPT, BROKEN]),
-                or_(
-                    ActionRecord.loan_account_number.is_(None),
-                    ActionRecord.loan_account_number == payment.loan_account_number,
-                ),
-                ActionRecord.action_date <= payment.payment_date,
-                ActionRecord.promise_date >= business_date(payment.payment_date, tz),
+                ActionRecord.promise_date >= earliest,
             )
             .order_by(ActionRecord.id)
             .with_for_update()
         )
     ).all()
+    promises = [c for c in candidates if any(_counts_for(c, p, tz) for p in payments)]
+    if not promises:
+        return []
+    paid = {
+        row.id: Decimal(row.paid).quantize(Decimal("0.01"))
+        for row in await session.execute(
+            _PAID_TOWARDS, {"received": RECEIVED, "zone": tz.key, "ids": [p.id for p in promises]}
+        )
+    }
     changed: list[ActionRecord] = []
     for promise in promises:
         assert promise.promise_amount is not None and promise.promise_date is not None
-        previous = promise.promise_status or OPEN
-        paid = await paid_towards(session, promise, tz)
-        status = settled_status(
-            current=previous,
-            promise_amount=promise.promise_amount,
-            paid=paid,
-            promise_date=promise.promise_date,
-            today=today,
-        )
+        previous = status = promise.promise_status or OPEN
+        # The rule depends on the way (a KEPT promise reversed after its date is BROKEN, an OPEN one
+        # stays OPEN): walk the batch's payments in order, from what was paid before them.
+        counted = [p.counted for p in payments if _counts_for(promise, p, tz)]
+        running = paid[promise.id] - sum(counted, ZERO)
+        for change in counted:
+            running += change
+            status = settled_status(
+                current=status,
+                promise_amount=promise.promise_amount,
+                paid=running.quantize(CENT),
+                promise_date=promise.promise_date,
+                today=today,
+            )
         if status == previous:
             continue
         _settle(promise, status, now)
         if status == KEPT:
-            event = _event(promise, "PROMISE_KEPT", paid)
+            event = _event(promise, "PROMISE_KEPT", paid[promise.id])
         elif status == BROKEN:
-            event = _event(promise, "PROMISE_BROKEN", paid)
+            event = _event(promise, "PROMISE_BROKEN", paid[promise.id])
         else:
             event = _event(
-                promise, "STATUS_CHANGED", paid, promiseStatus=OPEN, previousPromiseStatus=previous
+                promise,
+                "STATUS_CHANGED",
+                paid[promise.id],
+                promiseStatus=OPEN,
+                previousPromiseStatus=previous,
             )
         await outbox.add(session, event)
         changed.append(promise)

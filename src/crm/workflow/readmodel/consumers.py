@@ -13,6 +13,7 @@ from crm.platform.outbox import Outbox
 from crm.workflow.bank_data import BankDataQueryService
 from crm.workflow.promises import service as promises
 from crm.workflow.readmodel import service
+from crm.workflow.readmodel.payments import record_payments
 from crm.workflow.settings import WorkflowSettings
 
 CUSTOMERS, LOANS = "customers", "loans"
@@ -68,16 +69,13 @@ class PaymentConsumer(EventConsumer):
         return f"{event.cif}\x00{event.loan_account_number}" if isinstance(event, PaymentEvent) else ""
 
     async def handle(self, session: AsyncSession, event: Event) -> None:
-        if not isinstance(event, PaymentEvent):
-            return
-        if event.type == "PAYMENT_RECEIVED":
-            applied = await service.record_payment_received(session, event, tz=self.tz)
-        elif event.type == "PAYMENT_REVERSED":
-            applied = await service.record_payment_reversed(session, event)
-        else:
-            return
-        if applied is not None:
-            await promises.reevaluate_for_payment(session, self.outbox, applied, tz=self.tz)
+        await self.handle_batch(session, [event])
+
+    async def handle_batch(self, session: AsyncSession, events: list[Event]) -> None:
+        """The batch's payments and balances in a few statements, then its customers' promises once."""
+        payments = [e for e in events if isinstance(e, PaymentEvent)]
+        changed = await record_payments(session, payments, tz=self.tz)
+        await promises.reevaluate_for_payments(session, self.outbox, changed, tz=self.tz)
 
 
 CONSUMERS: list[Callable[[FastAPI], EventConsumer]] = [BankDataConsumer, PaymentConsumer]

@@ -12,34 +12,27 @@ on business day S (``synced_at``) describes the days before S, so the core's own
 days, imported after the night's loans, are recorded (promises, amounts collected) but not counted
 twice (``crm.platform.business_time.snapshot_includes``; bank-sync keeps its loans by the same rule).
 A reversal puts back what its payment took: nothing for such a payment, as the core's next
-snapshot has the reversal.
+snapshot has the reversal. Payments are recorded a batch at a time (``readmodel.payments``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.platform.business_time import snapshot_includes
 from crm.platform.db import utcnow
-from crm.platform.events import PaymentEvent
 from crm.platform.logging import get_logger
 from crm.workflow.bank_data import LOOKUP_CHUNK, BankDataQueryService
-from crm.workflow.readmodel.models import CustomerView, LoanView, PaymentView
+from crm.workflow.readmodel.models import CustomerView, LoanView
 
 log = get_logger("crm.workflow.readmodel")
 
-ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
-RECEIVED, REVERSED = "RECEIVED", "REVERSED"
 
 Document = dict[str, Any]
 
@@ -121,151 +114,6 @@ async def refresh_loans(session: AsyncSession, bank_data: BankDataQueryService, 
     for chunk in _chunks(accounts):
         found = await bank_data.loans(chunk)
         await store_loans(session, {account: found.get(account) for account in chunk})
-
-
-@dataclass(frozen=True)
-class AppliedPayment:
-    """A payment whose state in ``payment_view`` this event changed (for re-evaluating promises)."""
-
-    cif: str
-    loan_account_number: str
-    payment_date: datetime
-
-
-def _payment_date(event: PaymentEvent) -> datetime:
-    return event.payment_date or event.timestamp
-
-
-async def _take_from_loan(
-    session: AsyncSession, event: PaymentEvent, tz: ZoneInfo
-) -> tuple[Decimal, Decimal]:
-    """Take the payment off its loan's outstanding and due amounts, never below zero; what was taken.
-
-    Nothing (0, 0) when the loan is not in the view, is in another currency, its snapshot already
-    includes the payment (made before the snapshot's cut), or the amount is not positive.
-    """
-    loan = await session.scalar(
-        select(LoanView)
-        .where(LoanView.account_number == event.loan_account_number, LoanView.currency == event.currency)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    amount = event.amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    if loan is None or amount <= ZERO:
-        return ZERO, ZERO
-    if snapshot_includes(_payment_date(event), loan.synced_at, tz):
-        log.info("payment_in_snapshot", reference=event.payment_reference_number)
-        return ZERO, ZERO
-    taken_outstanding = min(amount, max(loan.outstanding, ZERO))
-    taken_due = min(amount, max(loan.due_amount, ZERO))
-    loan.outstanding -= taken_outstanding
-    loan.due_amount -= taken_due
-    return taken_outstanding, taken_due
-
-
-async def _put_back_on_loan(
-    session: AsyncSession, account_number: str, currency: str, outstanding: Decimal, due: Decimal
-) -> None:
-    """Add back to the loan's outstanding and due amounts what a reversed payment had taken."""
-    if outstanding <= ZERO and due <= ZERO:
-        return
-    await session.execute(
-        update(LoanView)
-        .where(LoanView.account_number == account_number, LoanView.currency == currency)
-        .values(
-            outstanding=LoanView.outstanding + outstanding,
-            due_amount=LoanView.due_amount + due,
-            updated_at=func.now(),
-        )
-    )
-
-
-def _new_payment(event: PaymentEvent, status: str) -> Insert:
-    """Insert the event's payment, having taken nothing yet, unless its reference is already known."""
-    return (
-        insert(PaymentView)
-        .values(
-            reference_number=event.payment_reference_number,
-            cif=event.cif,
-            loan_account_number=event.loan_account_number,
-            amount=event.amount,
-            currency=event.currency,
-            payment_date=_payment_date(event),
-            status=status,
-            applied_outstanding=ZERO,
-            applied_due=ZERO,
-        )
-        .on_conflict_do_nothing(index_elements=[PaymentView.reference_number])
-    )
-
-
-async def record_payment_received(
-    session: AsyncSession, event: PaymentEvent, *, tz: ZoneInfo
-) -> AppliedPayment | None:
-    """Store a received payment once per reference and take it off its loan's balances.
-
-    What it took (after the never-below-zero clamp; nothing for a loan not in the view, in another
-    currency, or whose snapshot already includes the payment) is kept on the payment
-    (``applied_outstanding`` / ``applied_due``) for its reversal.
-    ``None`` when the reference was already known (a second delivery, or a reversal that came
-    first): nothing changes.
-    """
-    recorded = await session.scalar(_new_payment(event, RECEIVED).returning(PaymentView.reference_number))
-    if recorded is None:
-        log.info("payment_already_known", reference=event.payment_reference_number)
-        return None
-    taken_outstanding, taken_due = await _take_from_loan(session, event, tz)
-    if taken_outstanding or taken_due:
-        await session.execute(
-            update(PaymentView)
-            .where(PaymentView.reference_number == event.payment_reference_number)
-            .values(applied_outstanding=taken_outstanding, applied_due=taken_due)
-        )
-    await session.flush()
-    return AppliedPayment(event.cif, event.loan_account_number, _payment_date(event))
-
-
-async def record_payment_reversed(session: AsyncSession, event: PaymentEvent) -> AppliedPayment | None:
-    """Mark a received payment REVERSED and put back on its loan exactly what it took; once per reference.
-
-    A payment stored before ``applied_outstanding`` / ``applied_due`` existed (NULL) puts back its
-    full amount. A reversal of a payment workflow never heard of is stored as REVERSED (having taken
-    nothing), so that the payment arriving later counts for nothing. ``None`` when nothing changed.
-    """
-    reversed_row = (
-        await session.execute(
-            update(PaymentView)
-            .where(
-                PaymentView.reference_number == event.payment_reference_number,
-                PaymentView.status == RECEIVED,
-            )
-            .values(status=REVERSED, updated_at=func.now())
-            .returning(
-                PaymentView.cif,
-                PaymentView.loan_account_number,
-                PaymentView.amount,
-                PaymentView.currency,
-                PaymentView.payment_date,
-                PaymentView.applied_outstanding,
-                PaymentView.applied_due,
-            )
-        )
-    ).one_or_none()
-    if reversed_row is None:
-        await session.execute(_new_payment(event, REVERSED))
-        log.info("reversal_of_unreceived_payment", reference=event.payment_reference_number)
-        await session.flush()
-        return None
-    full = max(reversed_row.amount, ZERO)
-    await _put_back_on_loan(
-        session,
-        reversed_row.loan_account_number,
-        reversed_row.currency,
-        full if reversed_row.applied_outstanding is None else reversed_row.applied_outstanding,
-        full if reversed_row.applied_due is None else reversed_row.applied_due,
-    )
-    await session.flush()
-    return AppliedPayment(reversed_row.cif, reversed_row.loan_account_number, reversed_row.payment_date)
 
 
 async def loan_view(session: AsyncSession, account_number: str) -> LoanView | None:
