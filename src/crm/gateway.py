@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from itertools import chain
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from crm.platform.auth import Access, SecureRouter, TokenService, assert_every_route_declares_access
 from crm.platform.errors import install_error_handlers, problem
 from crm.platform.heap import freeze_startup_objects
+from crm.platform.lag import readiness
 from crm.platform.logging import configure_logging
 from crm.platform.metrics import metrics_response
 from crm.platform.middleware import SecurityHeadersMiddleware
@@ -55,7 +57,8 @@ def _root_app(settings: PlatformSettings, apps: dict[str, FastAPI], apis: dict[s
 
     @router.get("/health/ready", access=Access.anyone())
     async def ready() -> Response:
-        """Every service reaches its database and the bus."""
+        """Every service reaches its database and the bus; degraded (still 200) while a consumer is
+        behind, naming it."""
         pings = await asyncio.gather(*(app.state.db.ping() for app in apps.values()))
         checks = {
             name: {
@@ -65,12 +68,15 @@ def _root_app(settings: PlatformSettings, apps: dict[str, FastAPI], apis: dict[s
             for (name, app), db_ok in zip(apps.items(), pings, strict=True)
         }
         if all(v == "ok" for c in checks.values() for v in c.values()):
-            return JSONResponse({"status": "ok", "checks": checks})
+            lags = await asyncio.gather(*(app.state.lag.current() for app in apps.values()))
+            lag = readiness(chain.from_iterable(lags))
+            return JSONResponse({"status": lag["status"], "checks": checks, "consumers": lag["consumers"]})
         return problem(503, "Service unavailable", f"Not ready: {checks}.", slug="unavailable")
 
     @router.get("/metrics", access=Access.anyone(), include_in_schema=False)
     async def metrics() -> Response:
         """Prometheus metrics of every service in this process."""
+        await asyncio.gather(*(app.state.lag.current() for app in apps.values()))
         return metrics_response()
 
     @router.get("/", access=Access.anyone(), include_in_schema=False)

@@ -1,9 +1,11 @@
-"""The admin screens: sync runs and their rejects, agents, payments, and what a non-admin sees of them."""
+"""The admin screens: sync runs and their rejects, agents, payments, dead letters, event consumers, and
+what a non-admin sees of them."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
 from datetime import datetime
@@ -13,6 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from playwright.async_api import expect
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.web.conftest import RunningSystem, assert_accessible, screenshot, sign_in
 
@@ -169,7 +172,7 @@ async def test_every_admin_screen_opens_and_a_reconciliation_runs_with_its_csv(s
     links = await page.eval_on_selector_all(
         "ul.admin-index a", "links => links.map(a => a.getAttribute('href'))"
     )
-    assert len(links) == 8
+    assert len(links) == 9
     for link in links:
         answer = await page.goto(f"{system.base}{link}")
         assert answer is not None and answer.status == 200, link
@@ -287,3 +290,33 @@ async def test_an_admin_sees_a_dead_letter_masked_and_replays_it(system, page):
     assert any(
         e["before"]["eventId"] == str(event.event_id) and e["actor"] == "admin" for e in trail["items"]
     )
+
+
+CONSUMERS = ("workflow-readmodel-bank-data", "workflow-readmodel-payments", "bank-sync-loan-balance")
+
+
+async def test_an_admin_sees_each_services_consumers_and_how_far_behind_they_are(system, page):
+    await sign_in(page, system, "admin")
+    await page.goto(f"{system.base}/admin/consumers")
+    for consumer in CONSUMERS:
+        row = page.locator(f"tr[data-consumer='{consumer}']")
+        await expect(row).to_have_count(1)
+        assert await row.get_attribute("data-status") in ("ok", "behind")
+        await expect(row.locator("td").nth(2)).to_have_text(re.compile(r"^[0-9.]+$"))  # events waiting
+        await expect(row.locator("td").nth(3)).to_have_text(
+            re.compile(r"^[0-9.,]+ (s|giây)$")
+        )  # oldest's age
+    await expect(page.locator("tr[data-service='payments']")).to_have_count(0)  # it consumes nothing
+    await assert_accessible(page)
+    # what the page shows is what the system's readiness and metrics say (two worker processes: once)
+    ready = httpx.get(f"{system.base}/health/ready", timeout=30)
+    assert ready.status_code == 200 and ready.json()["status"] in ("ok", "degraded")
+    assert set(CONSUMERS) <= set(ready.json()["consumers"])
+    scraped = text_string_to_metric_families(httpx.get(f"{system.base}/metrics", timeout=30).text)
+    pending = [
+        s.labels["consumer"]
+        for family in scraped
+        for s in family.samples
+        if s.name == "crm_consumer_pending_events"
+    ]
+    assert sorted(c for c in pending if c in CONSUMERS) == sorted(CONSUMERS), pending

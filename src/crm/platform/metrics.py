@@ -1,4 +1,4 @@
-"""Prometheus metrics: HTTP requests by route template, outbox and consumer counters.
+"""Prometheus metrics: HTTP requests by route template, outbox and consumer counters, consumers' lag.
 
 Under several worker processes, prometheus_client's multiprocess mode keeps each process's values in
 files in one folder (``PROMETHEUS_MULTIPROC_DIR``, read when prometheus_client is first imported, so
@@ -37,6 +37,20 @@ OUTBOX_PENDING = Gauge(
     "crm_outbox_pending", "Outbox rows not yet published", ["service"], multiprocess_mode="mostrecent"
 )
 EVENTS_CONSUMED = Counter("crm_events_consumed_total", "Events handled by consumers", ["consumer", "outcome"])
+# A consumer's lag is JetStream's answer, the same whichever process asks: the newest sample is right
+# (a sum over the processes would count it once per process). Set by crm.platform.lag.
+CONSUMER_PENDING = Gauge(
+    "crm_consumer_pending_events",
+    "Events JetStream holds for a consumer: not yet delivered, or delivered and not yet acked",
+    ["consumer"],
+    multiprocess_mode="mostrecent",
+)
+CONSUMER_LAG = Gauge(
+    "crm_consumer_lag_seconds",
+    "Age of the oldest event a consumer has not applied (0 when none is pending)",
+    ["consumer"],
+    multiprocess_mode="mostrecent",
+)
 NOTIFICATION_EVENTS = Gauge(
     "crm_web_notification_events",
     "Events a web process received for agents' bells, by type (one sample per process)",

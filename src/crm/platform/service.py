@@ -1,4 +1,5 @@
-"""Builds a service's FastAPI app: database, bus, outbox relay, consumers, auth, errors, health, metrics.
+"""Builds a service's FastAPI app: database, bus, outbox relay, consumers and their lag, auth, errors,
+health, metrics.
 
 A service describes itself with a :class:`ServiceSpec`; its ``app.py`` calls :func:`create_service_app`.
 """
@@ -29,6 +30,8 @@ from crm.platform.db import Database
 from crm.platform.dead_letter_routes import dead_letter_router
 from crm.platform.errors import install_error_handlers, problem
 from crm.platform.heap import freeze_startup_objects
+from crm.platform.lag import ConsumerLag, readiness
+from crm.platform.lag_routes import consumer_lag_router
 from crm.platform.logging import configure_logging, get_logger
 from crm.platform.metrics import MetricsMiddleware, metrics_response
 from crm.platform.middleware import (
@@ -95,18 +98,23 @@ def health_router(service: str) -> SecureRouter:
 
     @router.get("/health/ready", access=Access.anyone(), responses={503: {"description": "not ready"}})
     async def ready(request: Request) -> Response:
-        """Ready to serve: the database answers and the bus is connected."""
+        """Ready to serve: the database answers and the bus is connected; degraded (still 200) while a
+        consumer is behind, naming it."""
         db_ok = await request.app.state.db.ping()
         bus_ok = request.app.state.bus.is_connected
         checks = {"database": "ok" if db_ok else "down", "nats": "ok" if bus_ok else "down"}
         if db_ok and bus_ok:
-            return JSONResponse({"status": "ok", "service": service, "checks": checks})
+            lag = readiness(await request.app.state.lag.current())
+            return JSONResponse(
+                {"status": lag["status"], "service": service, "checks": checks, "consumers": lag["consumers"]}
+            )
         response = problem(503, "Service unavailable", f"Not ready: {checks}.", slug="unavailable")
         return response
 
     @router.get("/metrics", access=Access.anyone(), include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
         """Prometheus metrics."""
+        await request.app.state.lag.current()
         return metrics_response()
 
     return router
@@ -199,12 +207,20 @@ def create_service_app(
             for factory in spec.consumers
         ]
         app.state.consumers = runners
+        lag = ConsumerLag(
+            bus,
+            runners,
+            degraded_after=settings.consumer_lag_degraded_seconds,
+            every=settings.consumer_lag_sample_seconds,
+        )
+        app.state.lag = lag
         async with leader.exclusively(db, f"crm:{spec.name}:startup"):
             for hook in spec.on_startup:
                 await hook(app)
         relay.start()
         for runner in runners:
             runner.start()
+        lag.start()
         background: list[asyncio.Task[None]] = []
         if spec.background:
             jobs = [partial(job, app) for job in spec.background]
@@ -220,6 +236,7 @@ def create_service_app(
                 await stop_task(task)
             for hook in spec.on_shutdown:
                 await hook(app)
+            await lag.stop()
             for runner in runners:
                 await runner.stop()
             await relay.stop()
@@ -243,6 +260,7 @@ def create_service_app(
     if spec.audit_prefix:  # before the service's routes, so that no path parameter takes "audit"
         app.include_router(audit_router(spec.audit_prefix, spec.tables))
         app.include_router(dead_letter_router(spec.audit_prefix, spec.name, spec.tables))
+        app.include_router(consumer_lag_router(spec.audit_prefix))
     for router in spec.routers:
         app.include_router(router)
     app.include_router(health_router(spec.name))

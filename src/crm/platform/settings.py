@@ -70,6 +70,11 @@ class PlatformSettings(BaseSettings):
     outbox_batch_size: int = 500
     consumer_max_deliveries: int = 5
     consumer_retry_delay: float = 1.0
+    consumer_lag_degraded_seconds: float = Field(default=60.0, ge=0)
+    """A consumer whose oldest unapplied event is older than this is behind: ``/health/ready`` says
+    ``degraded`` (still 200) and names it (``crm.platform.lag``)."""
+    consumer_lag_sample_seconds: float = Field(default=5.0, gt=0)
+    """How often each process samples its consumers' lag for ``/metrics`` (also when asked)."""
     nats_duplicate_window_seconds: int = 600
 
     @field_validator("data_dir")

@@ -1,9 +1,10 @@
 """What a route needs from its service, as typed dependencies: the needs are in the route's signature.
 
 A service keeps its shared parts on ``app.state`` at start (``crm.platform.service``): settings, the
-outbox, the bus, the token service, the database. Routes do not reach into ``request.app.state``;
-they ask for ``Outbox``, ``Bus``, ``BusinessZone``, ``Tokens``, ``Db`` or their service's typed
-settings (the ``Settings`` alias beside each service's settings class), and FastAPI hands them over.
+outbox, the bus, the token service, the database, the consumers' lag. Routes do not reach into
+``request.app.state``; they ask for ``Outbox``, ``Bus``, ``BusinessZone``, ``Tokens``, ``Db``,
+``ConsumerLag`` or their service's typed settings (the ``Settings`` alias beside each service's
+settings class), and FastAPI hands them over.
 The platform's own routers (audit, dead letters) are given the service's spec when they are built.
 """
 
@@ -17,6 +18,7 @@ from fastapi import Depends, Request
 from crm.platform.auth import TokenService
 from crm.platform.bus import Bus as _Bus
 from crm.platform.db import Database
+from crm.platform.lag import ConsumerLag as _ConsumerLag
 from crm.platform.outbox import Outbox as _Outbox
 
 
@@ -47,3 +49,5 @@ BusinessZone = Annotated[ZoneInfo, Depends(_zone)]
 Tokens = Annotated[TokenService, _kept("tokens")]
 Db = Annotated[Database, _kept("db")]
 """The service's database, for a route that runs its own transactions."""
+ConsumerLag = Annotated[_ConsumerLag, _kept("lag")]
+"""How far behind the service's consumers are."""

@@ -12,7 +12,14 @@ from fastapi.responses import Response
 
 from crm.web.backend import BackendError, WebBackend
 from crm.web.i18n import N_
-from crm.web.routes import admin_agents, admin_dead_letters, admin_payments, admin_sync, admin_vocabularies
+from crm.web.routes import (
+    admin_agents,
+    admin_consumers,
+    admin_dead_letters,
+    admin_payments,
+    admin_sync,
+    admin_vocabularies,
+)
 from crm.web.routes.admin_common import pager
 from crm.web.session import ADMINS, PageRouter, SignedIn
 from crm.web.templating import language_of, render
@@ -64,5 +71,12 @@ async def audit(
     )
 
 
-for _screen in (admin_agents, admin_vocabularies, admin_sync, admin_payments, admin_dead_letters):
+for _screen in (
+    admin_agents,
+    admin_vocabularies,
+    admin_sync,
+    admin_payments,
+    admin_dead_letters,
+    admin_consumers,
+):
     router.routes.extend(_screen.router.routes)  # each route keeps its own role and CSRF checks
