@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from crm.web.backend import BackendError
+from crm.web.backend import BackendError, WebBackend
 from crm.web.i18n import N_
 from crm.web.routes.admin_common import admin_router
 from crm.web.session import ADMINS, SignedIn
@@ -26,12 +26,12 @@ STATUSES = {"ok": N_("Up to date"), "behind": N_("Behind"), "unknown": N_("Unkno
 
 
 @router.get("/admin/consumers", roles=ADMINS)
-async def consumers(request: Request, viewer: SignedIn) -> Response:
+async def consumers(request: Request, viewer: SignedIn, backend: WebBackend) -> Response:
     """Every service's consumers with their pending events and lag (a service that cannot answer, said so)."""
     services: list[dict[str, Any]] = []
     for key, (path, label) in SERVICES.items():
         try:
-            answer = await request.app.state.backend.get(viewer, path)
+            answer = await backend.get(viewer, path)
         except BackendError:
             services.append({"key": key, "label": label, "reachable": False, "consumers": []})
             continue
