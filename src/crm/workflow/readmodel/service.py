@@ -67,8 +67,9 @@ async def _upsert(
 ) -> None:
     if not rows:
         return
-    statement = insert(model).values(rows)
     key = "cif" if model is CustomerView else "account_number"
+    # In key order, the order the payments consumer locks loans in: the two never deadlock.
+    statement = insert(model).values(sorted(rows, key=lambda row: row[key]))
     changed = {name: statement.excluded[name] for name in rows[0] if name != key}
     await session.execute(
         statement.on_conflict_do_update(index_elements=[key], set_={**changed, "updated_at": func.now()})
