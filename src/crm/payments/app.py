@@ -9,6 +9,7 @@ from crm.payments.models import Base
 from crm.payments.notifications.jobs import close_clients, confirm_pending_payments, open_clients
 from crm.payments.notifications.router import router as notifications_router
 from crm.payments.notifications.schemas import PaymentNotification
+from crm.payments.queue_depth import sample_queue_depth
 from crm.payments.receipts.router import router as receipts_router
 from crm.payments.reconciliation.router import router as reconciliation_router
 from crm.payments.settings import PaymentsSettings
@@ -26,7 +27,7 @@ def spec() -> ServiceSpec:
         routers=[notifications_router, receipts_router, reconciliation_router, ledger_router],
         on_startup=[open_clients],
         on_shutdown=[close_clients],
-        background=[confirm_pending_payments, run_payment_sync_schedule],
+        background=[confirm_pending_payments, run_payment_sync_schedule, sample_queue_depth],
         schemas=[PaymentNotification],
     )
 
