@@ -26,13 +26,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, Text, any_, bindparam, func, insert, inspect, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table, any_, func, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.bank_sync.loans.models import Loan, LoanPaymentApplied
 from crm.bank_sync.models import platform_tables
+from crm.platform.batch_sql import ChangedMeanwhile, insert_new, keys, lock_rows, update_rows
 from crm.platform.business_time import snapshot_includes
 from crm.platform.db import utcnow
 from crm.platform.logging import get_logger
@@ -52,19 +51,6 @@ _AUDITED = [
     for attr in inspect(Loan).column_attrs
     if attr.key not in getattr(Loan, "__audit_exclude__", ())
 ]
-_SET_BALANCES = text(
-    f"""UPDATE {_LOAN.fullname} AS l
-    SET outstanding = v.outstanding, due_amount = v.due, remaining_amount = v.remaining,
-        updated_by = :updated_by, sync_hash = NULL, updated_at = :updated_at
-    FROM unnest(CAST(:accounts AS text[]), CAST(:outstanding AS numeric[]), CAST(:due AS numeric[]),
-                CAST(:remaining AS numeric[])) AS v(account_number, outstanding, due, remaining)
-    WHERE l.account_number = v.account_number"""  # noqa: S608 - the table name comes from the model
-)
-
-
-class ConcurrentApply(RuntimeError):
-    """Another transaction applied one of these references to another loan meanwhile: the batch is
-    rolled back and its events applied again one by one (which then find it applied)."""
 
 
 @dataclass(frozen=True)
@@ -77,10 +63,6 @@ class Move:
     amount: Decimal
     currency: str
     paid_at: datetime
-
-
-def _keys(values: list[str]) -> Any:
-    return bindparam("keys", values, type_=ARRAY(Text))
 
 
 def _audited(loan: dict[str, Any]) -> dict[str, Any]:
@@ -151,7 +133,7 @@ class _Batch:
             return False
         loan = self.loans.get(row["loan_account_number"])
         if loan is None:  # applied to a loan this batch did not lock, after its first read
-            raise ConcurrentApply(f"payment {move.reference} was applied meanwhile")
+            raise ChangedMeanwhile(f"payment {move.reference} was applied meanwhile")
         row["reversed_at"] = self.now
         if move.reference not in self.new:
             self.reversed.append(move.reference)
@@ -178,46 +160,33 @@ class _Batch:
         )
 
     async def write(self, session: AsyncSession) -> None:
-        if self.new:
-            stored = (
-                await session.scalars(
-                    pg_insert(_APPLIED)
-                    .values(list(self.new.values()))
-                    .on_conflict_do_nothing(index_elements=[_APPLIED.c.payment_reference_number])
-                    .returning(_APPLIED.c.payment_reference_number)
-                )
-            ).all()
-            if len(stored) != len(self.new):
-                raise ConcurrentApply(f"{len(self.new) - len(stored)} payments were applied meanwhile")
+        await insert_new(session, _APPLIED, "payment_reference_number", list(self.new.values()))
         if self.reversed:
             await session.execute(
                 update(_APPLIED)
                 .where(
-                    _APPLIED.c.payment_reference_number == any_(_keys(self.reversed)),
+                    _APPLIED.c.payment_reference_number == any_(keys(self.reversed)),
                     _APPLIED.c.reversed_at.is_(None),
                 )
                 .values(reversed_at=func.now())
             )
-        if self.moved:
-            moved = [self.loans[account] for account in sorted(self.moved)]
-            await session.execute(
-                _SET_BALANCES,
-                {
-                    "accounts": [loan["account_number"] for loan in moved],
-                    "outstanding": [loan["outstanding"] for loan in moved],
-                    "due": [loan["due_amount"] for loan in moved],
-                    "remaining": [loan["remaining_amount"] for loan in moved],
-                    "updated_by": BALANCE_UPDATER,
-                    "updated_at": self.now,
-                },
-            )
+        await update_rows(
+            session,
+            _LOAN,
+            "account_number",
+            [self.loans[account] for account in sorted(self.moved)],
+            ["outstanding", "due_amount", "remaining_amount"],
+            updated_by=BALANCE_UPDATER,
+            updated_at=self.now,
+            sync_hash=None,
+        )
         if self.audit:
             await session.execute(insert(platform_tables.audit_log), self.audit)
 
 
 async def _applied(session: AsyncSession, references: list[str]) -> dict[str, dict[str, Any]]:
     rows = await session.execute(
-        select(_APPLIED).where(_APPLIED.c.payment_reference_number == any_(_keys(references)))
+        select(_APPLIED).where(_APPLIED.c.payment_reference_number == any_(keys(references)))
     )
     return {row.payment_reference_number: dict(row._mapping) for row in rows}
 
@@ -232,13 +201,8 @@ async def move_balances(session: AsyncSession, moves: list[Move], *, tz: ZoneInf
     accounts = {m.account for m in moves if m.kind == RECEIVED} | {
         row["loan_account_number"] for row in known.values()
     }
-    rows = await session.execute(
-        select(_LOAN)
-        .where(_LOAN.c.account_number == any_(_keys(sorted(accounts))))
-        .order_by(_LOAN.c.account_number)
-        .with_for_update()
-    )
-    loans = {row.account_number: dict(row._mapping) for row in rows}
+    locked = await lock_rows(session, _LOAN, "account_number", list(accounts))
+    loans = {loan["account_number"]: loan for loan in locked}
     batch = _Batch(loans, await _applied(session, references), tz)
     moved = [batch.receive(m) if m.kind == RECEIVED else batch.reverse(m) for m in moves]
     await batch.write(session)

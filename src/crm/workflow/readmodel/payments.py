@@ -24,11 +24,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, Text, any_, bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table, any_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.platform.batch_sql import ChangedMeanwhile, insert_new, keys, lock_rows, update_rows
 from crm.platform.business_time import snapshot_includes
 from crm.platform.db import utcnow
 from crm.platform.events import PaymentEvent
@@ -42,18 +41,6 @@ CENT = Decimal("0.01")
 RECEIVED, REVERSED = "RECEIVED", "REVERSED"
 _LOANS: Table = LoanView.__table__  # type: ignore[assignment]
 _PAYMENTS: Table = PaymentView.__table__  # type: ignore[assignment]
-_SET_BALANCES = text(
-    f"""UPDATE {_LOANS.fullname} AS l
-    SET outstanding = v.outstanding, due_amount = v.due, updated_at = :updated_at
-    FROM unnest(CAST(:accounts AS text[]), CAST(:outstanding AS numeric[]), CAST(:due AS numeric[]))
-        AS v(account_number, outstanding, due)
-    WHERE l.account_number = v.account_number"""  # noqa: S608 - the table name comes from the model
-)
-
-
-class ConcurrentPayment(RuntimeError):
-    """Another transaction recorded one of these references meanwhile: the batch is rolled back and
-    its events applied again one by one."""
 
 
 @dataclass(frozen=True)
@@ -69,10 +56,6 @@ class AppliedPayment:
 
 def payment_date(event: PaymentEvent) -> datetime:
     return event.payment_date or event.timestamp
-
-
-def _keys(values: list[str]) -> Any:
-    return bindparam("keys", values, type_=ARRAY(Text))
 
 
 class _Batch:
@@ -131,7 +114,7 @@ class _Batch:
         if row["status"] != RECEIVED:
             return None
         if row["loan_account_number"] not in self.locked:  # recorded meanwhile, for a loan not locked
-            raise ConcurrentPayment(f"payment {row['reference_number']} was recorded meanwhile")
+            raise ChangedMeanwhile(f"payment {row['reference_number']} was recorded meanwhile")
         row["status"] = REVERSED
         row["updated_at"] = self.now
         if row["reference_number"] not in self.new:
@@ -150,38 +133,21 @@ class _Batch:
         self.moved.add(loan["account_number"])
 
     async def write(self, session: AsyncSession) -> None:
-        if self.new:
-            stored = (
-                await session.scalars(
-                    pg_insert(_PAYMENTS)
-                    .values(list(self.new.values()))
-                    .on_conflict_do_nothing(index_elements=[_PAYMENTS.c.reference_number])
-                    .returning(_PAYMENTS.c.reference_number)
-                )
-            ).all()
-            if len(stored) != len(self.new):
-                raise ConcurrentPayment(f"{len(self.new) - len(stored)} payments were recorded meanwhile")
+        await insert_new(session, _PAYMENTS, "reference_number", list(self.new.values()))
         if self.reversed:
             await session.execute(
                 update(_PAYMENTS)
-                .where(_PAYMENTS.c.reference_number == any_(_keys(self.reversed)))
+                .where(_PAYMENTS.c.reference_number == any_(keys(self.reversed)))
                 .values(status=REVERSED, updated_at=func.now())
             )
-        if self.moved:
-            moved = [self.loans[account] for account in sorted(self.moved)]
-            await session.execute(
-                _SET_BALANCES,
-                {
-                    "accounts": [loan["account_number"] for loan in moved],
-                    "outstanding": [loan["outstanding"] for loan in moved],
-                    "due": [loan["due_amount"] for loan in moved],
-                    "updated_at": self.now,
-                },
-            )
+        moved = [self.loans[account] for account in sorted(self.moved)]
+        await update_rows(
+            session, _LOANS, "account_number", moved, ["outstanding", "due_amount"], updated_at=self.now
+        )
 
 
 async def _known(session: AsyncSession, references: list[str], *, lock: bool) -> dict[str, dict[str, Any]]:
-    query = select(_PAYMENTS).where(_PAYMENTS.c.reference_number == any_(_keys(references)))
+    query = select(_PAYMENTS).where(_PAYMENTS.c.reference_number == any_(keys(references)))
     if lock:
         query = query.order_by(_PAYMENTS.c.reference_number).with_for_update()
     return {row.reference_number: dict(row._mapping) for row in await session.execute(query)}
@@ -197,13 +163,10 @@ async def record_payments(
     references = list(dict.fromkeys(e.payment_reference_number for e in events))
     before = await _known(session, references, lock=False)
     accounts = {e.loan_account_number for e in events} | {r["loan_account_number"] for r in before.values()}
-    rows = await session.execute(
-        select(_LOANS)
-        .where(_LOANS.c.account_number == any_(_keys(sorted(accounts))))
-        .order_by(_LOANS.c.account_number)
-        .with_for_update()
-    )
-    loans = {row.account_number: dict(row._mapping) for row in rows}
+    loans = {
+        loan["account_number"]: loan
+        for loan in await lock_rows(session, _LOANS, "account_number", list(accounts))
+    }
     batch = _Batch(loans, await _known(session, references, lock=True), tz, accounts)
     changed = [
         batch.receive(e) if e.type == "PAYMENT_RECEIVED" else batch.reverse(e)
