@@ -254,3 +254,20 @@ def test_the_inbox_is_shared_and_read_only(rendered):
     for name in ("bank-sync", "payments"):
         mounts = {m["mountPath"]: m for m in container(rendered.one("Deployment", name))["volumeMounts"]}
         assert mounts[inbox.as_posix()]["readOnly"] is True
+
+
+def test_the_install_steps_select_what_docs_deployment_md_says(rendered):
+    """Step 4 applies all but the services and the Job, step 5 the Job alone (label selectors)."""
+
+    def component(obj: dict) -> str | None:
+        return obj["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+
+    first = {o["kind"] for o in rendered if component(o) not in ("service", "migration")}
+    assert {"ConfigMap", "Service", "NetworkPolicy", "Cluster", "ScaledObject", "HTTPRoute"} <= first
+    assert not {"Deployment", "Job"} & first
+    assert [o["kind"] for o in rendered if component(o) == "migration"] == ["Job"]
+    assert {o["metadata"]["name"] for o in rendered if component(o) == "service"} == set(SERVICES)
+    assert (
+        "app.kubernetes.io/component!=service,app.kubernetes.io/component!=migration"
+        in (DEPLOY.parent / "docs" / "deployment.md").read_text()
+    )
