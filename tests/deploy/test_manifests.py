@@ -21,7 +21,8 @@ from crm.services import SERVICES
 from tests.deploy.conftest import DEPLOY, container
 
 OLDEST, NEWEST = "1.33.0", kubernetes_validate.latest_version()
-CUSTOM = {  # their operators' kinds: no Kubernetes schema (KEDA's is checked in test_scaling.py)
+# Their operators' kinds, no Kubernetes schema (KEDA's models: test_scaling.py; the PodMonitor's below).
+CUSTOM = {
     "ScaledObject": "keda.sh/v1alpha1",
     "Cluster": "postgresql.cnpg.io/v1",
     "ScheduledBackup": "postgresql.cnpg.io/v1",
@@ -271,3 +272,17 @@ def test_the_install_steps_select_what_docs_deployment_md_says(rendered):
         "app.kubernetes.io/component!=service,app.kubernetes.io/component!=migration"
         in (DEPLOY.parent / "docs" / "deployment.md").read_text()
     )
+
+
+def test_the_pod_monitor_is_a_valid_prometheus_operator_object_on_the_services_port(rendered):
+    """Parsed into prometheus-operator's models; a field they do not know fails the round trip."""
+    from cloudcoil.models.prometheus_operator.v1 import PodMonitor
+
+    (monitor,) = rendered.of("PodMonitor").values()
+    model = PodMonitor.model_validate(monitor)
+    assert model.model_dump(by_alias=True, exclude_unset=True, mode="json") == monitor
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("http", "/metrics")
+    for name in SERVICES:
+        labels = rendered.one("Deployment", name)["spec"]["template"]["metadata"]["labels"]
+        assert monitor["spec"]["selector"]["matchLabels"].items() <= labels.items(), name
