@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -238,6 +239,7 @@ def main() -> None:
     finally:
         nats.stop()
         postgres.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
