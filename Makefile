@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov (tests/deploy) in an environment of its own: its pins conflict with the application's.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 ASSETS := src/crm/web/assets
 ASSETS_STAMP := $(ASSETS)/node_modules/.installed
 
@@ -19,12 +22,17 @@ test: install lint typecheck browser
 screenshots: install browser
 	CRM_SCREENSHOTS=1 $(BIN)/pytest tests/web
 
-install: $(STAMP) $(ASSETS_STAMP)
+install: $(STAMP) $(ASSETS_STAMP) $(CHECKOV_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt | check-python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
+
+$(CHECKOV_STAMP): constraints-checkov.txt | check-python
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints-checkov.txt checkov
+	touch $(CHECKOV_STAMP)
 
 # The web UI's front-end packages (htmx, Chart.js; axe-core for the tests), pinned in package-lock.json.
 $(ASSETS_STAMP): $(ASSETS)/package.json $(ASSETS)/package-lock.json
@@ -50,4 +58,4 @@ typecheck: install
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) $(ASSETS)/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(ASSETS)/node_modules .pytest_cache .mypy_cache .ruff_cache

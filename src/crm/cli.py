@@ -147,7 +147,8 @@ def up(
     processes = workers or settings.workers
     with infrastructure(settings, processes=processes, services=len(SERVICES)) as resolved:
         assert resolved.database_url
-        migrate_all(resolved.database_url)
+        if resolved.migrate_on_start:
+            migrate_all(resolved.database_url)
         _banner(resolved, resolved.public_base_url, "is starting", web=True, workers=processes)
         _run_server("crm.gateway:create_gateway", resolved, resolved.host, resolved.port, processes)
 
@@ -178,7 +179,8 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: the service's own).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)] = None,
 ) -> None:
-    """Run one service alone, on its own port, applying its own migrations first."""
+    """Run one service alone, on its own port, applying its own migrations first (unless
+    CRM_MIGRATE_ON_START=false)."""
     if service not in SERVICES:
         typer.echo(f"Unknown service {service!r}; choose one of {', '.join(SERVICES)}.", err=True)
         raise typer.Exit(2)
@@ -188,9 +190,10 @@ def serve(
     processes = workers or settings.workers
     with infrastructure(settings, processes=processes) as resolved:
         assert resolved.database_url
-        from crm.platform import migrations
+        if resolved.migrate_on_start:
+            from crm.platform import migrations
 
-        migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
+            migrations.upgrade(resolved.database_url, deployable.package, deployable.schema)
         bind_host = host or resolved.host
         bind_port = port or deployable.default_port
         _banner(

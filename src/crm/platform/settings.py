@@ -31,6 +31,10 @@ class PlatformSettings(BaseSettings):
     nats_url: str | None = Field(default=None, validation_alias=AliasChoices("NATS_URL", "CRM_NATS_URL"))
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    migrate_on_start: bool = True
+    """``CRM_MIGRATE_ON_START``: ``crm serve`` and ``crm up`` apply migrations before serving. Off where
+    a release's migration Job (``crm migrate``) has applied them already (docs/deployment.md), so that
+    no replica changes the schema while a rollout runs."""
 
     host: str = "127.0.0.1"
     port: int = 8000

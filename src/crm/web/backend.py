@@ -3,8 +3,9 @@
 The UI reads and writes nothing of the services but through their HTTP APIs, so every rule of
 theirs (roles, an agent acting only as itself, contact rules, capacity) holds in the UI as well.
 Under ``crm up`` the services run in the same process and are called in-process (an ASGI transport
-that hands each path to the service owning it, as the gateway does); otherwise at
-``CRM_SERVICES_URL`` (default: the platform's base URL).
+that hands each path to the service owning it, as the gateway does); otherwise each service at its
+own address in ``CRM_SERVICE_URLS`` (one Kubernetes Service each), the others at ``CRM_SERVICES_URL``
+(default: the platform's base URL).
 
 Answers: JSON on 2xx; a problem+json of the service as :class:`BackendError` (status, title,
 detail and the per-field errors, to be shown next to the form fields); 401 (the token expired) as
@@ -92,9 +93,39 @@ class _Dispatch:
         raise LookupError(f"no service answers {path}")
 
 
+class _ByService(httpx.AsyncBaseTransport):
+    """Sends each request to the address of the service owning its path (longest prefix first); a path
+    no listed service owns goes where the client's base URL says."""
+
+    def __init__(self, urls: dict[str, str], inner: httpx.AsyncBaseTransport | None = None) -> None:
+        table = [
+            (prefix, httpx.URL(url))
+            for name, url in urls.items()
+            for prefix in SERVICES[name].prefixes
+            if prefix != "/"
+        ]
+        self.table = sorted(table, key=lambda entry: len(entry[0]), reverse=True)
+        self.inner = inner or httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        for prefix, base in self.table:
+            if path == prefix or path.startswith(prefix + "/"):
+                request.url = request.url.copy_with(scheme=base.scheme, host=base.host, port=base.port)
+                request.headers["Host"] = base.netloc.decode()
+                break
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def _transport(app: FastAPI) -> httpx.AsyncBaseTransport | None:
     neighbours: dict[str, FastAPI] = getattr(app.state, "neighbours", {})
-    if not neighbours or app.state.settings.services_url:
+    settings = app.state.settings
+    if settings.service_urls:
+        return _ByService(settings.service_urls)
+    if not neighbours or settings.services_url:
         return None
 
     table = [
@@ -111,7 +142,8 @@ class Backend:
     def __init__(self, app: FastAPI) -> None:
         settings = app.state.settings
         transport = _transport(app)
-        base = "http://services" if transport else (settings.services_url or settings.public_base_url)
+        in_process = transport is not None and not settings.service_urls
+        base = "http://services" if in_process else (settings.services_url or settings.public_base_url)
         self._http = httpx.AsyncClient(
             base_url=base, timeout=settings.services_timeout_seconds, transport=transport
         )
