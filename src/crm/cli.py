@@ -53,7 +53,9 @@ def _run_server(factory: str, settings: PlatformSettings, host: str, port: int, 
         "log_config": None,
         "access_log": False,
         "timeout_graceful_shutdown": 10,
-        "proxy_headers": False,
+        # Behind a proxy only when told which addresses are proxies: a header is believed from them.
+        "proxy_headers": settings.forwarded_allow_ips is not None,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
         "timeout_worker_healthcheck": settings.worker_startup_timeout_seconds,
     }
     if workers > 1:

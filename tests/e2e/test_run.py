@@ -218,6 +218,48 @@ def test_crm_serve_runs_one_service_alone(tmp_path, settings, token_for):
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize("trusted", [True, False], ids=["behind-a-trusted-proxy", "no-proxy-trusted"])
+async def test_sign_in_throttling_counts_the_client_behind_a_trusted_proxy(
+    tmp_path, settings, token_for, isolated_database, trusted
+):
+    """Behind a Gateway every request comes from its address: with CRM_FORWARDED_ALLOW_IPS the
+    services take the client's from X-Forwarded-For, so one client's failures lock that client only;
+    without it the header is not believed (anyone could pick an address)."""
+    from crm.platform.auth import Role
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **_on_the_test_servers(settings, tmp_path),
+        "DATABASE_URL": await isolated_database("identity"),  # its lockouts touch no other test
+        "CRM_SIGN_IN_MAX_FAILURES_PER_ADDRESS": "3",
+    }
+    if trusted:
+        env["CRM_FORWARDED_ALLOW_IPS"] = "127.0.0.1"
+    log = tmp_path / "serve.log"
+    process = _start(["serve", "identity", "--port", str(port), "--workers", "1"], env, log)
+    prefix = "192.0.2.7"
+    try:
+        _wait_ready(base, process, log)
+
+        def sign_in(client: str) -> int:
+            form = {"username": f"nobody{time.time_ns()}", "password": "wrong-password"}
+            headers = {"X-Forwarded-For": client}
+            return httpx.post(f"{base}/api/auth/token", data=form, headers=headers).status_code
+
+        assert [sign_in(prefix) for _ in range(3)] == [401, 401, 401]
+        assert sign_in(prefix) == 429, "the client's address is locked after its failures"
+        # Another client behind the same proxy: its own count when the proxy is trusted; the same
+        # (the proxy's) address when it is not.
+        assert sign_in(f"{prefix}1") == (401 if trusted else 429)
+        locked = prefix if trusted else "127.0.0.1"
+        lifted = httpx.delete(f"{base}/api/auth/lockouts/address/{locked}", headers=token_for(Role.ADMIN))
+        assert lifted.status_code == 204, lifted.text
+    finally:
+        assert _stop(process) == 0
+
+
+@pytest.mark.e2e
 def test_crm_up_with_two_workers_serves_while_both_cores_are_busy(tmp_path, settings):
     """uvicorn's supervisor used to kill a worker that had not started within 5 s: with the cores busy,
     importing the app took longer, workers were restarted over and over and the port stayed closed."""

@@ -47,6 +47,10 @@ class PlatformSettings(BaseSettings):
     gives up on it and starts another. A worker imports and builds every service (about 2 s on a
     quiet 2-core machine, 9 s or more when the cores are busy); uvicorn's own 5 s killed workers over
     and over on a loaded machine, so the port was never served."""
+    forwarded_allow_ips: str | None = None
+    """Addresses of the proxies in front (a Gateway, an ingress controller), comma-separated, or
+    ``*``: from them, ``X-Forwarded-For`` / ``X-Forwarded-Proto`` say who the client is (sign-in
+    throttling counts failures per client address). Unset: the peer's address is the client's."""
     base_url: str | None = None
     """Where the services reach each other (default ``http://<host>:<port>``)."""
 
