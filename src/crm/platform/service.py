@@ -182,6 +182,7 @@ def create_service_app(
             settings.nats_url,
             name=f"crm-{spec.name}",
             duplicate_window=settings.nats_duplicate_window_seconds,
+            replicas=settings.nats_replicas,
         )
         app.state.db, app.state.bus = db, bus
         bus.start()
