@@ -314,3 +314,15 @@ async def test_a_consumer_stopping_finishes_the_batch_in_hand_instead_of_leaving
     assert await _applications(app, event.event_id) == 1, "the batch in hand was applied"
     info = await app.state.bus.js.consumer_info(consumer.stream, runner.durable)
     assert (info.num_ack_pending, info.num_pending) == (0, 0), "and acked: nothing waits for a redelivery"
+
+    runner.start()  # a runner stopped may be started again
+    try:
+        later = _event(marker)
+        await app.state.bus.publish(SUBJECT, later.to_json(), msg_id=str(later.event_id))
+        await _until(lambda: _applied_once(app, later.event_id))
+    finally:
+        await runner.stop()
+
+
+async def _applied_once(app, event_id: uuid.UUID) -> bool:
+    return await _applications(app, event_id) == 1

@@ -162,3 +162,6 @@ async def test_a_relay_told_to_stop_finishes_the_round_in_hand_and_an_idle_one_s
     began = asyncio.get_running_loop().time()
     await asyncio.wait_for(idle.stop(), 10)
     assert asyncio.get_running_loop().time() - began < 2, "an idle relay does not wait out its poll"
+    idle.start()  # a relay stopped may be started again
+    await _wait_for(lambda: _true_when(len(rounds) >= 3))
+    await idle.stop()

@@ -99,6 +99,7 @@ class ConsumerRunner:
         """Set once the durable consumer exists on the server and messages are being fetched."""
 
     def start(self) -> None:
+        self._stopping.clear()  # a runner stopped may be started again
         self._task = asyncio.create_task(self.run(), name=f"consumer-{self.durable}")
 
     async def stop(self, *, finish_within: float = 10.0) -> None:

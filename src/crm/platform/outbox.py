@@ -83,6 +83,7 @@ class OutboxRelay:
         self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False  # a relay stopped may be started again
         self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.service}")
 
     async def stop(self, *, finish_within: float = 10.0) -> None:
