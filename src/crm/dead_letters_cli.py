@@ -27,7 +27,7 @@ T = TypeVar("T")
 def _with_bus(settings: PlatformSettings, work: Callable[[Bus], Awaitable[T]]) -> T:
     async def run() -> T:
         assert settings.nats_url
-        bus = Bus(settings.nats_url, name="crm-dead-letters")
+        bus = Bus(settings.nats_url, name="crm-dead-letters", replicas=settings.nats_replicas)
         bus.start()
         try:
             await bus.wait_connected(within=20)

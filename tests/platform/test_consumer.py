@@ -260,3 +260,69 @@ async def test_a_batch_is_applied_in_the_consumers_lock_order_and_answered_in_de
     assert applied == [True, True, False, True, True, False], "each answer stays with its delivery"
     # By key; equal keys as delivered; an event seen before, or twice in the batch, applied once.
     assert consumer.handled == [seen.event_id, a.event_id, b.event_id, c1.event_id, c2.event_id]
+
+
+class HeldConsumer(EventConsumer):
+    """Holds its event until released: a batch in hand when the process is told to stop."""
+
+    stream = "CRM_WORKFLOW"
+    subjects = [SUBJECT]
+
+    def __init__(self, name: str, marker: str) -> None:
+        self.name = name  # type: ignore[misc]
+        self.marker = marker
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def handle(self, session: AsyncSession, event: Event) -> None:
+        assert isinstance(event, WorkflowEvent)
+        if event.details.get("marker") != self.marker:
+            return
+        self.started.set()
+        await self.release.wait()
+        await record_change(
+            session,
+            platform_tables,
+            action="APPLIED",
+            entity_type="TestEvent",
+            entity_key=str(event.event_id),
+            before=None,
+            after={"consumer": self.name},
+        )
+
+
+async def test_a_consumer_stopping_finishes_the_batch_in_hand_instead_of_leaving_it_to_the_ack_wait(
+    payments, settings
+):
+    """A replica stopped for a rolling restart used to cancel the batch it was applying: rolled back and
+    never acked, its events waited out the 30 s ack wait before another replica got them."""
+    app = payments.app
+    marker = uuid.uuid4().hex
+    consumer = HeldConsumer(f"held-{marker[:8]}", marker)
+    runner = _runner(app, settings, consumer)
+    runner.start()
+    await asyncio.wait_for(runner.ready.wait(), 20)
+    event = _event(marker)
+    await app.state.bus.publish(SUBJECT, event.to_json(), msg_id=str(event.event_id))
+    await asyncio.wait_for(consumer.started.wait(), 15)
+    stopping = asyncio.create_task(runner.stop())
+    for _ in range(5):  # the stop under way (it has told the runner) while the batch is in hand
+        await asyncio.sleep(0)
+    assert not stopping.done()
+    consumer.release.set()
+    await asyncio.wait_for(stopping, 15)
+    assert await _applications(app, event.event_id) == 1, "the batch in hand was applied"
+    info = await app.state.bus.js.consumer_info(consumer.stream, runner.durable)
+    assert (info.num_ack_pending, info.num_pending) == (0, 0), "and acked: nothing waits for a redelivery"
+
+    runner.start()  # a runner stopped may be started again
+    try:
+        later = _event(marker)
+        await app.state.bus.publish(SUBJECT, later.to_json(), msg_id=str(later.event_id))
+        await _until(lambda: _applied_once(app, later.event_id))
+    finally:
+        await runner.stop()
+
+
+async def _applied_once(app, event_id: uuid.UUID) -> bool:
+    return await _applications(app, event_id) == 1

@@ -17,6 +17,7 @@ from crm.payments.ledger.schemas import PaymentChannel, PaymentCreate
 from crm.payments.models import platform_tables
 from crm.platform.auth import Role
 from crm.platform.embedded import EmbeddedNats
+from crm.platform.outbox import OutboxRelay
 from crm.services import SERVICES
 
 
@@ -124,3 +125,43 @@ async def test_event_written_while_nats_is_down_is_published_when_it_is_back(
 
 async def _false_when(value: bool) -> bool:
     return not value
+
+
+async def _true_when(value: bool) -> bool:
+    return value
+
+
+async def test_a_relay_told_to_stop_finishes_the_round_in_hand_and_an_idle_one_stops_at_once(payments):
+    """Cancelled in the middle of a round, a stopping replica's relay had its transaction torn down
+    mid-flight: SQLAlchemy logged "Exception closing connection" with a traceback at a rolling restart."""
+    app = payments.app
+    relay = OutboxRelay(app.state.db, app.state.bus, app.state.outbox, service="payments", poll_interval=30)
+    started, release, rounds = asyncio.Event(), asyncio.Event(), []
+
+    async def held_round() -> int:
+        started.set()
+        await release.wait()
+        rounds.append("done")
+        return 0
+
+    relay.relay_once = held_round  # type: ignore[method-assign]
+    relay.start()
+    await asyncio.wait_for(started.wait(), 10)
+    stopping = asyncio.create_task(relay.stop())
+    for _ in range(5):  # the stop under way while the round is in hand
+        await asyncio.sleep(0)
+    assert not stopping.done()
+    release.set()
+    await asyncio.wait_for(stopping, 10)
+    assert rounds == ["done"], "the round in hand was finished, not cancelled"
+
+    idle = OutboxRelay(app.state.db, app.state.bus, app.state.outbox, service="payments", poll_interval=30)
+    idle.relay_once = held_round  # type: ignore[method-assign]
+    idle.start()
+    await _wait_for(lambda: _true_when(len(rounds) >= 2))  # its first round done, now waiting 30 s
+    began = asyncio.get_running_loop().time()
+    await asyncio.wait_for(idle.stop(), 10)
+    assert asyncio.get_running_loop().time() - began < 2, "an idle relay does not wait out its poll"
+    idle.start()  # a relay stopped may be started again
+    await _wait_for(lambda: _true_when(len(rounds) >= 3))
+    await idle.stop()

@@ -18,16 +18,27 @@ from crm.platform.tasks import stop_task
 log = get_logger("crm.bus")
 
 
+def nats_servers(url: str) -> list[str]:
+    """The servers of ``NATS_URL``: one URL, or a cluster's nodes separated by commas (the client
+    connects to any of them and moves to another when its node goes away)."""
+    servers = [part.strip() for part in url.split(",") if part.strip()]
+    if not servers:
+        raise ValueError("NATS_URL names no server")
+    return servers
+
+
 class Bus:
     """A JetStream client that a service can start without NATS: it keeps trying until it connects.
 
     Writes never depend on the bus: events wait in the outbox until it is back.
     """
 
-    def __init__(self, url: str, *, name: str, duplicate_window: int = 600) -> None:
+    def __init__(self, url: str, *, name: str, duplicate_window: int = 600, replicas: int = 1) -> None:
         self.url = url
+        self.servers = nats_servers(url)
         self.name = name
         self.duplicate_window = duplicate_window
+        self.replicas = replicas
         self.nc: NATS | None = None
         self._js: JetStreamContext | None = None
         self._connected = asyncio.Event()
@@ -41,7 +52,7 @@ class Bus:
         while True:
             try:
                 nc = await nats.connect(
-                    self.url,
+                    servers=self.servers,
                     name=self.name,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
@@ -81,10 +92,19 @@ class Bus:
             await self.ensure_streams()
 
     async def ensure_streams(self) -> None:
-        """Create (or update) the event streams and the dead-letter stream; idempotent."""
+        """Create (or update) the event streams and the dead-letter stream, each with ``replicas``
+        copies; idempotent. A stream that exists with another configuration (another replica count,
+        say) is updated to this one."""
         js = self.js
-        for name, subject in [*STREAMS.items(), DEAD_LETTER_STREAM]:
-            config = StreamConfig(
+        for config in self.stream_configs():
+            try:
+                await js.add_stream(config)
+            except nats.js.errors.BadRequestError:
+                await js.update_stream(config)
+
+    def stream_configs(self) -> list[StreamConfig]:
+        return [
+            StreamConfig(
                 name=name,
                 subjects=[subject],
                 retention=RetentionPolicy.LIMITS,
@@ -92,11 +112,10 @@ class Bus:
                 discard=DiscardPolicy.OLD,
                 max_age=30 * 24 * 3600,
                 duplicate_window=self.duplicate_window,
+                num_replicas=self.replicas,
             )
-            try:
-                await js.add_stream(config)
-            except nats.js.errors.BadRequestError:
-                await js.update_stream(config)
+            for name, subject in [*STREAMS.items(), DEAD_LETTER_STREAM]
+        ]
 
     @property
     def js(self) -> JetStreamContext:

@@ -94,13 +94,22 @@ class ConsumerRunner:
         self.principal = Principal(subject=f"system:{service}", roles=frozenset({Role.SYSTEM}))
         self._task: asyncio.Task[None] | None = None
         self._sub: Any = None
+        self._stopping = asyncio.Event()
         self.ready = asyncio.Event()
         """Set once the durable consumer exists on the server and messages are being fetched."""
 
     def start(self) -> None:
+        self._stopping.clear()  # a runner stopped may be started again
         self._task = asyncio.create_task(self.run(), name=f"consumer-{self.durable}")
 
-    async def stop(self) -> None:
+    async def stop(self, *, finish_within: float = 10.0) -> None:
+        """Stop fetching, let the batch in hand be applied and acked, then stop. Cancelled mid-batch,
+        the batch would be rolled back unacked, and wait out the ack wait (30 s) before another
+        process got it: a rolling restart held events back that long. A fetch ends within its 1 s
+        timeout; a batch still not done after ``finish_within`` seconds is cancelled after all."""
+        self._stopping.set()
+        if self._task is not None and not self._task.done():
+            await asyncio.wait({self._task}, timeout=finish_within)
         await stop_task(self._task)
         if self._sub is not None:
             with contextlib.suppress(Exception):
@@ -126,12 +135,12 @@ class ConsumerRunner:
         return await js.pull_subscribe_bind(durable=self.durable, stream=self.consumer.stream)
 
     async def run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.bus.wait_connected()
                 self._sub = sub = await self._subscribe()
                 self.ready.set()
-                while True:
+                while not self._stopping.is_set():
                     try:
                         msgs = await sub.fetch(self.batch, timeout=1)
                     except (NatsTimeoutError, TimeoutError):

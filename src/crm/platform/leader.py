@@ -4,7 +4,7 @@ Two PostgreSQL session advisory locks, keyed by the service's name:
 - start-up work (creating the bootstrap users, queueing the demo load) runs under a blocking lock,
   so a second process waits and then finds it done instead of racing it;
 - background jobs (the sync worker, schedules, the pending-payment round) run in the process that
-  holds the service's leader lock. The others stand by and try again every few seconds; when the
+  holds the service's leader lock. The others stand by and try again every second; when the
   leader stops, or its connection to PostgreSQL is lost, the lock is released and one of them takes
   over. A schedule therefore fires once per deployment, not once per process.
 """
@@ -53,24 +53,38 @@ async def exclusively(db: Database, key: str) -> AsyncIterator[None]:
 Job = Callable[[], Coroutine[Any, Any, None]]
 
 
-async def lead(db: Database, key: str, jobs: Sequence[Job], *, check_interval: float = 5.0) -> None:
+async def _try_lock(conn: AsyncConnection, key: str) -> bool:
+    return bool(await conn.scalar(text(f"SELECT pg_try_advisory_lock({_KEY})"), {"key": key}))
+
+
+async def lead(
+    db: Database,
+    key: str,
+    jobs: Sequence[Job],
+    *,
+    check_interval: float = 5.0,
+    standby_interval: float = 1.0,
+) -> None:
     """Run ``jobs`` while this process holds ``key``; stand by while another process does.
 
-    Runs until cancelled. The lock's connection is checked every ``check_interval`` seconds: a lost
-    connection means the lock is gone too, so the jobs are stopped before another process starts them.
+    Runs until cancelled. A stand-by tries the lock every ``standby_interval`` seconds on the
+    connection it keeps, so it takes over about a second after the leader's connection closes. The
+    leader checks the lock's connection every ``check_interval`` seconds: a lost connection means the
+    lock is gone too, so the jobs are stopped before another process starts them.
     """
     while True:
         tasks: list[asyncio.Task[None]] = []
         try:
             conn = await _lock_connection(db)
             try:
-                held = await conn.scalar(text(f"SELECT pg_try_advisory_lock({_KEY})"), {"key": key})
-                if held:
-                    log.info("leader_elected", key=key)
-                    tasks = [asyncio.create_task(job()) for job in jobs]
-                    while True:
-                        await asyncio.sleep(check_interval)
-                        await conn.execute(text("SELECT 1"))
+                # Polling PostgreSQL's lock: nothing in this process could tell it came free.
+                while not await _try_lock(conn, key):  # noqa: ASYNC110
+                    await asyncio.sleep(standby_interval)
+                log.info("leader_elected", key=key)
+                tasks = [asyncio.create_task(job()) for job in jobs]
+                while True:
+                    await asyncio.sleep(check_interval)
+                    await conn.execute(text("SELECT 1"))
             finally:
                 try:
                     await _stop(tasks)

@@ -80,16 +80,26 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.retention_days = retention_days
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False  # a relay stopped may be started again
         self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.service}")
 
-    async def stop(self) -> None:
+    async def stop(self, *, finish_within: float = 10.0) -> None:
+        """Let the round in hand finish (its rows published and marked, or left for the next relay),
+        then stop; an idle relay stops at once. Cancelled mid-round, a stopping replica's relay tore
+        its transaction down mid-flight, and SQLAlchemy logged the interrupted connection as an error
+        with a traceback. A round still not done after ``finish_within`` seconds is cancelled."""
+        self._stopping = True
+        self.outbox.wakeup.set()
+        if self._task is not None and not self._task.done():
+            await asyncio.wait({self._task}, timeout=finish_within)
         await stop_task(self._task)
 
     async def run(self) -> None:
         rounds = 0
-        while True:
+        while not self._stopping:
             try:
                 published = await self.relay_once() if self.bus.is_connected else 0
                 rounds += 1
@@ -101,6 +111,8 @@ class OutboxRelay:
                 raise
             except Exception as exc:
                 log.warning("outbox_relay_failed", service=self.service, error=str(exc))
+            if self._stopping:
+                return
             self.outbox.wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.outbox.wakeup.wait(), self.poll_interval)

@@ -182,6 +182,7 @@ def create_service_app(
             settings.nats_url,
             name=f"crm-{spec.name}",
             duplicate_window=settings.nats_duplicate_window_seconds,
+            replicas=settings.nats_replicas,
         )
         app.state.db, app.state.bus = db, bus
         bus.start()
@@ -237,8 +238,8 @@ def create_service_app(
             for hook in spec.on_shutdown:
                 await hook(app)
             await lag.stop()
-            for runner in runners:
-                await runner.stop()
+            # Together: each lets its batch in hand finish (its fetch ends within a second).
+            await asyncio.gather(*(runner.stop() for runner in runners))
             await relay.stop()
             await bus.close()
             await db.dispose()

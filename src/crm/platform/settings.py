@@ -29,6 +29,11 @@ class PlatformSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CRM_DATABASE_URL")
     )
     nats_url: str | None = Field(default=None, validation_alias=AliasChoices("NATS_URL", "CRM_NATS_URL"))
+    """One NATS URL, or a cluster's several separated by commas (``crm.platform.bus.nats_servers``)."""
+    nats_replicas: int = Field(default=1, ge=1, le=5)
+    """``CRM_NATS_REPLICAS``: replicas of every stream the services create (3 on a 3-node production
+    cluster, so a node lost keeps every acknowledged event); a stream found with another count is
+    updated to it. More than the cluster has nodes and the streams cannot be created."""
     db_pool_size: int = 10
     db_max_overflow: int = 10
     migrate_on_start: bool = True

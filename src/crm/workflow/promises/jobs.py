@@ -42,7 +42,9 @@ async def run_promise_check_schedule(app: FastAPI) -> None:
 
 async def _round(app: FastAPI, settings: WorkflowSettings, today: date) -> None:
     try:
-        await break_overdue_promises(app.state.db, app.state.outbox, today, tz=settings.tz)
+        broken = await break_overdue_promises(app.state.db, app.state.outbox, today, tz=settings.tz)
+        # One line per round: which process ran it, and that it ran once (the leader's alone).
+        log.info("promise_check_round", today=today.isoformat(), broken=broken)
     except asyncio.CancelledError:
         raise
     except Exception:
