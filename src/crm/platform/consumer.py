@@ -142,7 +142,7 @@ class ConsumerRunner:
                 self.ready.set()
                 while not self._stopping.is_set():
                     try:
-                        msgs = await sub.fetch(self.batch, timeout=1)
+                        msgs = await self._next_batch(sub)
                     except (NatsTimeoutError, TimeoutError):
                         continue
                     await self.process_batch(msgs)
@@ -151,6 +151,21 @@ class ConsumerRunner:
             except Exception as exc:
                 log.warning("consumer_loop_failed", consumer=self.durable, error=str(exc))
                 await asyncio.sleep(1)
+
+    async def _next_batch(self, sub: Any) -> list[Any]:
+        """The next batch, as soon as there is one event: wait (up to 1 s) for the first, then take
+        what else is there now, up to the batch size.
+
+        One ``fetch(batch)`` would hold the first event until the batch filled or the second passed
+        (nats-py's lingering pull), so at a quiet hour every effect waited up to a second."""
+        first: list[Any] = await sub.fetch(1, timeout=1)
+        if self.batch <= 1:
+            return first
+        try:
+            more: list[Any] = await sub.fetch(self.batch - 1, timeout=0.05)
+        except (NatsTimeoutError, TimeoutError):
+            more = []
+        return first + more
 
     async def process_batch(self, msgs: list[Any]) -> None:
         """All of ``msgs`` in one transaction; each on its own if that fails."""
