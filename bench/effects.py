@@ -11,7 +11,7 @@ customers ``crm up --demo`` generates and loads), in a temporary folder, then:
 1. Set-up (not measured): waits until workflow's read model holds every loan; picks ``--loans`` (200)
    VND delinquent loans of as many customers (none of the demo agent's), gives those customers to bench
    agents (``POST /api/agents``, ``POST /api/assignments/bulk``, at most 500 an agent) so that each
-   customer is in an agent's queue. More loans cost the sampler more (a loan read back costs the server
+   customer is in an agent's queue; 500 notifications in 10 s warm the system up (not reported). More loans cost the sampler more (a loan read back costs the server
    ~0.1 ms); on the demo's ~3,000 loans two batches of 100 payments would share loans anyway.
 2. Per rate: a second, spawned process sends signed notifications (docs/api.md) open loop, notification
    i at ``start + i / rate`` to loan ``i mod loans`` (each round gives every loan one), of a fixed amount,
@@ -24,17 +24,19 @@ customers ``crm up --demo`` generates and loads), in a temporary folder, then:
    balance by the amount, so a balance of start - n x amount means n payments are applied: the k-th
    acknowledged payment of a loan (by acknowledgement time) took effect when the k-th drop was first
    seen (the time the answer came back; resolution: the sampling interval). The phase ends when every
-   acknowledged payment is seen in both services, or ``--drain-cap`` seconds after the last
-   acknowledgement (then the backlog left is reported, and the consumers are given up to
-   ``--catch-up`` more seconds to finish before the next rate).
+   acknowledged payment is seen in both services; past ``--drain-cap`` seconds after the last
+   acknowledgement the backlog left then is reported, and the consumers get up to ``--catch-up`` more
+   seconds (sampled every second) to finish, so that the whole drain is known and the next rate
+   starts clean.
 3. Per rate: achieved rate, ack p50/p99 (from each notification's scheduled time: no coordinated
    omission), effect p50/p99 in each service (from the acknowledgement), the drain time after the last
    acknowledgement, each consumer's events/s while sending and while draining (with a backlog: saturated),
    and lost and doubled per service: acknowledged payments a loan's final balance lacks (start -
    acknowledged x amount), or more taken off it than payments stored; the rows of payments.payment,
-   bank_sync.loan_payment_applied and workflow.payment_view against those. Also the load average and
-   the machine's CPU use, the sampler's own requests, and what PostgreSQL's log says (errors,
-   deadlocks, statements over 2 s).
+   bank_sync.loan_payment_applied and workflow.payment_view against those. Also the events the
+   consumers were delivered again (already applied), how far payments' outbox relay was behind, the
+   load average and the machine's CPU use, the sampler's own requests, and what PostgreSQL's log says
+   (errors, deadlocks, statements over 2 s).
 4. The floor, same run, after the phases: the balance change done set-based straight through asyncpg, one
    statement per batch of 100 payments (the consumers' batch), on the same tables: bank-sync's processed
    event ids, applied payments and loan balances; workflow's processed event ids, payment view and loan
@@ -45,7 +47,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
+import json
 import math
 import multiprocessing
 import os
@@ -82,9 +86,12 @@ CONSUMERS = (BANK, FLOW)
 LOOKUP_KEYS = 1000  # bank-sync's lookup routes answer at most this many keys
 QUEUE_PAGE = 500  # the largest page of an agent's queue
 FLOOR_BATCH = 100  # EventConsumer.batch_size
+CONNECTIONS = 512  # the load generator's, at most
+WARM_UP = 500  # notifications in 10 s before the rates, not reported
 METRIC = re.compile(r'^crm_events_consumed_total\{consumer="([^"]+)",outcome="([^"]+)"\} (\S+)$', re.M)
-OUTBOX = re.compile(r'^crm_outbox_pending\{service="payments"\} (\S+)$', re.M)
-PENDING = ("outbox", "pending")  # in a metrics sample: the payments outbox's rows not yet published
+OUTBOX = re.compile(r'^crm_outbox_published_total\{service="payments"\} (\S+)$', re.M)
+PUBLISHED = ("outbox", "published")  # in a metrics sample: the events payments' relay has published
+# (crm_outbox_pending would say how far it is behind, but nothing sets that gauge)
 
 
 def options() -> argparse.Namespace:
@@ -130,25 +137,29 @@ async def _generate(plan: dict[str, Any], start: multiprocessing.Queue, out: mul
     rate, total = plan["rate"], plan["total"]
     url = f"{plan['base']}/api/payments/notification"
     acks: list[tuple[int, float]] = [(0, math.nan)] * total
-    connector = aiohttp.TCPConnector(limit=512)
+    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
     # Open loop: a notification waits for a connection as long as it takes (at a rate the server cannot
     # answer, minutes), rather than give up and leave a payment stored but not acknowledged.
     timeout = aiohttp.ClientTimeout(total=1800)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        connections = asyncio.Semaphore(CONNECTIONS)
 
         async def one(i: int) -> None:
             account, cif = loans[i % len(loans)]
             data = notification(f"{plan['prefix']}{i}", account, cif, plan["paid_at"])
-            headers = {
-                "X-Signature": sign(data, SECRET, int(time.time())),
-                "Content-Type": "application/json",
-            }
-            try:
-                async with session.post(url, data=data, headers=headers) as answer:
-                    await answer.read()
-                    acks[i] = (answer.status, time.monotonic())
-            except (aiohttp.ClientError, TimeoutError):
-                acks[i] = (0, time.monotonic())  # no answer: counted, and not acknowledged
+            # Signed once a connection is free, as a processor signs what it sends: a notification that
+            # waited minutes here would otherwise be refused as stale (the tolerance is 300 s).
+            async with connections:
+                headers = {
+                    "X-Signature": sign(data, SECRET, int(time.time())),
+                    "Content-Type": "application/json",
+                }
+                try:
+                    async with session.post(url, data=data, headers=headers) as answer:
+                        await answer.read()
+                        acks[i] = (answer.status, time.monotonic())
+                except (aiohttp.ClientError, TimeoutError):
+                    acks[i] = (0, time.monotonic())  # no answer: counted, and not acknowledged
 
         out.put("ready")
         begin: float = await asyncio.to_thread(start.get)
@@ -305,7 +316,7 @@ async def consumed(http: aiohttp.ClientSession) -> dict[tuple[str, str], float]:
     async with http.get("/metrics") as answer:
         text = await answer.text()
     sample = {(c, o): float(v) for c, o, v in METRIC.findall(text)}
-    sample[PENDING] = max((float(v) for v in OUTBOX.findall(text)), default=0.0)
+    sample[PUBLISHED] = sum(float(v) for v in OUTBOX.findall(text))
     return sample
 
 
@@ -447,6 +458,8 @@ class Phase:
     doubled: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     counted: dict[str, float] = field(default_factory=dict)
+    duplicates: dict[str, float] = field(default_factory=dict)
+    """Deliveries of events already applied (JetStream redelivers what is not acked within 30 s)."""
     failed_events: dict[str, float] = field(default_factory=dict)
     odd: dict[str, int] = field(default_factory=dict)
     early: int = 0
@@ -489,12 +502,13 @@ async def run_rate(
     rate: float,
     args: argparse.Namespace,
     run: str,
+    seconds: float | None = None,
 ) -> Phase:
     phase = Phase(rate=rate)
     began = time.monotonic()
     await token(http, system.admin)  # a token lasts an hour; a capped run can be long
-    prefix = f"FX{run}-{int(rate)}-"
-    total = int(rate * args.seconds)
+    prefix = f"FX{run}-{int(rate)}{'W' if seconds else ''}-"
+    total = int(rate * (seconds or args.seconds))
     sampler = Sampler(http, book)
     bank = Effects({a: v for a, v, _ in await sampler.bank(book.accounts)})
     flow = Effects({c: v for c, v, _ in await sampler.flow(book.agents)})
@@ -556,18 +570,31 @@ async def run_rate(
             bank, flow, expected, args.interval, lambda: last_ack + args.drain_cap
         )
         await collecting
+        counts = {a: len(acked_per_loan.get(a, ())) for a in book.accounts}
+        cif_of = dict(book.loans)
+        keys = ((BANK, bank, lambda a: a), (FLOW, flow, lambda a: cif_of[a]))
+        for name, effects, key in keys:
+            phase.backlog[name] = sum(max(0, counts[a] - effects.drop(key(a))) for a in book.accounts)
+        if phase.capped:
+            # Let the consumers finish, still sampling (every second), so that the next rate starts clean
+            # and the whole drain is known.
+            phase.caught_up = await sampler.run(
+                bank,
+                flow,
+                expected,
+                max(1.0, args.interval),
+                lambda: last_ack + args.drain_cap + args.catch_up,
+            )
         phase.load, phase.cpu = os.getloadavg(), psutil.cpu_percent(None)
         sampled_for = time.monotonic() - start
         phase.sampler = (
             f"{sampler.requests / sampled_for:.1f} requests/s ({sampler.loans_read / sampled_for:,.0f} loans, "
             f"{sampler.queues_read / sampled_for:.1f} queues a second), {sampler.ticks} samples, {sampler.errors} failed"
         )
-        counts = {a: len(acked_per_loan.get(a, ())) for a in book.accounts}
-        cif_of = dict(book.loans)
-        for name, effects, key in ((BANK, bank, lambda a: a), (FLOW, flow, lambda a: cif_of[a])):
-            phase.backlog[name] = sum(max(0, counts[a] - effects.drop(key(a))) for a in book.accounts)
+        for name, effects, key in keys:
+            left = sum(max(0, counts[a] - effects.drop(key(a))) for a in book.accounts)
             last_seen = effects.last()
-            phase.drain[name] = max(0.0, last_seen - last_ack) if phase.backlog[name] == 0 else math.nan
+            phase.drain[name] = max(0.0, last_seen - last_ack) if left == 0 else math.nan
             latencies = [
                 seen - acked
                 for a in book.accounts
@@ -576,17 +603,13 @@ async def run_rate(
             phase.early += sum(1 for x in latencies if x < 0)
             phase.effect[name] = latencies
             phase.sending_eps[name] = events_per_second(series, name, start, last_ack)
-            end = last_seen if phase.backlog[name] == 0 else time.monotonic()
+            end = last_seen if left == 0 else time.monotonic()
             phase.draining_eps[name] = events_per_second(series, name, last_ack, end)
-        phase.outbox_peak = max(sample.get(PENDING, 0.0) for _, sample in series)
-        if phase.capped:  # let the consumers finish (not measured) so that the next rate starts clean
-            phase.caught_up = await sampler.run(
-                bank,
-                flow,
-                expected,
-                max(1.0, args.interval),
-                lambda: last_ack + args.drain_cap + args.catch_up,
-            )
+        # How far payments' outbox relay was behind: acknowledged by then, not yet published.
+        acked_at = sorted(at for ats in acked_per_loan.values() for at in ats)
+        phase.outbox_peak = max(
+            bisect.bisect_right(acked_at, t) - (sample[PUBLISHED] - before[PUBLISHED]) for t, sample in series
+        )
         # Final word: every loan read once more, whatever the sampler thought.
         final_bank = Effects(bank.start)
         for account, value, at in await sampler.bank(book.accounts):
@@ -604,6 +627,9 @@ async def run_rate(
         after = await consumed(http)
         for name in CONSUMERS:
             phase.counted[name] = handled(after, name) - handled(before, name)
+            phase.duplicates[name] = after.get((name, "duplicate"), 0.0) - before.get(
+                (name, "duplicate"), 0.0
+            )
             phase.failed_events[name] = sum(
                 after.get((name, o), 0.0) - before.get((name, o), 0.0) for o in ("retried", "dead_lettered")
             )
@@ -717,23 +743,26 @@ def report(phases: list[Phase], floors: dict[str, float], args: argparse.Namespa
         )
         print(
             f"   ack                          p50 {ms(median(p.ack)):>7} ms  p99 {ms(pct(p.ack, 0.99)):>7} ms"
+            f"  max {ms(max(p.ack, default=math.nan))} ms"
         )
         for name in CONSUMERS:
             lat = p.effect[name]
             print(
                 f"   {name:<28} effect p50 {ms(median(lat)):>7} ms  p99 {ms(pct(lat, 0.99)):>7} ms"
-                f"  drain {p.drain[name]:6.1f} s  events/s sending {eps(p.sending_eps[name]):>5}, draining {eps(p.draining_eps[name]):>5}"
+                f"  drain {p.drain[name]:6.1f} s after the last acknowledgement  events/s sending {eps(p.sending_eps[name]):>5}, draining {eps(p.draining_eps[name]):>5}"
                 f"  backlog at the cap {p.backlog[name]:,}  lost {p.lost[name]}  doubled {p.doubled[name]}"
-                f"  consumed {p.counted[name]:,.0f}  retried/dead-lettered {p.failed_events[name]:,.0f}  odd readings {p.odd[name]}"
+                f"  consumed {p.counted[name]:,.0f} (of which redelivered, already applied: {p.duplicates[name]:,.0f})"
+                f"  retried/dead-lettered {p.failed_events[name]:,.0f}  odd readings {p.odd[name]}"
             )
         print(
             f"   rows {p.rows} for {p.acked:,} acknowledged; effects seen before their acknowledgement: {p.early};"
-            f" the payments outbox at most {p.outbox_peak:,.0f} rows behind"
+            f" payments' outbox relay at most {p.outbox_peak:,.0f} events behind the acknowledgements"
         )
         print(f"   sampler: {p.sampler}")
         if p.capped:
             print(
-                f"   drain capped at {args.drain_cap:.0f} s; the consumers caught up afterwards: {p.caught_up}"
+                f"   drain capped at {args.drain_cap:.0f} s (backlog above); sampled every second until the consumers"
+                f" caught up (within {args.catch_up:.0f} s more): {p.caught_up}"
             )
     print()
     for name in CONSUMERS:
@@ -752,7 +781,10 @@ def report(phases: list[Phase], floors: dict[str, float], args: argparse.Namespa
     print("|---|---|---|---|---|---|---|---|---|")
     for p in phases:
         drains = list(p.drain.values())
-        drain = "capped" if any(math.isnan(d) for d in drains) else f"{max(drains):.1f}"
+        drain = "not caught up" if any(math.isnan(d) for d in drains) else f"{max(drains):.1f}"
+        if p.capped:
+            left = " / ".join(f"{p.backlog[n]:,}" for n in CONSUMERS)
+            drain += f" (at {args.drain_cap:.0f} s: {left} left)"
         lost, doubled = lost_and_doubled(p)
         print(
             f"| {p.rate:,.0f}/s | {p.achieved:,.0f}/s | {ms(median(p.ack))} / {ms(pct(p.ack, 0.99))}"
@@ -795,13 +827,13 @@ async def setup(
 ) -> Book:
     url = system.database_url()
     await read_model_complete(url, http)
-    per_loan = math.ceil(sum(int(r * args.seconds) for r in rates) / args.loans)
+    per_loan = math.ceil((sum(int(r * args.seconds) for r in rates) + WARM_UP) / args.loans)
     book = await pick_loans(http, args.loans, per_loan)
     await assign(http, book, run)
     return book
 
 
-async def bench(system: System, args: argparse.Namespace, started: float) -> None:
+async def bench(system: System, args: argparse.Namespace, started: float, work: Path) -> None:
     rates = [float(r) for r in args.rates.split(",")]
     run = secrets.token_hex(3).upper()
     await system.loaded()
@@ -821,6 +853,9 @@ async def bench(system: System, args: argparse.Namespace, started: float) -> Non
             file=sys.stderr,
         )
         phases = []
+        # Warm-up, not reported: the first notification of a loan asks bank-sync about it (then cached
+        # for 5 min), connection pools fill.
+        await run_rate(system, http, book, url, WARM_UP / 10, args, run, seconds=10)
         for rate in rates:
             phase = await run_rate(system, http, book, url, rate, args, run)
             phases.append(phase)
@@ -833,6 +868,9 @@ async def bench(system: System, args: argparse.Namespace, started: float) -> Non
             await asyncio.sleep(2)
         floors = await floor(url, book, max(10_000, max(p.sent for p in phases)))
     report(phases, floors, args, started)
+    raw = [{"rate": p.rate, "ack": p.ack, "effect": p.effect, "codes": p.codes} for p in phases]
+    (work / "effects.json").write_text(json.dumps(raw))
+    print(f"every latency (seconds): {work / 'effects.json'}")
 
 
 def main() -> None:
@@ -846,7 +884,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="crm-bench-effects-"))
     with System(work, CRM_PAYMENT_WEBHOOK_SECRET=SECRET) as system:
         print(f"server at {system.base}, data in {work}", file=sys.stderr)
-        asyncio.run(bench(system, args, started))
+        asyncio.run(bench(system, args, started, work))
         log_problems(work)
 
 
