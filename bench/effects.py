@@ -470,6 +470,7 @@ class Phase:
     sampler: str = ""
     seconds: float = 0.0
     outbox_peak: float = 0.0
+    db_lag: dict[str, list[float]] = field(default_factory=dict)
 
 
 async def rows_of(url: str, prefix: str) -> tuple[dict[str, int], dict[str, int]]:
@@ -490,6 +491,27 @@ async def rows_of(url: str, prefix: str) -> tuple[dict[str, int], dict[str, int]
             prefix,
         )
         return rows, {r["loan_account_number"]: int(r["n"]) for r in per_loan}
+    finally:
+        await conn.close()
+
+
+DB_LAG = """
+SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM a.applied_at - p.created_at)),
+       percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM w.updated_at - p.created_at))
+FROM payments.payment p
+JOIN bank_sync.loan_payment_applied a ON a.payment_reference_number = p.reference_number
+JOIN workflow.payment_view w ON w.reference_number = p.reference_number
+WHERE starts_with(p.reference_number, $1)
+"""
+
+
+async def db_lag(url: str, prefix: str) -> dict[str, list[float]]:
+    """A second opinion from the rows' own times (each a transaction's start, in PostgreSQL): the
+    payment stored -> applied in bank-sync / recorded in workflow, p50 and p99 in seconds."""
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(DB_LAG, prefix)
+        return {BANK: list(row[0] or []), FLOW: list(row[1] or [])}
     finally:
         await conn.close()
 
@@ -619,6 +641,7 @@ async def run_rate(
             final_flow.observe(cif, value, at)
         phase.odd = {BANK: bank.odd + final_bank.odd, FLOW: flow.odd + final_flow.odd}
         phase.rows, stored = await rows_of(url, prefix)
+        phase.db_lag = await db_lag(url, prefix)
         # Lost: acknowledged, not in the balance. Doubled: more in the balance than was stored (a payment
         # stored whose answer never came is neither).
         for name, effects, key in ((BANK, final_bank, lambda a: a), (FLOW, final_flow, lambda a: cif_of[a])):
@@ -720,6 +743,13 @@ def eps(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
+def saturated(p: Phase, name: str) -> str:
+    """Events/s while draining a backlog; a drain under 2 s measures nothing: the rate while sending."""
+    if p.draining_eps[name] is not None:
+        return eps(p.draining_eps[name])
+    return f"- ({eps(p.sending_eps[name])} while sending)"
+
+
 def lost_and_doubled(p: Phase) -> tuple[str, str]:
     """Per service, bank-sync/workflow. Lost: acknowledged payments the final balances lack (or that
     payments did not store); doubled: more taken off the balances than was stored (or more rows of
@@ -759,6 +789,8 @@ def report(phases: list[Phase], floors: dict[str, float], args: argparse.Namespa
             f" payments' outbox relay at most {p.outbox_peak:,.0f} events behind the acknowledgements"
         )
         print(f"   sampler: {p.sampler}")
+        lag = ", ".join(f"{n} p50 {ms(v[0])} / p99 {ms(v[1])} ms" for n, v in p.db_lag.items() if len(v) == 2)
+        print(f"   the rows' times (payment stored -> transaction that applied it began): {lag}")
         if p.capped:
             print(
                 f"   drain capped at {args.drain_cap:.0f} s (backlog above); sampled every second until the consumers"
@@ -766,12 +798,14 @@ def report(phases: list[Phase], floors: dict[str, float], args: argparse.Namespa
             )
     print()
     for name in CONSUMERS:
-        best = max((p.draining_eps[name] or 0.0 for p in phases), default=0.0)
-        ratio = f"{best / floors[name]:.3f}" if name in floors and best else "-"
+        ratios = ", ".join(
+            f"{p.rate:,.0f}/s: {eps(p.draining_eps[name])}/s = {p.draining_eps[name] / floors[name]:.4f}"
+            for p in phases
+            if p.draining_eps[name] and floors.get(name)
+        )
         print(
             f"floor {name}: the balance change set-based through asyncpg, {FLOOR_BATCH} payments a statement,"
-            f" 1 connection: {floors.get(name, math.nan):,.0f}/s; the consumer saturated: {eps(best or None)}/s;"
-            f" ratio {ratio}"
+            f" 1 connection: {floors.get(name, math.nan):,.0f}/s; the consumer draining / floor: {ratios or '-'}"
         )
     print()
     print(
@@ -790,7 +824,7 @@ def report(phases: list[Phase], floors: dict[str, float], args: argparse.Namespa
             f"| {p.rate:,.0f}/s | {p.achieved:,.0f}/s | {ms(median(p.ack))} / {ms(pct(p.ack, 0.99))}"
             f" | {ms(median(p.effect[BANK]))} / {ms(pct(p.effect[BANK], 0.99))}"
             f" | {ms(median(p.effect[FLOW]))} / {ms(pct(p.effect[FLOW], 0.99))}"
-            f" | {drain} | {eps(p.draining_eps[BANK])} / {eps(p.draining_eps[FLOW])} | {lost} | {doubled} |"
+            f" | {drain} | {saturated(p, BANK)} / {saturated(p, FLOW)} | {lost} | {doubled} |"
         )
     now = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\nwhole run: {time.monotonic() - started:.0f} s; load average now {now}")
