@@ -12,7 +12,8 @@ ASSETS_STAMP := $(ASSETS)/node_modules/.installed
 
 .PHONY: run test screenshots install lint typecheck check-python browser clean
 
-run: install
+# Running needs the application and its web assets; checkov is only for the tests.
+run: $(STAMP) $(ASSETS_STAMP)
 	$(BIN)/crm up --demo
 
 test: install lint typecheck browser
