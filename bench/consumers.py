@@ -33,7 +33,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
-import httpx
 
 from crm.bank_sync.loans.consumers import LoanBalanceConsumer
 from crm.bank_sync.models import platform_tables as bank_sync_tables
@@ -45,18 +44,10 @@ from crm.platform.outbox import Outbox
 from crm.workflow.models import platform_tables as workflow_tables
 from crm.workflow.readmodel.consumers import PaymentConsumer
 from crm.workflow.settings import WorkflowSettings
+from payments import demo_loans  # bench/payments.py: the first 600 delinquent demo loans
 
 BATCH = 100
 BATCHES = 60
-
-
-async def demo_loans(base: str, headers: dict[str, str]) -> list[dict]:
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        loans: list[dict] = []
-        for n in range(1, 4):
-            page = await client.get(f"/api/loans/delinquent?pageSize=200&page={n}", headers=headers)
-            loans.extend(page.json()["items"])
-        return loans
 
 
 def batches(loans: list[dict], prefix: str, seed: int) -> list[list[PaymentEvent]]:

@@ -262,33 +262,20 @@ async def test_a_batch_is_applied_in_the_consumers_lock_order_and_answered_in_de
     assert consumer.handled == [seen.event_id, a.event_id, b.event_id, c1.event_id, c2.event_id]
 
 
-class HeldConsumer(EventConsumer):
+class HeldConsumer(CountingConsumer):
     """Holds its event until released: a batch in hand when the process is told to stop."""
 
-    stream = "CRM_WORKFLOW"
-    subjects = [SUBJECT]
-
     def __init__(self, name: str, marker: str) -> None:
-        self.name = name  # type: ignore[misc]
-        self.marker = marker
+        super().__init__(name, marker)
         self.started = asyncio.Event()
         self.release = asyncio.Event()
 
     async def handle(self, session: AsyncSession, event: Event) -> None:
         assert isinstance(event, WorkflowEvent)
-        if event.details.get("marker") != self.marker:
-            return
-        self.started.set()
-        await self.release.wait()
-        await record_change(
-            session,
-            platform_tables,
-            action="APPLIED",
-            entity_type="TestEvent",
-            entity_key=str(event.event_id),
-            before=None,
-            after={"consumer": self.name},
-        )
+        if event.details.get("marker") == self.marker:
+            self.started.set()
+            await self.release.wait()
+        await super().handle(session, event)
 
 
 async def test_a_consumer_stopping_finishes_the_batch_in_hand_instead_of_leaving_it_to_the_ack_wait(
