@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -96,6 +97,14 @@ async def test_event_written_while_nats_is_down_is_published_when_it_is_back(
                 assert r.status_code == 201, "writes succeed while NATS is down"
                 ready = await client.get("/health/ready")
                 assert ready.status_code == 503 and "nats" in ready.json()["detail"]
+
+                async def pending_in_metrics() -> float | None:
+                    text = (await client.get("/metrics")).text
+                    found = re.search(r'^crm_outbox_pending\{service="payments"\} (\S+)$', text, re.M)
+                    return float(found.group(1)) if found and float(found.group(1)) >= 1 else None
+
+                # the operator sees the relay's backlog while the bus is gone
+                assert await _wait_for(pending_in_metrics, within=15) >= 1
             outbox = platform_tables.outbox
             async with app.state.db.transaction() as session:
                 row = (await session.execute(select(outbox).where(outbox.c.payload.contains(ref)))).one()

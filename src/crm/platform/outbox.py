@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 from typing import Any
 
 from sqlalchemy import Table, delete, event, func, insert, select, text, update
@@ -70,6 +72,7 @@ class OutboxRelay:
         poll_interval: float = 0.2,
         batch_size: int = 500,
         retention_days: int = 7,
+        pending_sample_seconds: float = 5.0,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -79,6 +82,7 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.retention_days = retention_days
+        self.pending_sample_seconds = pending_sample_seconds
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -99,10 +103,16 @@ class OutboxRelay:
 
     async def run(self) -> None:
         rounds = 0
+        sampled_at = -math.inf
         while not self._stopping:
             try:
                 published = await self.relay_once() if self.bus.is_connected else 0
                 rounds += 1
+                if time.monotonic() - sampled_at >= self.pending_sample_seconds:
+                    # The gauge an operator watches for a relay that cannot keep up (or a bus that is
+                    # gone): one count on the partial index of unpublished rows every few seconds.
+                    sampled_at = time.monotonic()
+                    await self.pending()
                 if rounds % 3000 == 0:
                     await self.purge_sent()
                 if published >= self.batch_size:
