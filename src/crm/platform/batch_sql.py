@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import Table, Text, any_, bindparam, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
 
@@ -42,29 +41,56 @@ async def lock_rows(
     return [dict(row._mapping) for row in rows]
 
 
-async def insert_new(session: AsyncSession, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows the batch creates; ``ChangedMeanwhile`` if one of their keys exists already."""
+def _sql_type(table: Table, column: str) -> str:
+    return str(table.c[column].type.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+
+
+@cache
+def _insert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], returning: str) -> TextClause:
+    """``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING ...``: one array per
+    column, so the statement's text is the same for every batch (compiled once, prepared once by
+    asyncpg). A multi-row ``VALUES`` is a new statement for every batch size: SQLAlchemy compiled it
+    anew every time, half of a consumer's CPU per batch (bench/consumers.py --profile)."""
+    arrays = ", ".join(f"CAST(:{name} AS {_sql_type(table, name)}[])" for name in columns)
+    names = ", ".join(columns)
+    target = f"({', '.join(conflict)}) " if conflict else ""
+    return text(
+        f"INSERT INTO {table.fullname} ({names}) "  # noqa: S608 - names come from the model
+        f"SELECT {names} FROM unnest({arrays}) AS v({names}) "
+        f"ON CONFLICT {target}DO NOTHING RETURNING {returning}"
+    ).bindparams(*(bindparam(name, type_=ARRAY(table.c[name].type)) for name in columns))
+
+
+async def insert_absent(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    returning: str,
+    conflict: Sequence[str] = (),
+) -> list[Any]:
+    """Insert the rows (every row with the same columns) that do not clash with one stored (on the
+    ``conflict`` columns' unique index, or any, when none are named); the ``returning`` column of
+    those inserted."""
     if not rows:
-        return
-    column = table.c[key]
-    stored = (
-        await session.scalars(
-            pg_insert(table)
-            .values(list(rows))
-            .on_conflict_do_nothing(index_elements=[column])
-            .returning(column)
-        )
-    ).all()
+        return []
+    columns = tuple(rows[0])
+    statement = _insert(table, columns, tuple(conflict), returning)
+    values = {name: [row[name] for row in rows] for name in columns}
+    return list((await session.scalars(statement, values)).all())
+
+
+async def insert_new(session: AsyncSession, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows the batch creates (every row with the same columns); ``ChangedMeanwhile`` if one of
+    their keys exists already."""
+    stored = await insert_absent(session, table, rows, returning=key, conflict=(key,))
     if len(stored) != len(rows):
         raise ChangedMeanwhile(f"{len(rows) - len(stored)} rows of {table.name} were written meanwhile")
 
 
 @cache
 def _update(table: Table, key: str, columns: tuple[str, ...], constants: tuple[str, ...]) -> TextClause:
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    arrays = ", ".join(
-        f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in (key, *columns)
-    )
+    arrays = ", ".join(f"CAST(:{name} AS {_sql_type(table, name)}[])" for name in (key, *columns))
     sets = [f"{name} = v.{name}" for name in columns] + [f"{name} = :{name}" for name in constants]
     return text(
         f"UPDATE {table.fullname} AS t SET {', '.join(sets)} "  # noqa: S608 - names come from the model

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.platform.auth import Principal, Role, set_current_principal
+from crm.platform.batch_sql import insert_absent
 from crm.platform.bus import Bus
 from crm.platform.db import Database
 from crm.platform.events import Event, parse_event
@@ -231,14 +232,8 @@ class ConsumerRunner:
         ``lock_order``; for each (in the order given): was it new."""
         processed = self.tables.processed_event
         async with self.db.transaction() as session:
-            new = set(
-                await session.scalars(
-                    pg_insert(processed)
-                    .values([{"consumer": self.consumer.name, "event_id": e.event_id} for e in events])
-                    .on_conflict_do_nothing()
-                    .returning(processed.c.event_id)
-                )
-            )
+            rows = [{"consumer": self.consumer.name, "event_id": e.event_id} for e in events]
+            new = set(await insert_absent(session, processed, rows, returning="event_id"))
             applied = [False] * len(events)
             todo: list[Event] = []
             for i in sorted(range(len(events)), key=lambda i: self.consumer.lock_order(events[i])):
