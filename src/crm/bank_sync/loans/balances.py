@@ -35,7 +35,7 @@ from crm.platform.batch_sql import ChangedMeanwhile, insert_new, keys, lock_rows
 from crm.platform.business_time import snapshot_includes
 from crm.platform.db import utcnow
 from crm.platform.logging import get_logger
-from crm.platform.rows import audit_row
+from crm.platform.rows import audit_row, jsonable
 
 log = get_logger("crm.bank_sync.loans")
 ZERO = Decimal("0.00")
@@ -65,8 +65,16 @@ class Move:
     paid_at: datetime
 
 
-def _audited(loan: dict[str, Any]) -> dict[str, Any]:
-    return {key: loan[column] for key, column in _AUDITED}
+# What a balance move changes, of that view.
+_MOVED = [
+    (key, column)
+    for key, column in _AUDITED
+    if column in {"outstanding", "due_amount", "remaining_amount", "updated_by", "sync_hash", "updated_at"}
+]
+
+
+def _audited(loan: dict[str, Any], columns: list[tuple[str, str]] = _AUDITED) -> dict[str, Any]:
+    return jsonable({key: loan[column] for key, column in columns})
 
 
 class _Batch:
@@ -78,6 +86,9 @@ class _Batch:
         self.reversed: list[str] = []
         self.audit: list[dict[str, Any]] = []
         self.moved: set[str] = set()
+        self.views: dict[str, dict[str, Any]] = {}
+        """Each moved loan's audited view as JSON after its last move: the next move's "before", so
+        that a whole loan is turned into JSON once per batch, not twice per payment."""
         self.now = utcnow()
 
     def receive(self, move: Move) -> bool:
@@ -141,22 +152,18 @@ class _Batch:
         return True
 
     def _set(self, reference: str, loan: dict[str, Any], outstanding: Decimal, due: Decimal) -> None:
-        before = _audited(loan)
+        account = loan["account_number"]
+        before = self.views.get(account) or _audited(loan)
         loan["outstanding"] += outstanding
         loan["due_amount"] += due
         loan["remaining_amount"] = max(loan["outstanding"] - loan["due_amount"], ZERO)
         loan["updated_by"] = BALANCE_UPDATER
         loan["sync_hash"] = None  # the next sync must compare (and restore) the core's values
         loan["updated_at"] = self.now
-        self.moved.add(loan["account_number"])
+        self.moved.add(account)
+        after = self.views[account] = {**before, **_audited(loan, _MOVED)}
         self.audit.append(
-            audit_row(
-                action="UPDATE",
-                entity_type="Loan",
-                entity_key=loan["account_number"],
-                before=before,
-                after=_audited(loan),
-            )
+            audit_row(action="UPDATE", entity_type="Loan", entity_key=account, before=before, after=after)
         )
 
     async def write(self, session: AsyncSession) -> None:
