@@ -344,7 +344,7 @@ async def test_search_by_national_id_phone_and_email(bank_sync, token_for, portf
     nobody = ok(
         await bank_sync.get("/api/customers", params={"q": f"nobody.{p.base}@example.com"}, headers=headers)
     )
-    assert nobody == {"items": [], "page": 1, "pageSize": 50, "total": 0}
+    assert nobody == {"items": [], "page": 1, "pageSize": 50, "total": 0, "totalExact": True}
 
 
 async def test_filters_and_paging(bank_sync, token_for, portfolio):

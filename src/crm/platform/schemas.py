@@ -234,6 +234,13 @@ class Page(ApiModel, Generic[T]):
         )
 
 
+class CountedPage(Page[T], Generic[T]):
+    """A page whose ``total`` may be capped: counting every match would cost more than the page."""
+
+    total_exact: bool = True
+    """False when more rows match than were counted: ``total`` is then a lower bound."""
+
+
 class PageParams(BaseModel):
     page: int = 1
     page_size: int = 50

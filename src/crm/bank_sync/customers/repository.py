@@ -23,9 +23,11 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from crm.bank_sync.contacts.models import Address, Email, Phone, ReferenceCustomer
 from crm.bank_sync.customers.models import Customer
@@ -96,32 +98,99 @@ def _filtered(
     return query
 
 
-def search_statement(criteria: CustomerCriteria, *, offset: int, limit: int) -> Select[Customer]:
-    """One page of the customers matching ``criteria``: best kind of match first, then name similarity."""
+COUNT_LIMIT = 10_000
+"""A name search counts at most this many customers whose name matches."""
+RANK_LIMIT = 1_000
+"""A name search ranks (by similarity) at most this many customers whose name matches."""
+
+
+def _ranking(
+    criteria: CustomerCriteria, matches: list[tuple[int, ColumnElement[bool]]]
+) -> tuple[ColumnElement[int], ColumnElement[float]]:
+    """The kind of match a customer is (best first), and the similarity of its name to the one
+    searched (0 unless the name is how it matched)."""
+    rank = case(*((condition, kind) for kind, condition in matches), else_=NAME + 1)
+    if criteria.name is None:
+        return rank, literal(0.0)
+    # Among name matches only: a CIF prefix match's name says nothing about it.
+    similarity = func.similarity(search_text(Customer.name), search_text(criteria.name))
+    return rank, case((rank == NAME, similarity), else_=0.0)
+
+
+def _candidates(
+    criteria: CustomerCriteria, matches: list[tuple[int, ColumnElement[bool]]], *, limit: int, ranked: bool
+) -> Any:
+    """The customers a name search ranks (``ranked``: whole rows with their rank and similarity) or
+    counts (their CIFs): every match of the other kinds (a CIF, a national id, a phone: a few) and up
+    to ``limit + 1`` of the name's, in the order the index finds them.
+
+    A common name ("nguyen": one customer in three) matches hundreds of thousands of customers of a
+    million; ranking every one of them by similarity, and counting them, took a second, and a person
+    cannot use that many results anyway. Up to ``RANK_LIMIT`` name matches the ranking is over every
+    match, exactly as before; beyond it the page is the best among the first ``RANK_LIMIT + 1`` found.
+    Up to ``COUNT_LIMIT`` the total is exact; beyond it it says "more than" (``totalExact`` false).
+    Whole rows, not keys, for the page: a join back to the table by key was planned as a scan of it."""
+    columns: Any  # whole rows, or keys
+    if ranked:
+        rank, similarity = _ranking(criteria, matches)
+        columns = select(Customer, rank.label("rank"), similarity.label("similarity"))
+    else:
+        columns = select(Customer.cif)
+    named = [(kind, condition) for kind, condition in matches if kind == NAME]
+    keyed = [(kind, condition) for kind, condition in matches if kind != NAME]
+    parts = [_filtered(columns, criteria, named).limit(limit + 1)]
+    if keyed:
+        parts.append(_filtered(columns, criteria, keyed))
+    return union(*parts).cte("candidates")
+
+
+def search_statement(criteria: CustomerCriteria, *, offset: int, limit: int) -> Select[Any]:
+    """One page of the customers matching ``criteria``: best kind of match first, then name similarity.
+
+    A name search selects each customer with ``matched``, the number of customers ranked
+    (:func:`_candidates`), counted in the same statement."""
     matches = _matches(criteria)
+    if criteria.name is not None:
+        candidates = _candidates(criteria, matches, limit=RANK_LIMIT, ranked=True)
+        found = aliased(Customer, candidates)
+        query: Any = select(found, func.count().over().label("matched")).order_by(
+            candidates.c.rank, candidates.c.similarity.desc(), candidates.c.cif
+        )
+        return query.offset(offset).limit(limit)  # type: ignore[no-any-return]
     order: list[ColumnExpressionArgument[Any]] = []
     if matches:
-        rank = case(*((condition, kind) for kind, condition in matches), else_=NAME + 1)
-        order.append(rank)
-        if criteria.name is not None:
-            # Among name matches only: a CIF prefix match's name says nothing about it.
-            similarity = func.similarity(search_text(Customer.name), search_text(criteria.name))
-            order.append(case((rank == NAME, similarity), else_=0.0).desc())
+        order.append(_ranking(criteria, matches)[0])
     order.append(Customer.cif)
     return _filtered(select(Customer), criteria, matches).order_by(*order).offset(offset).limit(limit)
 
 
 def count_statement(criteria: CustomerCriteria) -> Select[int]:
-    """How many customers match ``criteria`` (the same conditions as :func:`search_statement`)."""
-    return _filtered(select(func.count()).select_from(Customer), criteria, _matches(criteria))
+    """How many customers match ``criteria`` (the same conditions as :func:`search_statement`; for a
+    name search, the candidates)."""
+    matches = _matches(criteria)
+    if criteria.name is not None:
+        counted = _candidates(criteria, matches, limit=COUNT_LIMIT, ranked=False)
+        return select(func.count()).select_from(counted)
+    return _filtered(select(func.count()).select_from(Customer), criteria, matches)
 
 
 async def search(
     session: AsyncSession, criteria: CustomerCriteria, *, offset: int, limit: int
-) -> tuple[list[Customer], int]:
-    """A page of matching customers and how many match in all."""
-    rows = list(await session.scalars(search_statement(criteria, offset=offset, limit=limit)))
-    return rows, await total(session, rows, count_statement(criteria), offset=offset, limit=limit)
+) -> tuple[list[Customer], int, bool]:
+    """A page of matching customers, how many match (up to ``COUNT_LIMIT`` for a name search) and
+    whether that number is exact."""
+    statement = search_statement(criteria, offset=offset, limit=limit)
+    if criteria.name is None:
+        rows = list(await session.scalars(statement))
+        return rows, await total(session, rows, count_statement(criteria), offset=offset, limit=limit), True
+    found = (await session.execute(statement)).all()
+    rows = [row[0] for row in found]
+    ranked = found[0].matched if found else 0
+    # Every candidate ranked is every match: counted already, no second look.
+    matched = (
+        ranked if found and ranked <= RANK_LIMIT else await session.scalar(count_statement(criteria)) or 0
+    )
+    return rows, min(matched, COUNT_LIMIT), matched <= COUNT_LIMIT
 
 
 async def get(session: AsyncSession, cif: str) -> Customer | None:

@@ -17,13 +17,13 @@ from crm.bank_sync.customers.schemas import (
 )
 from crm.platform.auth import SecureRouter
 from crm.platform.db import Session
-from crm.platform.schemas import Page, Paging
+from crm.platform.schemas import CountedPage, Paging
 
 router = SecureRouter(prefix="/api/customers", tags=["customers"])
 Cif = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-@router.get("", access=READ, response_model=Page[CustomerRead])
+@router.get("", access=READ, response_model=CountedPage[CustomerRead])
 async def search_customers(
     session: Session,
     paging: Paging,
@@ -37,12 +37,16 @@ async def search_customers(
     ] = None,
     segment: Annotated[str | None, Query(max_length=64, description="Exact segment, e.g. RETAIL")] = None,
     status: Annotated[CustomerStatus | None, Query()] = None,
-) -> Page[CustomerRead]:
-    """Customers found by the search box and filters, best matches first."""
-    items, total = await service.search_customers(
+) -> CountedPage[CustomerRead]:
+    """Customers found by the search box and filters, best matches first. A name search ranks up to
+    1,000 name matches and counts up to 10,000: ``totalExact`` is false when there are more (``total``
+    is then 10,000)."""
+    items, total, exact = await service.search_customers(
         session, q, segment=segment, status=status, offset=paging.offset, limit=paging.page_size
     )
-    return Page[CustomerRead](items=items, page=paging.page, page_size=paging.page_size, total=total)
+    return CountedPage[CustomerRead](
+        items=items, page=paging.page, page_size=paging.page_size, total=total, total_exact=exact
+    )
 
 
 # Declared before /api/customers/{cif} (a POST would not clash with its GET anyway).

@@ -95,12 +95,13 @@ async def search_customers(
     status: CustomerStatus | None,
     offset: int,
     limit: int,
-) -> tuple[list[CustomerRead], int]:
-    """A page of the customers the search box finds, best matches first, and how many there are."""
+) -> tuple[list[CustomerRead], int, bool]:
+    """A page of the customers the search box finds, best matches first, how many there are (a name
+    search counts up to ``repository.COUNT_LIMIT``) and whether that count is exact."""
     criteria = search_criteria(q, segment=segment, status=status)
-    rows, total = await repository.search(session, criteria, offset=offset, limit=limit)
+    rows, total, exact = await repository.search(session, criteria, offset=offset, limit=limit)
     freshness = await Freshness.load(session)
-    return [freshness.read(CustomerRead, row, EntityType.CUSTOMERS) for row in rows], total
+    return [freshness.read(CustomerRead, row, EntityType.CUSTOMERS) for row in rows], total, exact
 
 
 async def lookup_customers(session: AsyncSession, cifs: list[str]) -> list[CustomerRead]:
