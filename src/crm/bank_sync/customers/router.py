@@ -38,9 +38,9 @@ async def search_customers(
     segment: Annotated[str | None, Query(max_length=64, description="Exact segment, e.g. RETAIL")] = None,
     status: Annotated[CustomerStatus | None, Query()] = None,
 ) -> CountedPage[CustomerRead]:
-    """Customers found by the search box and filters, best matches first. A name search ranks up to
-    1,000 name matches and counts up to 10,000: ``totalExact`` is false when there are more (``total``
-    is then 10,000)."""
+    """Customers found by the search box and filters, best matches first. A name search ranks and
+    counts up to 1,000 name matches: ``totalExact`` is false when there are more (``total`` is then
+    1,000)."""
     items, total, exact = await service.search_customers(
         session, q, segment=segment, status=status, offset=paging.offset, limit=paging.page_size
     )
