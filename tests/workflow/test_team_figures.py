@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time
 
 import pytest
+from sqlalchemy import event
 
 from crm.platform.auth import Role
 from crm.workflow.workload.router import clock
@@ -226,3 +227,41 @@ async def test_bad_parameters_are_422_naming_the_field_and_agents_are_refused(
     r = await workflow.get("/api/workflow/teams/figures", headers=token_for(Role.ADMIN))
     assert r.status_code == 200, r.text
     assert r.json()["from"] == "2026-03-01" and r.json()["to"] == "2026-03-16"
+
+
+async def test_a_larger_team_costs_the_same_number_of_statements(workflow, token_for, unique, tz, now):
+    """The figures are set-based: the statements sent do not grow with the team's agents."""
+    small, large = "EARLY_STAGE_FIELD", "MID_STAGE_FIELD"
+    for team, size in ((small, 2), (large, 7)):
+        for _ in range(size):
+            agent_id = await new_agent(workflow, token_for, unique, team=team)
+            cif = unique("CIF")
+            await store(
+                workflow,
+                assigned(cif, call=agent_id, start=at(tz, date(2026, 1, 5), 9)),
+                loan(cif, unique("LN"), dpd=10, due="100.00", outstanding="1000.00"),
+                action(cif, agent_id, at(tz, TODAY, 8), result="CONTACTED"),
+            )
+    engine = workflow.app.state.db.engine.sync_engine
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "outbox" not in statement:  # the outbox relay polls on the same engine meanwhile
+            statements.append(statement)
+
+    async def count(team: str) -> tuple[int, int]:
+        statements.clear()
+        figures = await team_figures(workflow, token_for, f"team={team}")
+        return len(figures["agents"]), len(statements)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        (small_agents, small_statements), (large_agents, large_statements) = (
+            await count(small),
+            await count(large),
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert small_agents >= 2 and large_agents >= small_agents + 5
+    assert small_statements == large_statements, statements
+    assert large_statements == 8, statements  # the agents, 3 for the workloads, 4 for the performances
