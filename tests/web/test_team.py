@@ -156,3 +156,27 @@ async def test_every_agent_of_a_team_shows_the_figures_its_own_workload_and_perf
     assert (await totals.nth(0).locator(".value").inner_text()).strip() == str(len(shown))
     assert (await totals.nth(2).locator(".value").inner_text()).strip() == str(made)
     await assert_accessible(page)
+
+
+async def test_the_period_is_written_and_read_as_day_month_year(system, page):
+    _ = gettext_for("vi")
+    today = datetime.now(UTC).astimezone(BUSINESS_TZ).date()
+    username, password = system.new_supervisor()
+    await sign_in(page, system, username, password)
+    await page.goto(f"{system.base}/team")
+    assert await page.input_value("#start") == today.replace(day=1).strftime("%d/%m/%Y")
+    assert await page.input_value("#end") == today.strftime("%d/%m/%Y")
+
+    await page.fill("#start", "31/02/2026")
+    await page.click("form.team-filter button[type=submit]")
+    await expect(page.locator(".alert")).to_contain_text(
+        _("Enter the dates as day/month/year, such as 05/12/2026.")
+    )
+
+    await page.fill("#start", today.strftime("%d/%m/%Y"))
+    await page.click("form.team-filter button[type=submit]")
+    await expect(page.locator(".alert")).to_have_count(0)
+    shown = today.strftime("%d/%m/%Y")
+    expected = _("Period: %(first)s to %(last)s (business days).", first=shown, last=shown)
+    await expect(page.locator("p.period")).to_contain_text(expected)
+    await assert_accessible(page)

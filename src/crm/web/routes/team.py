@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -63,12 +63,15 @@ def today(tz: ZoneInfo) -> date:
 
 
 def _parse_day(value: str | None) -> date | None:
+    """A day as the business writes it (``05/12/2026``), or ISO (``2026-12-05``, in links)."""
     if not value:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value.strip(), pattern).date()
+        except ValueError:
+            continue
+    return None
 
 
 def period(tz: ZoneInfo, start: str | None, end: str | None) -> tuple[date, date, str | None]:
@@ -77,7 +80,7 @@ def period(tz: ZoneInfo, start: str | None, end: str | None) -> tuple[date, date
     first_default = last_default.replace(day=1)
     first, last = _parse_day(start), _parse_day(end)
     if (start and first is None) or (end and last is None):
-        return first_default, last_default, N_("Enter the dates as shown in the calendar (day, month, year).")
+        return first_default, last_default, N_("Enter the dates as day/month/year, such as 05/12/2026.")
     first, last = first or first_default, last or last_default
     if first > last:
         return first_default, last_default, N_("The first day must be on or before the last day.")
