@@ -13,9 +13,14 @@
    history of the first customer in it, record a call on that customer. p50 / p95 of each, over
    ``--seconds``, twice: with ``--think`` seconds between an agent's steps (a person reads the
    screen; a real agent records an action every few minutes), then back to back (the capacity).
-4. With ``--pages``, the same through the web UI: the simulated agents sign in through the sign-in
-   page and loop over My day, the first customer's 360 page, its actions timeline (as htmx loads
-   it) and a customer search; p50 / p95 per page, with and without the pause.
+4. With ``--pages`` (``--pages-only``: without 3), the web UI with two worker processes, page by page
+   (each page is a URL: ``agent_pages()`` and ``SUPERVISOR_PAGES``, more with ``--page NAME=/path``
+   and ``--supervisor-page``): the first 50 bench agents become one team; (a) one agent alone, then
+   one supervisor alone, open every page in turn ``--rounds`` times: p95 per page (target < 100 ms,
+   the 50-agent team dashboard < 300 ms); (b) ``--page-agents`` agents (and one supervisor) each open
+   their next page every second for ``--seconds``: p95 per page (target < 200 ms). Floor: ``GET
+   /health/live`` through the same server, and a primary-key read through asyncpg.
+   Develop at a small scale (``--customers 20000 --actions 200000``); 1 M is for a quiet machine.
 5. With ``--announce`` (instead of 3-4): empties workflow's read model, runs ``crm sync-announce`` and
    times until the read model holds every customer and loan again (a workflow deployed late).
 6. Floor, same run: the same number of concurrent clients doing one primary-key read of an action
@@ -204,70 +209,277 @@ async def agents_day(
     return timings
 
 
-CUSTOMER_LINK = re.compile(r'href="/customers/([^"/?]+)"')
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+HX = {"HX-Request": "true"}
+TEAM = "HIGH_VALUE"
+TEAM_SIZE = 50
+"""Pages mode: this many bench agents form one team, whose dashboard is measured."""
 
 
-async def page_users(base: str, admin: dict[str, str], agents: list[str]) -> list[tuple[str, str]]:
-    """A login (username, password) for each simulated agent, created as an ADMIN would."""
+def agent_pages() -> dict[str, tuple[str, dict[str, str]]]:
+    """An agent's screens, by URL: ``{cif}`` and ``{name}`` are one of the agent's own customers."""
+    from crm.web.routes.customers import TAB_NAMES
+
+    pages = {
+        "my day": ("/my-day", {}),
+        "search by cif": ("/customers?q={cif}", {}),
+        "search by name": ("/customers?q={name}", {}),
+        "customer 360": ("/customers/{cif}", {}),
+        **{f"360 tab {tab}": (f"/customers/{{cif}}/tabs/{tab}", HX) for tab in TAB_NAMES},
+        "record action form": ("/customers/{cif}/actions/new", {}),
+        "case update form": ("/customers/{cif}/cases/new", {}),
+    }
+    return pages
+
+
+SUPERVISOR_PAGES: dict[str, tuple[str, dict[str, str]]] = {
+    "assignments": ("/assignments", {}),
+    "assignments history": ("/assignments/history", {}),
+    f"team dashboard ({TEAM_SIZE} agents)": (f"/team?team={TEAM}", {}),
+    f"team trends ({TEAM_SIZE} agents)": (f"/team/trends?team={TEAM}", HX),
+}
+
+
+def extra_pages(values: list[str]) -> dict[str, tuple[str, dict[str, str]]]:
+    """``NAME=URL`` options: pages added by URL (``{cif}`` / ``{name}`` filled in), htmx when NAME ends in ``(htmx)``."""
+    pages = {}
+    for value in values:
+        name, _, url = value.partition("=")
+        if not url.startswith("/"):
+            raise SystemExit(f"--page/--supervisor-page takes NAME=/path, not {value!r}")
+        pages[name] = (url, HX if name.endswith("(htmx)") else {})
+    return pages
+
+
+async def page_team(url: str, agents: list[str]) -> None:
+    """The first ``TEAM_SIZE`` bench agents become one team (the others stay where the seeding put them)."""
+    ids = sorted(agents)[:TEAM_SIZE]
+    await _execute_args(url, "UPDATE workflow.agent SET team = $1 WHERE id = ANY($2::uuid[])", TEAM, ids)
+
+
+async def _execute_args(url: str, statement: str, *args: object) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement, *args)
+    finally:
+        await conn.close()
+
+
+async def own_customers(url: str, agents: list[str]) -> dict[str, dict[str, str]]:
+    """One current customer of each agent (its cif and name), to fill in the pages' URLs."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT DISTINCT ON (ca.assigned_call_agent_id) ca.assigned_call_agent_id::text AS agent, ca.cif,"
+            " coalesce(cv.name, ca.cif) AS name FROM workflow.customer_agent ca"
+            " LEFT JOIN workflow.customer_view cv ON cv.cif = ca.cif"
+            " WHERE ca.is_current AND ca.assigned_call_agent_id = ANY($1::uuid[])"
+            " ORDER BY ca.assigned_call_agent_id, ca.cif",
+            agents,
+        )
+        return {r["agent"]: {"cif": r["cif"], "name": r["name"]} for r in rows}
+    finally:
+        await conn.close()
+
+
+async def page_users(
+    base: str, admin: dict[str, str], agents: list[str], role: str = "AGENT"
+) -> list[tuple[str, str, str]]:
+    """A login (username, password, agent id) for each simulated agent (or a supervisor per id), created
+    as an ADMIN would."""
     logins = []
     async with aiohttp.ClientSession(base) as http:
         for agent_id in agents:
             username, password = f"bench.{agent_id[:8]}.{secrets.token_hex(3)}", secrets.token_urlsafe(16)
-            body = {"username": username, "password": password, "roles": ["AGENT"], "agentId": agent_id}
+            body: dict[str, object] = {"username": username, "password": password, "roles": [role]}
+            if role == "AGENT":
+                body["agentId"] = agent_id
             async with http.post("/api/auth/users", json=body, headers=admin) as r:
                 assert r.status == 201, await r.text()
-            logins.append((username, password))
+            logins.append((username, password, agent_id))
     return logins
 
 
-async def agents_screens(
-    base: str, logins: list[tuple[str, str]], seconds: float, think: float = 0.0
-) -> dict[str, list[float]]:
-    """Each simulated agent signs in through the sign-in page, then in a loop opens My day, the first
-    customer's 360 page, its actions timeline tab (as htmx loads it) and a customer search."""
-    timings: dict[str, list[float]] = {"my day": [], "360": [], "timeline": [], "search": []}
-    codes: dict[str, dict[int, int]] = {k: {} for k in timings}
+class Timings:
+    """Seconds per page, and the status codes seen (a page that fails is reported, not hidden)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, list[float]] = {}
+        self.codes: dict[str, dict[int, int]] = {}
+
+    def add(self, page: str, seconds: float, status: int) -> None:
+        self.seconds.setdefault(page, []).append(seconds)
+        seen = self.codes.setdefault(page, {})
+        seen[status] = seen.get(status, 0) + 1
+
+    def failures(self) -> dict[str, dict[int, int]]:
+        return {p: c for p, c in self.codes.items() if set(c) != {200}}
+
+
+async def signed_in(base: str, username: str, password: str) -> aiohttp.ClientSession:
+    """A browser-like session signed in through the sign-in page (its cookie kept)."""
+    http = aiohttp.ClientSession(
+        base, cookie_jar=aiohttp.CookieJar(unsafe=True), timeout=aiohttp.ClientTimeout(total=60)
+    )
+    async with http.get("/login") as r:
+        csrf = CSRF_FIELD.search(await r.text())
+    form = {"username": username, "password": password, "csrf_token": csrf.group(1) if csrf else ""}
+    async with http.post("/login", data=form, allow_redirects=False) as r:
+        assert r.status == 303, await r.text()
+    return http
+
+
+async def open_page(
+    http: aiohttp.ClientSession, timings: Timings, page: str, url: str, headers: dict[str, str]
+) -> None:
+    started = time.perf_counter()
+    async with http.get(url, headers=headers, allow_redirects=False) as r:
+        await r.read()
+        timings.add(page, time.perf_counter() - started, r.status)
+
+
+def filled(
+    pages: dict[str, tuple[str, dict[str, str]]], customer: dict[str, str]
+) -> list[tuple[str, str, dict[str, str]]]:
+    return [(page, url.format(**customer), headers) for page, (url, headers) in pages.items()]
+
+
+async def alone(
+    base: str, login: tuple[str, str, str], pages: list[tuple[str, str, dict[str, str]]], rounds: int
+) -> Timings:
+    """(a) One user alone: every page in turn, back to back, ``rounds`` times (the first round warms up)."""
+    timings, warm = Timings(), Timings()
+    http = await signed_in(base, login[0], login[1])
+    try:
+        for page, url, headers in pages:
+            await open_page(http, warm, page, url, headers)
+        for _ in range(rounds):
+            for page, url, headers in pages:
+                await open_page(http, timings, page, url, headers)
+    finally:
+        await http.close()
+    return timings
+
+
+async def every_second(
+    base: str,
+    users: list[tuple[tuple[str, str, str], list[tuple[str, str, dict[str, str]]]]],
+    seconds: float,
+    period: float = 1.0,
+) -> Timings:
+    """(b) Each user opens its next page every ``period`` seconds (on a fixed schedule, whatever the
+    answer time), cycling through its pages, for ``seconds``."""
+    timings = Timings()
+    sessions = [await signed_in(base, login[0], login[1]) for login, _ in users]
     deadline = time.perf_counter() + seconds
 
-    async def agent(username: str, password: str) -> None:
-        jar = aiohttp.CookieJar(unsafe=True)
-        async with aiohttp.ClientSession(
-            base, cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=60)
-        ) as http:
+    async def user(http: aiohttp.ClientSession, pages: list[tuple[str, str, dict[str, str]]], k: int) -> None:
+        await asyncio.sleep(period * k / len(users))  # spread over the second, not all at once
+        due, i = time.perf_counter(), 0
+        pending: set[asyncio.Task[None]] = set()
+        while due < deadline:
+            page, url, headers = pages[i % len(pages)]
+            task = asyncio.create_task(open_page(http, timings, page, url, headers))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            i += 1
+            due += period
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        await asyncio.gather(*pending)
 
-            async def timed(kind: str, path: str, **kwargs) -> str:
-                started = time.perf_counter()
-                async with http.get(path, **kwargs) as r:
-                    text = await r.text()
-                    timings[kind].append(time.perf_counter() - started)
-                    codes[kind][r.status] = codes[kind].get(r.status, 0) + 1
-                    return text
-
-            async with http.get("/login") as r:
-                csrf = CSRF_FIELD.search(await r.text())
-            form = {"username": username, "password": password, "csrf_token": csrf.group(1) if csrf else ""}
-            async with http.post("/login", data=form, allow_redirects=False) as r:
-                assert r.status == 303, await r.text()
-            await asyncio.sleep(random.uniform(0, 3 * think))
-            while time.perf_counter() < deadline:
-                day = await timed("my day", "/my-day")
-                found = CUSTOMER_LINK.search(day)
-                if not found:
-                    await asyncio.sleep(think or 1)
-                    continue
-                cif = found.group(1)
-                await asyncio.sleep(think)
-                await timed("360", f"/customers/{cif}")
-                await timed("timeline", f"/customers/{cif}/tabs/actions", headers={"HX-Request": "true"})
-                await asyncio.sleep(think)
-                await timed("search", "/customers", params={"q": cif})
-                await asyncio.sleep(think)
-
-    await asyncio.gather(*(agent(u, p) for u, p in logins))
-    for kind, seen in codes.items():
-        print(f"   {kind}: answers {seen}", file=sys.stderr)
+    try:
+        await asyncio.gather(
+            *(user(http, pages, k) for k, (http, (_, pages)) in enumerate(zip(sessions, users, strict=True)))
+        )
+    finally:
+        for http in sessions:
+            await http.close()
     return timings
+
+
+async def http_floor(base: str, seconds: float) -> list[float]:
+    """The floor of a page: ``GET /health/live`` through the same server, one client, back to back."""
+    timings: list[float] = []
+    deadline = time.perf_counter() + seconds
+    async with aiohttp.ClientSession(base) as http:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            async with http.get("/health/live") as r:
+                await r.read()
+            timings.append(time.perf_counter() - started)
+    return timings
+
+
+def report_pages(
+    title: str, timings: Timings, order: list[str], target_ms: dict[str, float], floor_p95: float
+) -> None:
+    print(title)
+    for page in sorted(timings.seconds, key=lambda p: order.index(p) if p in order else len(order)):
+        values = timings.seconds[page]
+        p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
+        target = target_ms.get(page, target_ms["*"])
+        verdict = "ok" if p95 < target else "OVER"
+        print(
+            f"  {page:<34} n {len(values):5d}  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  target < {target:.0f} ms {verdict:<4}"
+            f"  p95 / floor p95 = {p95 / floor_p95:6.1f}"
+        )
+    for page, seen in timings.failures().items():
+        print(f"  ! {page}: answers {seen}")
+
+
+def run_pages(
+    args: argparse.Namespace, base: str, admin: dict[str, str], url: str, agents: list[str]
+) -> None:
+    """The web UI's pages, by URL: (a) one agent alone and one supervisor alone, (b) ``--page-agents``
+    agents each opening a page every second (with one supervisor doing the same), the team dashboard
+    of a ``TEAM_SIZE``-agent team in both; against an HTTP floor measured in the same run."""
+    asyncio.run(page_team(url, agents))
+    clients = agents[: args.page_agents]
+    customers = asyncio.run(own_customers(url, clients))
+    clients = [a for a in clients if a in customers]
+    logins = asyncio.run(page_users(base, admin, clients))
+    (supervisor,) = asyncio.run(page_users(base, admin, [clients[0]], role="SUPERVISOR"))
+    mine = {**agent_pages(), **extra_pages(args.page)}
+    theirs = {**SUPERVISOR_PAGES, **extra_pages(args.supervisor_page)}
+    first = customers[clients[0]]
+    agent_alone = asyncio.run(alone(base, logins[0], filled(mine, first), args.rounds))
+    supervisor_alone = asyncio.run(alone(base, supervisor, filled(theirs, first), args.rounds))
+    users = [(login, filled(mine, customers[login[2]])) for login in logins]
+    users.append((supervisor, filled(theirs, first)))
+    loaded = asyncio.run(every_second(base, users, args.seconds))
+    floor_p95 = percentile(asyncio.run(http_floor(base, 10)), 0.95)
+    db_floor = asyncio.run(floor(url, 10, 1))
+    print(
+        f"web pages: {args.customers:,} customers, {AGENTS} agents, {args.actions:,} actions, team {TEAM} of {TEAM_SIZE} agents;"
+        f" crm up with {args.workers or 2} worker processes"
+    )
+    team_page = f"team dashboard ({TEAM_SIZE} agents)"
+    report_pages(
+        f"(a) one agent alone, then one supervisor alone, {args.rounds} rounds of every page",
+        merge(agent_alone, supervisor_alone),
+        [*mine, *theirs],
+        {"*": 100, team_page: 300},
+        floor_p95,
+    )
+    report_pages(
+        f"(b) {len(logins)} agents each opening a page every second (and one supervisor), {args.seconds:.0f} s",
+        loaded,
+        [*mine, *theirs],
+        {"*": 200, team_page: 300},
+        floor_p95,
+    )
+    print(
+        f"floor: GET /health/live through the same server, one client: p95 {floor_p95:.2f} ms;"
+        f" a primary-key read through asyncpg: p95 {percentile(db_floor, 0.95):.2f} ms"
+    )
+
+
+def merge(*parts: Timings) -> Timings:
+    merged = Timings()
+    for part in parts:
+        merged.seconds.update(part.seconds)
+        merged.codes.update(part.codes)
+    return merged
 
 
 async def floor(url: str, seconds: float, clients: int) -> list[float]:
@@ -298,7 +510,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=CLIENTS, help="concurrent simulated agents")
     parser.add_argument("--think", type=float, default=1.0, help="seconds an agent spends between two steps")
-    parser.add_argument("--pages", action="store_true", help="also the agent's screens of the web UI")
+    parser.add_argument(
+        "--pages", action="store_true", help="also the web UI's pages, by URL (agents' and supervisors')"
+    )
+    parser.add_argument(
+        "--page-agents", type=int, default=25, help="--pages: agents opening a page every second"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=20, help="--pages: rounds of every page for one user alone"
+    )
+    parser.add_argument(
+        "--page",
+        action="append",
+        default=[],
+        help="--pages: one more agent page, NAME=/path ({cif}, {name}: the agent's customer); repeatable",
+    )
+    parser.add_argument(
+        "--supervisor-page", action="append", default=[], help="--pages: one more supervisor page, NAME=/path"
+    )
     parser.add_argument(
         "--reuse",
         type=Path,
@@ -310,7 +539,9 @@ def main() -> None:
         action="store_true",
         help="instead of the agents' day: empty workflow's read model and time filling it again from crm sync-announce",
     )
-    parser.add_argument("--workers", type=int, help="crm up --workers N (default: as make run, one per core)")
+    parser.add_argument(
+        "--workers", type=int, help="crm up --workers N (default: as make run, one per core; --pages: 2)"
+    )
     args = parser.parse_args()
 
     work = args.reuse or Path(tempfile.mkdtemp(prefix="crm-bench-wf-"))
@@ -330,6 +561,8 @@ def main() -> None:
         "CRM_CONTACT_HOURS_END": "23:59:59",
         "CRM_MAX_CALL_ATTEMPTS_PER_DAY": "1000000",
     }
+    if (args.pages or args.pages_only) and not args.workers:
+        args.workers = 2  # the web UI with two processes, as the lead measures it
     with System(work, workers=args.workers, **settings) as system:
         base = system.base
         started = time.perf_counter()
@@ -360,12 +593,9 @@ def main() -> None:
                 agents_day(base, tokens, agents, args.seconds, args.clients)
             )
         if args.pages or args.pages_only:
-            logins = asyncio.run(page_users(base, admin, agents[: args.clients]))
-            asyncio.run(agents_screens(base, logins, 10))  # warm-up, not reported
-            phases[f"web pages, {args.think:g} s between an agent's steps"] = asyncio.run(
-                agents_screens(base, logins, args.seconds, args.think)
-            )
-            phases["web pages, back to back"] = asyncio.run(agents_screens(base, logins, args.seconds))
+            run_pages(args, base, admin, url, agents)
+        if not phases:
+            return
         floor_timings = asyncio.run(floor(url, min(args.seconds, 20), args.clients))
         f50, f95 = percentile(floor_timings, 0.5), percentile(floor_timings, 0.95)
         print(

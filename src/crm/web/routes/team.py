@@ -1,25 +1,23 @@
-"""Pages: the supervisor's team dashboard (``/team``) and its 30-day trends (``/team/trends``).
+"""Pages: the supervisor's team dashboard (``/team``) and its 30-day trend (``/team/trends``).
 
-Everything comes from the services' APIs with the supervisor's own token:
+Everything comes from workflow's API with the supervisor's own token, in set-based answers whose
+cost does not grow with calls per agent:
 
-- the team's agents: workflow ``GET /api/agents?team=&isActive=true`` (one page of at most 500);
-- per agent, ``GET /api/agents/:id/workload`` (today) and ``GET /api/agents/:id/performance?from=&to=``
-  (the chosen period, default: this month so far, in the business time zone);
-- the team's portfolio by DPD bucket: workflow ``GET /api/workflow/portfolio?team=`` (the loans of the
-  customers the team's agents have now: loans, customers, outstanding and due per currency); the
-  team's outstanding and due today come from the workloads' per-currency totals;
-- the 30-day trends: promises made and kept summed over the team's agents, from one performance call
-  per agent per window. Per day (30 windows) while that is at most ``DAILY_TREND_BUDGET`` calls, per
-  week (5 windows) otherwise; loaded after the page (htmx), so the page never waits for them.
+- ``GET /api/workflow/teams/figures?team=&from=&to=``: every active agent of the team (the first
+  500 by name) with today's workload and the period's performance (default: this month so far, in
+  the business time zone); the team's totals are summed here;
+- ``GET /api/workflow/portfolio?team=``: the loans of the team's customers by DPD bucket;
+- ``GET /api/workflow/teams/trend?team=&from=&to=``: promises made, kept and broken per business day
+  over the last 30 days, loaded after the page (htmx), so the page never waits for it.
 
-Calls run concurrently, at most ``CONCURRENCY`` at a time for one page.
+The first two are asked at the same time.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -30,23 +28,21 @@ from fastapi.responses import Response
 from crm.platform.business_time import business_date
 from crm.platform.db import utcnow
 from crm.platform.state import BusinessZone
-from crm.web.backend import Backend, WebBackend
+from crm.web import i18n
+from crm.web.backend import WebBackend
 from crm.web.i18n import N_
 from crm.web.labels import BUCKET_LABELS, BUCKETS, TEAM_LABELS, TEAMS
-from crm.web.session import SUPERVISORS, PageRouter, SignedIn, Viewer
-from crm.web.templating import is_htmx, render
+from crm.web.session import SUPERVISORS, PageRouter, SignedIn
+from crm.web.templating import is_htmx, language_of, render
 
 router = PageRouter(tags=["web"])
 
 CONCURRENCY = 8
-"""At most this many API calls at once for one page."""
+"""At most this many API calls at once for one page (``bounded``; the assignments pages use it)."""
 MAX_AGENTS = 500
-"""The dashboard shows one page of agents (the API's largest)."""
+"""The figures hold at most this many agents (the API's largest answer)."""
 TREND_DAYS = 30
-DAILY_TREND_BUDGET = 300
-"""Daily trends while agents x 30 days stays within this many calls; weekly windows beyond."""
 MAX_PERIOD_DAYS = 366
-
 
 T = TypeVar("T")
 
@@ -67,12 +63,15 @@ def today(tz: ZoneInfo) -> date:
 
 
 def _parse_day(value: str | None) -> date | None:
+    """A day as the business writes it (``05/12/2026``), or ISO (``2026-12-05``, in links)."""
     if not value:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value.strip(), pattern).date()
+        except ValueError:
+            continue
+    return None
 
 
 def period(tz: ZoneInfo, start: str | None, end: str | None) -> tuple[date, date, str | None]:
@@ -81,7 +80,7 @@ def period(tz: ZoneInfo, start: str | None, end: str | None) -> tuple[date, date
     first_default = last_default.replace(day=1)
     first, last = _parse_day(start), _parse_day(end)
     if (start and first is None) or (end and last is None):
-        return first_default, last_default, N_("Enter the dates as shown in the calendar (day, month, year).")
+        return first_default, last_default, N_("Enter the dates as day/month/year, such as 05/12/2026.")
     first, last = first or first_default, last or last_default
     if first > last:
         return first_default, last_default, N_("The first day must be on or before the last day.")
@@ -100,13 +99,6 @@ def _percent(value: Decimal | None) -> str:
 
 def _amount(amounts: Sequence[dict[str, Any]], currency: str = "VND") -> Decimal:
     return sum((Decimal(a["amount"]) for a in amounts if a.get("currency") == currency), Decimal(0))
-
-
-async def team_agents(backend: Backend, viewer: Viewer, team: str | None) -> tuple[list[dict[str, Any]], int]:
-    page = await backend.get(
-        viewer, "/api/agents", team=team or None, isActive="true", pageSize=MAX_AGENTS, page=1
-    )
-    return list(page["items"]), int(page["total"])
 
 
 def _add_totals(into: dict[str, dict[str, Decimal]], totals: Sequence[dict[str, Any]]) -> None:
@@ -129,31 +121,24 @@ async def dashboard(
     """The team's figures for the period: per agent, charts, and the portfolio by DPD bucket."""
     team = team if team in TEAMS else None
     first, last, period_error = period(tz, start, end)
-    agents, agents_total = await team_agents(backend, viewer, team)
-
-    def workload(agent: dict[str, Any]) -> Awaitable[Any]:
-        return backend.get(viewer, f"/api/agents/{agent['id']}/workload")
-
-    def performance(agent: dict[str, Any]) -> Awaitable[Any]:
-        return backend.get(
+    figures, whole = await asyncio.gather(
+        backend.get(
             viewer,
-            f"/api/agents/{agent['id']}/performance",
+            "/api/workflow/teams/figures",
+            team=team,
             **{"from": first.isoformat(), "to": last.isoformat()},
-        )
-
-    calls: list[Awaitable[Any]] = [workload(a) for a in agents]
-    calls += [performance(a) for a in agents]
-    calls.append(backend.get(viewer, "/api/workflow/portfolio", team=team))
-    answers = await bounded(calls)
-    workloads = answers[: len(agents)]
-    performances = answers[len(agents) : 2 * len(agents)]
-    portfolio = [b for b in answers[-1]["buckets"] if b["bucket"] in BUCKETS]  # the delinquent ones
+        ),
+        backend.get(viewer, "/api/workflow/portfolio", team=team),
+    )
+    agents_total = int(figures["agentsTotal"])
+    portfolio = [b for b in whole["buckets"] if b["bucket"] in BUCKETS]  # the delinquent ones
 
     rows = []
     totals: dict[str, dict[str, Decimal]] = {}
     team_sum = {"made": 0, "kept": 0, "broken": 0, "actions": 0, "contacts": 0, "customers": 0}
     collected: dict[str, Decimal] = {}
-    for agent, load, perf in zip(agents, workloads, performances, strict=True):
+    for agent in figures["agents"]:
+        load, perf = agent["workload"], agent["performance"]
         _add_totals(totals, load["totals"])
         for amount in perf["amountCollected"]:
             collected[amount["currency"]] = collected.get(amount["currency"], Decimal(0)) + Decimal(
@@ -205,6 +190,7 @@ async def dashboard(
         period_error=period_error,
         rows=rows,
         agents_total=agents_total,
+        business_date=figures["businessDate"],
         max_agents=MAX_AGENTS,
         totals=totals,
         collected=collected,
@@ -216,50 +202,29 @@ async def dashboard(
     )
 
 
-def trend_windows(last: date, agents: int) -> tuple[str, list[tuple[date, date]]]:
-    """Per day over the last 30 days when affordable, else per week (the last window may be shorter)."""
-    first = last - timedelta(days=TREND_DAYS - 1)
-    step = 1 if agents * TREND_DAYS <= DAILY_TREND_BUDGET else 7
-    windows = []
-    day = first
-    while day <= last:
-        end = min(day + timedelta(days=step - 1), last)
-        windows.append((day, end))
-        day = end + timedelta(days=1)
-    return ("day" if step == 1 else "week"), windows
-
-
 @router.get("/team/trends", roles=SUPERVISORS)
 async def trends(
     request: Request, viewer: SignedIn, backend: WebBackend, tz: BusinessZone, team: str | None = None
 ) -> Response:
     """Promises made and kept by the team over the last 30 days (a fragment the dashboard loads)."""
     team = team if team in TEAMS else None
-    agents, _ = await team_agents(backend, viewer, team)
-    granularity, windows = trend_windows(today(tz), len(agents))
-
-    def performance(agent: dict[str, Any], window: tuple[date, date]) -> Awaitable[Any]:
-        return backend.get(
-            viewer,
-            f"/api/agents/{agent['id']}/performance",
-            **{"from": window[0].isoformat(), "to": window[1].isoformat()},
-        )
-
-    answers = await bounded(performance(a, w) for w in windows for a in agents)
-    points = []
-    for index, window in enumerate(windows):
-        chunk = answers[index * len(agents) : (index + 1) * len(agents)]
-        points.append(
-            {
-                "first": window[0],
-                "last": window[1],
-                "made": sum(p["promisesMade"] for p in chunk),
-                "kept": sum(p["promisesKept"] for p in chunk),
-                "broken": sum(p["promisesBroken"] for p in chunk),
-            }
-        )
+    last = today(tz)
+    first = last - timedelta(days=TREND_DAYS - 1)
+    answer = await backend.get(
+        viewer, "/api/workflow/teams/trend", team=team, **{"from": first.isoformat(), "to": last.isoformat()}
+    )
+    points = [
+        {
+            "day": date.fromisoformat(d["date"]),
+            "made": d["promisesMade"],
+            "kept": d["promisesKept"],
+            "broken": d["promisesBroken"],
+        }
+        for d in answer["days"]
+    ]
+    language = language_of(request)
     chart = {
-        "labels": [p["first"].strftime("%d/%m") for p in points],
+        "labels": [i18n.day(p["day"], language) for p in points],
         "made": [p["made"] for p in points],
         "kept": [p["kept"] for p in points],
         "broken": [p["broken"] for p in points],
@@ -267,9 +232,6 @@ async def trends(
     return render(
         request,
         "team/trends.html" if is_htmx(request) else "team/trends_page.html",
-        granularity=granularity,
         points=points,
         chart=chart,
-        agents=len(agents),
-        calls=len(agents) * len(windows),
     )
