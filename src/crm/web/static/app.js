@@ -76,3 +76,7 @@ window.addEventListener("pageshow", () => {
   document.querySelectorAll("form[data-sending]").forEach((form) => delete form.dataset.sending);
   showBusy();
 });
+// A success notice belongs to the last answer: it goes once the person changes the form again.
+document.addEventListener("input", (event) => {
+  event.target.closest?.("form")?.parentElement?.querySelector("[data-until-change]")?.remove();
+});
