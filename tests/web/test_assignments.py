@@ -148,3 +148,107 @@ async def test_assign_by_rule_shows_the_result_per_customer(system, page):
             assert current["items"][0]["isCurrent"] and agent_id
             assert supervisor.get(f"/api/agents/{agent_id}").json()["team"] == "RESTRUCTURING"
     assert agent.agent_id
+
+
+def _matching(system: RunningSystem, **filters: str) -> dict:
+    with system.api("supervisor") as supervisor:
+        r = supervisor.get("/api/assignments/customers", params={"pageSize": 500, **filters})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def _a_filter_of_more_than_one_page(system: RunningSystem) -> tuple[str, str, dict]:
+    """A bucket and product whose unassigned customers fill more than one page of 50, but not many more."""
+    sizes = []
+    for bucket in ("B1", "B2", "B3", "B4", "B5"):
+        for product in ("MORTGAGE", "AUTO", "PERSONAL", "CREDIT_CARD", "BUSINESS", "SECURED_PERSONAL"):
+            found = _matching(system, bucket=bucket, productType=product, assigned="false")
+            if 50 < found["total"] <= 250:
+                sizes.append((found["total"], bucket, product, found))
+    assert sizes, "the demo data has no bucket and product with 51 to 250 unassigned customers"
+    _total, bucket, product, found = min(sizes)
+    return bucket, product, found
+
+
+async def test_filters_apply_to_all_customers_and_all_matching_ones_are_assigned_at_once(system, page):
+    """Issue 17, item 7: pages of customers, server-side filters, select all matching, the button in view."""
+    bucket, product, expected = _a_filter_of_more_than_one_page(system)
+    total = expected["total"]
+    agent = system.new_agent(name=f"All {uuid.uuid4().hex[:6]}", maxCustomers=1000)
+    await signed_in_supervisor(page, system)
+    await page.goto(f"{system.base}/assignments?bucket={bucket}&productType={product}&show=unassigned")
+    await expect(page.locator("#assign-button")).to_be_in_viewport()  # 1366x768, nothing scrolled
+    rows = page.locator("#customers-table tbody tr[data-cif]")
+    await expect(rows).to_have_count(50)  # a page of 50 customers, each once
+    shown = await rows.evaluate_all("rows => rows.map(r => r.dataset.cif)")
+    assert shown == [c["cif"] for c in expected["items"][:50]]
+    await expect(page.locator("#customers-table tbody .badge.open")).to_have_count(50)  # all unassigned
+    await expect(page.locator("#found-count")).to_contain_text(str(total))
+    await page.get_by_role("link", name=vi("Next page")).click()
+    await expect(rows).to_have_count(min(50, total - 50))
+    await expect(page.locator("#customers-table tbody .badge.open")).to_have_count(min(50, total - 50))
+
+    await page.check("#scope-matching")
+    await page.select_option("#agent", agent.agent_id)
+    await page.click("#assign-button")
+    await expect(page.locator("#assign-result [role=status]")).to_contain_text(str(total))
+    assert current_cifs(system, agent.agent_id) == {c["cif"] for c in expected["items"]}
+    assert _matching(system, bucket=bucket, productType=product, assigned="false")["total"] == 0
+    await assert_accessible(page)
+    await page.evaluate("window.scrollTo(0, 0)")
+    await screenshot(page, "assignments-all-matching")
+
+    # The team filter, on the whole result: as many as the API counts, ours among them.
+    team = _matching(system, bucket=bucket, productType=product, team="EARLY_STAGE_CALL")
+    assert {c["cif"] for c in expected["items"]} <= {c["cif"] for c in team["items"]}
+    await page.goto(f"{system.base}/assignments?bucket={bucket}&productType={product}&team=EARLY_STAGE_CALL")
+    await expect(page.locator("#found-count")).to_contain_text(str(team["total"]))
+    await expect(rows).to_have_count(min(50, team["total"]))
+
+
+async def test_the_csv_preview_shows_the_current_agent_and_asks_before_reassigning(system, page):
+    owner = system.new_agent(name=f"Owner {uuid.uuid4().hex[:6]}", maxCustomers=10)
+    taker = system.new_agent(name=f"Taker {uuid.uuid4().hex[:6]}", maxCustomers=10)
+    with system.api("admin") as admin:
+        employee_id = admin.get(f"/api/agents/{taker.agent_id}").json()["employeeId"]
+    theirs, free = [c["cif"] for c in _matching(system, assigned="false", bucket="B1")["items"][-2:]]
+    with system.api("supervisor") as supervisor:
+        r = supervisor.post("/api/assignments", json={"cif": theirs, "assignedCallAgentId": owner.agent_id})
+        assert r.status_code == 201, r.text
+    content = f"cif,agent\n{theirs},{employee_id}\n{free},{employee_id}\n"
+    await signed_in_supervisor(page, system)
+
+    async def preview() -> None:
+        await page.goto(f"{system.base}/assignments")
+        await page.set_input_files(
+            "#file", files=[{"name": "move.csv", "mimeType": "text/csv", "buffer": content.encode()}]
+        )
+        await page.get_by_role("button", name=vi("Preview")).click()
+        await expect(page.locator("#preview-table")).to_be_visible()
+
+    await preview()
+    table = page.locator("#preview-table")
+    await expect(table.locator("tr[data-line='2']")).to_contain_text("Owner ")
+    await expect(table.locator("tr[data-line='2']")).to_contain_text(vi("With another agent"))
+    await expect(table.locator("tr[data-line='3']")).to_contain_text(vi("Unassigned"))
+    question = page.locator("#reassign-question")
+    await expect(question).to_contain_text(vi("%(n)s customers of the file are with another agent now.", n=1))
+    await expect(page.locator("#reassign")).not_to_be_checked()
+    await assert_accessible(page)
+    await screenshot(page, "assignments-csv-reassign")
+
+    # Not ticked: the other agent's customer stays with it; the free one is assigned.
+    await page.click("#apply-button")
+    await expect(page.locator(f"tr[data-cif='{theirs}'] .badge")).to_have_text(vi("Not reassigned"))
+    await expect(page.locator(f"tr[data-cif='{free}'] .badge")).to_have_text(vi("Assigned"))
+    await expect(page.locator("#kept-with-other")).to_be_visible()
+    assert current_cifs(system, owner.agent_id) == {theirs}
+    assert current_cifs(system, taker.agent_id) == {free}
+
+    # Ticked: it is taken from its agent.
+    await preview()
+    await page.check("#reassign")
+    await page.click("#apply-button")
+    await expect(page.locator(f"tr[data-cif='{theirs}'] .badge")).to_have_text(vi("Assigned"))
+    assert current_cifs(system, owner.agent_id) == set()
+    assert current_cifs(system, taker.agent_id) == {theirs, free}

@@ -7,7 +7,9 @@ The agent's UI speaks Vietnamese (the default language), so what it sees is chec
 
 from __future__ import annotations
 
+import asyncio
 import random
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -215,4 +217,100 @@ async def test_a_form_without_its_csrf_token_is_refused_and_a_plain_post_redirec
         done = browser_like.post(f"/customers/{cif}/actions", data={**form, "csrf_token": token})
         assert done.status_code == 303, done.text
         assert done.headers["location"] == f"/customers/{cif}?tab=actions"
+    assert [a["actionResult"] for a in _actions_of(system, cif, agent)] == ["NO_ANSWER"]
+
+
+async def test_quick_choose_and_submit_always_ends_in_a_record_or_a_message(system, page):
+    """Issue 17, item 5: a result chosen and the form submitted at once, four times in a row.
+
+    Before: the two promise attempts sent nothing. The promise fields arrived (``required``) between
+    the choice and the click, the browser's own check stopped the submit with a passing bubble in
+    its own language, and the previous "Action recorded." stayed on the form.
+    """
+    agent = system.new_agent()
+    cif = _assigned_customer(system, agent)
+    await sign_in(page, system, agent.username, agent.password)
+    await page.goto(f"{system.base}/customers/{cif}/actions/new")
+    submit = page.locator("#record-action-form button.primary")
+    notice = page.locator("#record-action-form .notice[role=status]")
+    recorded = 0
+    for hour, result in ((8, "NO_ANSWER"), (9, "PROMISE_TO_PAY"), (10, "NO_ANSWER"), (11, "PROMISE_TO_PAY")):
+        await page.fill("#action-date", _yesterday_at(hour))
+        await page.select_option("#action-result", result)
+        await submit.click()
+        if result == "NO_ANSWER":
+            recorded += 1
+            await expect(notice).to_have_text("Đã ghi nhận hoạt động.")
+        else:  # no amount typed: said in Vietnamese next to the field, and no stale success notice
+            await expect(page.locator("#promise-amount-error")).to_be_visible()
+            await expect(notice).to_have_count(0)
+        assert len(_actions_of(system, cif, agent)) == recorded
+
+    await page.fill("#promise-amount", "300.000")
+    await page.fill("#promise-date", (_today() + timedelta(days=2)).isoformat())
+    await submit.click()
+    await expect(notice).to_contain_text("300.000 ₫")
+    results = sorted(a["actionResult"] for a in _actions_of(system, cif, agent))
+    assert results == ["NO_ANSWER", "NO_ANSWER", "PROMISE_TO_PAY"]
+
+
+async def test_a_double_click_records_one_action_and_a_slow_answer_shows_the_busy_bar(system, page):
+    agent = system.new_agent()
+    cif = _assigned_customer(system, agent)
+    await sign_in(page, system, agent.username, agent.password)
+    await page.goto(f"{system.base}/customers/{cif}/actions/new")
+    await page.fill("#action-date", _yesterday_at(14))
+    await page.select_option("#action-result", "NO_ANSWER")
+    await expect(page.locator("#action-result")).to_have_value("NO_ANSWER")
+    busy = page.locator("#busy")
+    await expect(busy).to_be_hidden()
+
+    # The answer is held back until the test lets it through: the bar shows while it is awaited.
+    release = asyncio.Event()
+    posts: list[str] = []
+
+    async def hold(route):
+        posts.append(route.request.method)
+        await release.wait()
+        await route.continue_()
+
+    await page.route(f"**/customers/{cif}/actions", hold)
+    await page.locator("#record-action-form button.primary").dblclick()
+    await expect(busy).to_be_visible()
+    await expect(busy).to_have_text("Đang tải…")
+    release.set()
+    await expect(page.locator("#record-action-form .notice[role=status]")).to_be_visible()
+    await expect(busy).to_be_hidden()
+    assert posts == ["POST"]
+    assert [a["actionResult"] for a in _actions_of(system, cif, agent)] == ["NO_ANSWER"]
+    await assert_accessible(page)
+
+
+def test_a_form_submitted_twice_with_its_key_records_once(system):
+    """What a lost answer and a retry do: the form's idempotency key makes the second submit a no-op."""
+    agent = system.new_agent()
+    cif = _assigned_customer(system, agent)
+    with httpx.Client(base_url=system.base) as browser_like:
+        form_page = browser_like.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form_page.text)
+        assert token, form_page.text
+        signed = browser_like.post(
+            "/login",
+            data={"username": agent.username, "password": agent.password, "csrf_token": token.group(1)},
+        )
+        assert signed.status_code in (200, 303), signed.text
+        form_page = browser_like.get(f"/customers/{cif}/actions/new")
+        key = re.search(r'name="idempotencyKey" value="([^"]+)"', form_page.text)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form_page.text)
+        assert key and csrf, form_page.text
+        form = {
+            "type": "CALL",
+            "actionResult": "NO_ANSWER",
+            "actionDate": _yesterday_at(15),
+            "csrf_token": csrf.group(1),
+            "idempotencyKey": key.group(1),
+        }
+        for _ in range(2):
+            done = browser_like.post(f"/customers/{cif}/actions", data=form)
+            assert done.status_code == 303, done.text
     assert [a["actionResult"] for a in _actions_of(system, cif, agent)] == ["NO_ANSWER"]

@@ -13,6 +13,7 @@ contact rules" (``overrideContactRules``, which the API allows them only).
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -57,6 +58,7 @@ FORM_FIELDS = (
     "visitLongitude",
     "visitAddress",
     "overrideContactRules",
+    "idempotencyKey",
 )
 ERROR_FIELDS = {*FORM_FIELDS, "cif", "form"}
 
@@ -149,6 +151,10 @@ def case_friendly(field_name: str, code: str, params: Mapping[str, Any], languag
     return explain(code, params, language)
 
 
+_KEY = re.compile(r"^[0-9a-f-]{36}$")
+"""A form's idempotency key: a UUID made when the (fresh) form is drawn, kept while it is refused."""
+
+
 # --- the data a form needs -------------------------------------------------------------------------
 
 
@@ -189,8 +195,11 @@ async def _action_context(backend: Backend, viewer: Viewer, form: ActionForm) ->
         agents = (await backend.get(viewer, "/api/agents", isActive="true", pageSize=500))["items"]
         if not values.get("agentId"):
             values["agentId"] = await _current_agent(backend, viewer, form.cif) or ""
+    if not _KEY.match(values.get("idempotencyKey", "")):
+        values["idempotencyKey"] = str(uuid.uuid4())
     return {
         "form": form,
+        "idempotency_key": values["idempotencyKey"],
         "values": values,
         "errors": form.errors,
         "types": types,
@@ -331,7 +340,11 @@ async def record_action(
     body = _action_body(request, viewer, form, tz)
     if body is not None:
         try:
-            action = await backend.post(viewer, "/api/actions", json=body)
+            # The same key for every submit of this form: a second submit (a double click, a retry
+            # after a lost answer) gets the first one's action back instead of recording it twice.
+            typed_key = form.values.get("idempotencyKey", "")
+            key = {"Idempotency-Key": typed_key} if _KEY.match(typed_key) else {}
+            action = await backend.post(viewer, "/api/actions", json=body, headers=key)
         except BackendError as exc:
             if exc.code == NOT_ASSIGNED:
                 form.errors["form"] = _not_assigned(request)

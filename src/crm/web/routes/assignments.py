@@ -1,10 +1,8 @@
 """Pages: who works which customer (``/assignments``), for supervisors.
 
-- Find customers: bank-sync's delinquent loans (``GET /api/loans/delinquent?bucket=&productType=``), one
-  page of ``PAGE_LOANS`` loans, grouped by customer; names from ``POST /api/customers/lookup``; each
-  customer's current agent from workflow's ``/api/assignments/customer/:cif/history?pageSize=1`` (one
-  call per customer of the page shown, at most ``CONCURRENCY`` at once). "Unassigned" and the team of
-  the current agent are filters of that page only (no API lists unassigned customers).
+- Find customers: workflow's ``GET /api/assignments/customers?bucket=&productType=&team=&assigned=``,
+  one page of ``PAGE_CUSTOMERS`` customers with their current agents; every filter applies to the whole
+  result. "Select all matching" assigns every customer of the filters (at most ``MAX_AT_ONCE``).
 - Assign the selected customers to an agent: ``POST /api/assignments`` for one customer (a capacity
   409 is shown in words with an "assign anyway" choice that re-posts with ``override: true``),
   ``POST /api/assignments/bulk`` {cifs, agent} for several (refusals per customer, same override).
@@ -26,7 +24,7 @@ import hmac
 import io
 import json
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -44,8 +42,10 @@ from crm.web.templating import is_htmx, render
 
 router = PageRouter(tags=["web"])
 
-PAGE_LOANS = 50
-"""Delinquent loans read per page of the customer list (customers are those loans' owners)."""
+PAGE_CUSTOMERS = 50
+"""Customers per page of the list."""
+MAX_AT_ONCE = 5000
+"""The most customers "select all matching" assigns at once (``POST /api/assignments/bulk``'s limit)."""
 MAX_AGENT_PAGES = 20
 MAX_CSV_ROWS = 1000
 MAX_CSV_BYTES = 1_000_000
@@ -55,6 +55,7 @@ STATUS_LABELS = {
     "ASSIGNED": N_("Assigned"),
     "UNCHANGED": N_("Unchanged"),
     "REFUSED": N_("Refused"),
+    "KEPT_WITH_OTHER": N_("Not reassigned"),
 }
 OVER_CAPACITY = "assignment.over_capacity"
 
@@ -85,16 +86,14 @@ def agent_role_field(agent: dict[str, Any]) -> str:
 async def current_assignments(
     backend: Backend, viewer: Viewer, cifs: Sequence[str]
 ) -> dict[str, dict[str, Any] | None]:
-    """Each customer's current assignment (None: unassigned): one history call per customer, bounded."""
-
-    def latest(cif: str) -> Awaitable[Any]:
-        return backend.get(viewer, f"/api/assignments/customer/{quote(cif, safe='')}/history", pageSize=1)
-
-    pages = await bounded(latest(cif) for cif in cifs)
-    found: dict[str, dict[str, Any] | None] = {}
-    for cif, page in zip(cifs, pages, strict=True):
-        first = page["items"][0] if page["items"] else None
-        found[cif] = first if first and first.get("isCurrent") else None
+    """Each customer's current assignment (None: unassigned), by ``POST /api/assignments/current``."""
+    found: dict[str, dict[str, Any] | None] = dict.fromkeys(cifs)
+    unique = list(found)
+    for start in range(0, len(unique), LOOKUP_CHUNK):
+        answer = await backend.post(
+            viewer, "/api/assignments/current", {"cifs": unique[start : start + LOOKUP_CHUNK]}
+        )
+        found.update({item["cif"]: item for item in answer["items"]})
     return found
 
 
@@ -114,6 +113,21 @@ def _agent_ids(row: dict[str, Any] | None) -> list[str]:
     return [str(a) for a in (row.get("assignedCallAgentId"), row.get("assignedFieldAgentId")) if a]
 
 
+def _listing_query(bucket: str | None, product: str | None, team: str | None, show: str) -> dict[str, Any]:
+    """The ``GET /api/assignments/customers`` filters of the page's own (already checked) filters."""
+    assigned = {"unassigned": "false", "assigned": "true"}.get(show)
+    return {"bucket": bucket, "productType": product, "team": team, "assigned": assigned}
+
+
+def _filters(bucket: str | None, product: str | None, team: str | None, show: str | None) -> dict[str, Any]:
+    return {
+        "bucket": bucket if bucket in BUCKETS else None,
+        "productType": product if product in PRODUCTS else None,
+        "team": team if team in TEAMS else None,
+        "show": show if show in SHOW else "all",
+    }
+
+
 @router.get("/assignments", roles=SUPERVISORS)
 async def assignments(
     request: Request,
@@ -125,45 +139,26 @@ async def assignments(
     show: str = "all",
     page: int = 1,
 ) -> Response:
-    """Delinquent customers (one page of loans) with their current agent, to select and assign."""
-    bucket = bucket if bucket in BUCKETS else None
-    product = product_type if product_type in PRODUCTS else None
-    team = team if team in TEAMS else None
-    show = show if show in SHOW else "all"
+    """Delinquent customers (a page of customers; every filter applies to all) with their agents."""
+    filters = _filters(bucket, product_type, team, show)
     page = max(page, 1)
-    loans = await backend.get(
-        viewer, "/api/loans/delinquent", bucket=bucket, productType=product, page=page, pageSize=PAGE_LOANS
+    query = _listing_query(filters["bucket"], filters["productType"], filters["team"], filters["show"])
+    found = await backend.get(
+        viewer, "/api/assignments/customers", **query, page=page, pageSize=PAGE_CUSTOMERS
     )
-    customers: dict[str, dict[str, Any]] = {}
-    for loan in loans["items"]:
-        entry = customers.setdefault(loan["cif"], {"cif": loan["cif"], "loans": [], "max_dpd": 0})
-        entry["loans"].append(loan)
-        entry["max_dpd"] = max(entry["max_dpd"], int(loan["dpd"]))
-    cifs = list(customers)
     agents = await all_agents(backend, viewer)
     by_id = {str(a["id"]): a for a in agents}
-    currents = await current_assignments(backend, viewer, cifs) if cifs else {}
-    names = await customer_names(backend, viewer, cifs) if cifs else {}
-    rows = []
-    for cif in cifs:
-        current = currents.get(cif)
-        working = [by_id[i] for i in _agent_ids(current) if i in by_id]
-        if show == "unassigned" and current is not None:
-            continue
-        if show == "assigned" and current is None:
-            continue
-        if team and not any(a["team"] == team for a in working):
-            continue
-        rows.append({**customers[cif], "name": names.get(cif, ""), "current": current, "agents": working})
+    rows = [{**item, "agents": [by_id[i] for i in _agent_ids(item) if i in by_id]} for item in found["items"]]
     return render(
         request,
         "assignments/index.html",
         rows=rows,
-        loans_total=loans["total"],
+        total=found["total"],
         page=page,
-        pages=max(1, -(-int(loans["total"]) // PAGE_LOANS)),
-        page_loans=PAGE_LOANS,
-        filters={"bucket": bucket, "productType": product, "team": team, "show": show},
+        pages=max(1, -(-int(found["total"]) // PAGE_CUSTOMERS)),
+        page_size=PAGE_CUSTOMERS,
+        max_at_once=MAX_AT_ONCE,
+        filters=filters,
         buckets=BUCKETS,
         bucket_labels=BUCKET_LABELS,
         products=PRODUCTS,
@@ -172,6 +167,22 @@ async def assignments(
         team_labels=TEAM_LABELS,
         agents=[a for a in agents if a["isActive"]],
     )
+
+
+async def matching_cifs(backend: Backend, viewer: Viewer, filters: dict[str, Any]) -> tuple[list[str], int]:
+    """Every customer of the filters ("select all matching"), at most ``MAX_AT_ONCE``, and how many match."""
+    query = _listing_query(filters["bucket"], filters["productType"], filters["team"], filters["show"])
+    cifs: list[str] = []
+    total = 0
+    for number in range(1, MAX_AT_ONCE // 500 + 2):
+        found = await backend.get(viewer, "/api/assignments/customers", **query, page=number, pageSize=500)
+        total = int(found["total"])
+        if total > MAX_AT_ONCE:
+            return [], total
+        cifs += [item["cif"] for item in found["items"]]
+        if len(cifs) >= total or not found["items"]:
+            break
+    return list(dict.fromkeys(cifs)), total
 
 
 # ---------------------------------------------------------------- results
@@ -206,11 +217,23 @@ async def assign(request: Request, viewer: SignedIn, backend: WebBackend) -> Res
     """Assign the selected customers to one agent (one: POST /api/assignments; several: bulk)."""
     form = await request.form()
     cifs = list(dict.fromkeys(_form_list(form, "cif")))
+    if _form_str(form, "scope") == "matching":
+        filters = _filters(
+            _form_str(form, "bucket"),
+            _form_str(form, "productType"),
+            _form_str(form, "team"),
+            _form_str(form, "show"),
+        )
+        cifs, matching = await matching_cifs(backend, viewer, filters)
+        if matching > MAX_AT_ONCE:
+            return _result(request, problem=N_("More than 5000 customers match: narrow the filters."))
     agent_id = _form_str(form, "agent")
     reason = _form_str(form, "reason") or None
     override = _form_str(form, "override") == "true"
     if not cifs:
         return _result(request, problem=N_("Select at least one customer."))
+    if len(cifs) > MAX_AT_ONCE:
+        return _result(request, problem=N_("More than 5000 customers match: narrow the filters."))
     agents = {str(a["id"]): a for a in await all_agents(backend, viewer)}
     agent = agents.get(agent_id)
     if agent is None:
@@ -357,7 +380,19 @@ async def upload(request: Request, viewer: SignedIn, backend: WebBackend) -> Res
             continue
         taken[agent_id] = taken.get(agent_id, 0) + 1
 
-    good = [[r["line"], r["cif"], str(r["agent"]["id"])] for r in parsed if not r.get("error")]
+    # Who works each customer now: a row that takes a customer from another agent waits for a "yes".
+    named = {str(a["id"]): a for a in agents}
+    known_rows = [r for r in parsed if r["cif"] in known]
+    currents = (
+        await current_assignments(backend, viewer, [r["cif"] for r in known_rows]) if known_rows else {}
+    )
+    for row in known_rows:
+        ids = _agent_ids(currents.get(row["cif"]))
+        row["current_agents"] = [named.get(i) or {"id": i, "name": i, "employeeId": ""} for i in ids]
+        row["takes"] = bool(ids) and not row.get("error") and str(row["agent"]["id"]) not in ids
+    good = [
+        [r["line"], r["cif"], str(r["agent"]["id"]), int(r["takes"])] for r in parsed if not r.get("error")
+    ]
     payload = json.dumps(good, separators=(",", ":"))
     return render(
         request,
@@ -365,6 +400,8 @@ async def upload(request: Request, viewer: SignedIn, backend: WebBackend) -> Res
         problem=None,
         rows=parsed,
         good=good,
+        takes=[r for r in parsed if r.get("takes")],
+        known_cifs=known,
         payload=payload,
         signature=_sign(viewer, payload),
         filename=upload_file.filename if isinstance(upload_file, UploadFile) else "",
@@ -379,12 +416,16 @@ async def apply(request: Request, viewer: SignedIn, backend: WebBackend) -> Resp
     if not payload or not hmac.compare_digest(_sign(viewer, payload), signature):
         return _result(request, problem=N_("The preview has expired or was changed. Upload the file again."))
     rows: list[list[Any]] = json.loads(payload)
+    reassign = _form_str(form, "reassign") == "true"
     agents = {str(a["id"]): a for a in await all_agents(backend, viewer)}
     by_agent: dict[str, list[str]] = {}
-    for _line, cif, agent_id in rows:
-        uuid.UUID(agent_id)
-        by_agent.setdefault(agent_id, []).append(cif)
     items: list[dict[str, Any]] = []
+    for _line, cif, agent_id, takes in rows:
+        uuid.UUID(agent_id)
+        if takes and not reassign:  # with another agent: only moved when the supervisor said so
+            items.append({"cif": cif, "status": "KEPT_WITH_OTHER", "agent": agents.get(agent_id)})
+            continue
+        by_agent.setdefault(agent_id, []).append(cif)
     for agent_id, cifs in by_agent.items():
         agent = agents.get(agent_id)
         if agent is None:

@@ -39,6 +39,13 @@ class ActionRecord(TimestampMixin, Base):
         ),
         Index("ix_action_record_open_promise_cif", "cif", postgresql_where=text("promise_status = 'OPEN'")),
         Index(
+            "uq_action_record_idempotency",
+            "created_by",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+        Index(
             "ix_action_record_agent_settled",
             "agent_id",
             "promise_settled_at",
@@ -70,4 +77,6 @@ class ActionRecord(TimestampMixin, Base):
     rules_overridden_by: Mapped[str | None] = mapped_column(Text)
     """The SUPERVISOR who let it through the contact rules (hours, attempts per day), if one did."""
     created_by: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    """The ``Idempotency-Key`` it was recorded with: the same caller's same key answers this action again."""
     updated_by: Mapped[str] = mapped_column(Text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Header, Path, Query, Response
 
 from crm.platform.auth import Caller, SecureRouter
 from crm.platform.db import Session
@@ -40,16 +40,40 @@ HistoryFilter = Annotated[service.HistoryFilter, Depends(_history_filter)]
     status_code=201,
     response_model=ActionRead,
     responses={
+        200: {"description": "this Idempotency-Key was used before by the caller: the action it recorded"},
         403: {"description": "an AGENT recording for another agent, or overriding the contact rules"},
         422: {"description": "a field breaks a vocabulary, promise or contact rule (it is named)"},
         503: {"description": "bank data could not be reached"},
     },
 )
 async def record_action(
-    body: ActionCreate, session: Session, caller: Caller, outbox: Outbox, bank: BankData, settings: Settings
+    body: ActionCreate,
+    response: Response,
+    session: Session,
+    caller: Caller,
+    outbox: Outbox,
+    bank: BankData,
+    settings: Settings,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="The same caller's same key answers the action first recorded with it (200), once",
+        ),
+    ] = None,
 ) -> ActionRecord:
     """Record an action on a customer (and loan); checked against vocabularies and contact rules."""
-    return await service.record_action(session, outbox, bank, settings, body, caller=caller)
+    if idempotency_key is not None:
+        earlier = await service.recorded_with_key(session, caller, idempotency_key)
+        if earlier is not None:
+            response.status_code = 200
+            response.headers["Idempotent-Replayed"] = "true"
+            return earlier
+    return await service.record_action(
+        session, outbox, bank, settings, body, caller=caller, idempotency_key=idempotency_key
+    )
 
 
 @router.put(

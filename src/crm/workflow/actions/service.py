@@ -254,6 +254,23 @@ async def _contact_rules(
     return broken
 
 
+async def recorded_with_key(session: AsyncSession, caller: Principal, key: str) -> ActionRecord | None:
+    """The action this caller recorded with this ``Idempotency-Key``, if any.
+
+    Waits first for a concurrent request with the same key (a transaction-scoped advisory lock, held
+    until that request commits), so two quick submits of one form record one action.
+    """
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"idempotency:{caller.subject}:{key}"}
+    )
+    found: ActionRecord | None = await session.scalar(
+        select(ActionRecord).where(
+            ActionRecord.created_by == caller.subject, ActionRecord.idempotency_key == key
+        )
+    )
+    return found
+
+
 async def record_action(
     session: AsyncSession,
     outbox: Outbox,
@@ -262,6 +279,7 @@ async def record_action(
     data: ActionCreate,
     *,
     caller: Principal,
+    idempotency_key: str | None = None,
 ) -> ActionRecord:
     """Check and store an action, and stage its ACTION_RECORDED event."""
     _authorize(caller, data)
@@ -310,6 +328,7 @@ async def record_action(
         rules_overridden_by=caller.subject if broken else None,
         created_by=caller.subject,
         updated_by=caller.subject,
+        idempotency_key=idempotency_key,
     )
     session.add(action)
     await session.flush()

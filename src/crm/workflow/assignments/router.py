@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import Path, Query, Response
 
 from crm.platform.auth import Access, Caller, Role, SecureRouter
+from crm.platform.buckets import DpdBucket
 from crm.platform.db import Session
 from crm.platform.schemas import Page, Paging
 from crm.platform.state import Outbox
 from crm.workflow.access import READ
-from crm.workflow.assignments import service
+from crm.workflow.agents.schemas import AgentTeam
+from crm.workflow.assignments import listing, service
 from crm.workflow.assignments.models import CustomerAgent
 from crm.workflow.assignments.schemas import (
     AssignmentCreate,
@@ -20,6 +22,9 @@ from crm.workflow.assignments.schemas import (
     AssignmentUpdate,
     BulkAssign,
     BulkResult,
+    CurrentAssignments,
+    CurrentQuery,
+    DelinquentCustomerRead,
 )
 from crm.workflow.bank_data import BankData
 from crm.workflow.callers import ensure_own_agent
@@ -55,6 +60,39 @@ async def agent_assignments(
         session, agent_id, current=current, offset=paging.offset, limit=paging.page_size
     )
     return Page[AssignmentRead].of(rows, total, paging)
+
+
+@router.get("/customers", access=ASSIGN, response_model=Page[DelinquentCustomerRead])
+async def delinquent_customers(
+    session: Session,
+    paging: Paging,
+    bucket: Annotated[DpdBucket | None, Query(description="The bucket of the customer's worst loan")] = None,
+    product_type: Annotated[
+        str | None,
+        Query(alias="productType", pattern=r"^[A-Z0-9_]{1,32}$", description="Has a delinquent loan of it"),
+    ] = None,
+    team: Annotated[
+        AgentTeam | None, Query(description="Its current call or field agent is of the team")
+    ] = None,
+    assigned: Annotated[
+        bool | None, Query(description="true: only assigned customers; false: only unassigned ones")
+    ] = None,
+) -> Page[DelinquentCustomerRead]:
+    """Delinquent customers, paged by customer, worst first, with their agents; filters apply to all."""
+    only = listing.CustomerFilter(
+        bucket=bucket, product_type=product_type, team=team.value if team else None, assigned=assigned
+    )
+    rows, total = await listing.delinquent_customers(
+        session, only, offset=paging.offset, limit=paging.page_size
+    )
+    return Page[DelinquentCustomerRead].of(rows, total, paging)
+
+
+@router.post("/current", access=READ, response_model=CurrentAssignments)
+async def current_assignments(body: CurrentQuery, session: Session) -> CurrentAssignments:
+    """The current assignment of each of up to 1,000 customers (one answer instead of one call each)."""
+    rows = await listing.current_of(session, body.cifs)
+    return CurrentAssignments.model_validate({"items": rows})
 
 
 @router.get("/customer/{cif}/history", access=READ, response_model=Page[AssignmentRead])

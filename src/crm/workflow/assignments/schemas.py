@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from crm.platform.buckets import DpdBucket
 from crm.platform.problems import declare
-from crm.platform.schemas import ApiModel, Moment
+from crm.platform.schemas import ApiModel, Moment, Money
 from crm.workflow.agents.schemas import AgentTeam
 
 NO_AGENT_GIVEN = declare("assignment.no_agent", "give assignedCallAgentId, assignedFieldAgentId or both")
@@ -172,3 +172,37 @@ class BulkResult(ApiModel):
     assigned: int
     unchanged: int
     refused: int
+
+
+class DelinquentCustomerRead(ApiModel):
+    """A delinquent customer (one open loan past due at least) with who works it now."""
+
+    cif: str
+    name: str | None = Field(description="From the read model; null until bank-sync's data arrived")
+    max_dpd: int = Field(description="The days past due of its worst open loan")
+    bucket: DpdBucket = Field(description="The bucket of that worst loan")
+    delinquent_loans: int
+    product_types: list[str]
+    due_amount: Money | None = Field(
+        description="Due over its delinquent loans; null when in several currencies"
+    )
+    currency: str | None
+    assignment_id: uuid.UUID | None = Field(description="The current assignment; null: unassigned")
+    assigned_call_agent_id: uuid.UUID | None
+    assigned_field_agent_id: uuid.UUID | None
+
+
+MAX_CURRENT_CIFS = 1_000
+"""The most customers one ``POST /api/assignments/current`` asks about."""
+
+
+class CurrentQuery(ApiModel):
+    cifs: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=MAX_CURRENT_CIFS
+    )
+
+
+class CurrentAssignments(ApiModel):
+    """The current assignment of each asked customer that has one (a customer not listed has none)."""
+
+    items: list[AssignmentRead]
