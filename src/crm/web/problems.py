@@ -176,3 +176,56 @@ def explain(code: str, params: Mapping[str, Any] | None, language: str) -> str:
     if not needed <= values.keys():  # a code raised without the params its text needs: say it plainly
         text, values = TEXTS["request.invalid"], {}
     return gettext_for(language)(text, **{k: v for k, v in values.items() if k in needed})
+
+
+FIELD_LABELS: dict[str, str] = {
+    "maxCustomers": N_("Capacity (customers)"),
+    "name": N_("Name"),
+    "email": N_("Email"),
+    "phone": N_("Phone"),
+    "type": N_("Type"),
+    "team": N_("Team"),
+    "employeeId": N_("Employee id"),
+    "userId": N_("Login user"),
+    "username": N_("Username"),
+    "password": N_("Password"),
+    "roles": N_("Roles"),
+    "language": N_("Language"),
+    "isActive": N_("Active"),
+    "code": N_("Code"),
+    "label": N_("Label in English"),
+    "en": N_("Label in English"),
+    "vi": N_("Label in Vietnamese"),
+    "kind": N_("Vocabulary"),
+    "parentType": N_("Action type"),
+    "followUpDays": N_("Follow up after (days)"),
+    "sortOrder": N_("Sort order"),
+    "businessDate": N_("Business date"),
+    "date": N_("Date"),
+    "amount": N_("Amount"),
+    "currency": N_("Currency"),
+    "notes": N_("Notes"),
+    "reason": N_("Reason"),
+    "actionResult": N_("Result"),
+    "subtype": N_("Subtype"),
+    "promiseAmount": N_("Promised amount"),
+    "promiseDate": N_("Promise date"),
+    "visitAddress": N_("Visit address"),
+    "visitLatitude": N_("Latitude"),
+    "visitLongitude": N_("Longitude"),
+    "sourceSystem": N_("Source"),
+    "referenceNumber": N_("Reference"),
+}
+"""The words of a field the API names in a refusal (its camelCase name), for a page that shows the
+refusal without the form (an error page): "Capacity (customers): Enter a whole number."."""
+
+
+def explain_fields(fields: Mapping[str, tuple[str, Mapping[str, Any] | None]], language: str) -> list[str]:
+    """Each refused field (``{field: (code, params)}``) said for a person: its words, what is wrong."""
+    _ = gettext_for(language)
+    said = []
+    for field, (code, params) in fields.items():
+        text = explain(code, params, language)
+        label = FIELD_LABELS.get(field)
+        said.append(f"{_(label)}: {text}" if label else text)
+    return said
