@@ -18,6 +18,7 @@ from crm.platform.auth import Role
 from crm.web import labels
 from crm.web.i18n import catalog
 from crm.web.labels import PAYMENT_CHANNEL_LABELS, PAYMENT_STATUS_LABELS, PRODUCTS, TEAMS
+from crm.web.problems import explain, explain_fields
 from crm.web.routes import admin_common, admin_texts
 from crm.workflow.agents.schemas import AgentTeam, AgentType
 from crm.workflow.assignments import service as assignments_service
@@ -117,3 +118,17 @@ def test_a_vocabulary_entry_is_shown_in_the_readers_language():
     assert labels.vocabulary_label(added, "vi") == "Asked for time"  # no Vietnamese given: the English
     old = {"code": "CALL", "label": "Call"}  # an answer without labels: the catalogues
     assert labels.vocabulary_label(old, "vi") == "Cuộc gọi"
+
+
+def test_an_api_refusal_names_its_fields_in_the_readers_words():
+    """The API's "Invalid value for: maxCustomers." reaches a Vietnamese page as the field's words and
+    what is wrong with it, from the codes."""
+    refused = {"maxCustomers": ("field.not_whole_number", {}), "unlisted": ("field.missing", {})}
+    assert explain_fields(refused, "vi") == [
+        "Hạn mức (số khách hàng): Nhập một số nguyên.",
+        "Trường này là bắt buộc.",
+    ]
+    assert explain_fields(refused, "en")[0] == "Capacity (customers): Enter a whole number."
+    assert explain("agent.identifier_exists", {"field": "employeeId"}, "vi") == (
+        "Một nhân viên khác đã có mã nhân viên này."
+    )

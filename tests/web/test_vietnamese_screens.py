@@ -217,6 +217,13 @@ async def test_a_supervisors_screens_are_all_in_vietnamese(system, page, scene):
     # the override of capacity is said in words, not as workflow's marker
     await expect(page.locator("main")).to_contain_text("(vượt hạn mức: đã cho phép)")
 
+    # an API refusal no page catches: the error page says it by its code and names the field in
+    # Vietnamese (it once read "Unprocessable Content" and "Invalid value for: cif.")
+    too_long = "9" * 100
+    await check_vietnamese(page, system, f"/assignments/history?cif={too_long}")
+    await expect(page.locator("main")).to_contain_text("CIF: Hãy kiểm tra giá trị này.")
+    await assert_accessible(page)
+
 
 async def test_an_admins_screens_are_all_in_vietnamese(system, page, scene):
     await sign_in_vietnamese(page, system, "admin")

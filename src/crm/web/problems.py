@@ -172,6 +172,9 @@ def explain(code: str, params: Mapping[str, Any] | None, language: str) -> str:
     """The problem ``code`` said for a person, in ``language``, with its ``params`` filled in."""
     text = TEXTS.get(code) or TEXTS[FIELD_FALLBACK if code.startswith("field.") else "request.invalid"]
     values = {name: _shown(value, language) for name, value in (params or {}).items()}
+    for name in ("field", "fields"):  # the API's field names said as the form says them
+        if isinstance(values.get(name), str):
+            values[name] = _field_words(values[name], language)
     needed = set(re.findall(r"%\((\w+)\)s", text))
     if not needed <= values.keys():  # a code raised without the params its text needs: say it plainly
         text, values = TEXTS["request.invalid"], {}
@@ -215,6 +218,7 @@ FIELD_LABELS: dict[str, str] = {
     "visitLongitude": N_("Longitude"),
     "sourceSystem": N_("Source"),
     "referenceNumber": N_("Reference"),
+    "cif": N_("CIF"),
 }
 """The words of a field the API names in a refusal (its camelCase name), for a page that shows the
 refusal without the form (an error page): "Capacity (customers): Enter a whole number."."""
@@ -229,3 +233,17 @@ def explain_fields(fields: Mapping[str, tuple[str, Mapping[str, Any] | None]], l
         label = FIELD_LABELS.get(field)
         said.append(f"{_(label)}: {text}" if label else text)
     return said
+
+
+def _field_words(names: str, language: str) -> str:
+    """``"employeeId, userId"`` as the form's words inside a sentence ("mã nhân viên"); a name
+    without words stays as it is."""
+    _ = gettext_for(language)
+
+    def inside(words: str) -> str:
+        return words[0].lower() + words[1:] if len(words) > 1 and words[1].islower() else words
+
+    return ", ".join(
+        inside(_(FIELD_LABELS[n.strip()])) if n.strip() in FIELD_LABELS else n.strip()
+        for n in names.split(",")
+    )
