@@ -5,6 +5,7 @@ language set to Vietnamese, after the data that puts vocabulary words, an overri
 sync run's rejects on them. Each page's visible text (and its titles, labels and options) must hold
 no message of the catalogues left in English (a message whose Vietnamese differs from its English,
 found as a whole text or as a part between separators) and none of ``ENGLISH_ON_VI_PAGES``.
+Each page is also checked with axe-core (no serious or critical violation).
 What is shown in English on purpose (an entry's English label on the vocabulary screen) carries
 ``lang="en"``; data as delivered (``<pre>``, ``<code>``, form values) is not read.
 """
@@ -118,6 +119,7 @@ async def check_vietnamese(page: Page, system: RunningSystem, path: str) -> None
     assert await page.get_attribute("html", "lang") == "vi", path
     texts = await page.evaluate(COLLECT_TEXT)
     assert not misses(texts), f"{path}: {misses(texts)}"
+    await assert_accessible(page)
 
 
 async def sign_in_vietnamese(
