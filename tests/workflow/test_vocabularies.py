@@ -104,6 +104,11 @@ async def test_admin_gives_an_entry_a_label_per_language_and_changes_each(workfl
     [read] = [r for r in (await _vocabularies(workflow, admin))["actionResults"] if r["code"] == code]
     assert read["labels"] == {"en": "Asked for more time", "vi": "Xin gia hạn"}
 
+    both = await workflow.put(
+        path, json={"label": "Other words", "labels": {"en": "Asked for time"}}, headers=admin
+    )
+    assert both.json()["label"] == "Asked for time" == both.json()["labels"]["en"]  # labels.en is the label
+
     blank = await workflow.put(path, json={"labels": {"vi": ""}}, headers=admin)
     assert _problem(blank, 422)["errors"][0]["field"] == "labels.vi"
     no_label = await workflow.post(

@@ -29,8 +29,9 @@ class LabelsWrite(ApiModel):
 
 
 def _english_from_labels(data: Any) -> Any:
-    """``labels.en`` given without ``label``: it is the label."""
-    if isinstance(data, dict) and data.get("label") is None and isinstance(data.get("labels"), dict):
+    """``labels.en``, when given, is the English label: it is ``label`` (and wins over a ``label``
+    sent beside it, so that the two can never say different things)."""
+    if isinstance(data, dict) and isinstance(data.get("labels"), dict):
         english = data["labels"].get("en")
         if english is not None:
             return {**data, "label": english}
