@@ -85,13 +85,28 @@ async def test_an_admin_runs_a_sync_watches_it_finish_and_opens_a_reject(system,
     wait_for_idle(system, "OTHER")
     await start_run(page, system, "OTHER")
     await expect(state).to_have_attribute("data-state", "SUCCEEDED", timeout=RUN_TIMEOUT_MS)
+    # a success with rejected rows is a warning, not a plain success (the page is in Vietnamese)
+    await expect(state).to_have_class(re.compile(r"\bwarning\b"))
+    await expect(state).to_have_text("Thành công, 2 dòng bị từ chối")
+    await expect(page.locator("#run-state .warning-note")).to_contain_text("2 dòng bị từ chối")
+    await expect(page.locator("table.admin-counts")).to_contain_text("Số điện thoại")  # phones, by name
+    await screenshot(page, "admin-sync-rejected")
+    await assert_accessible(page)
     await page.click("#run-state a[href$='/rejects']")
     await page.wait_for_url("**/rejects")
     rows = page.locator("table.admin-rejects tbody tr")
     await expect(rows).to_have_count(2)
-    await expect(rows.first).to_contain_text("phones")
+    await expect(rows.first).to_contain_text("Số điện thoại")
+    reasons = await rows.locator("td:nth-child(3)").all_inner_texts()
+    assert sorted(reasons) == sorted(
+        [
+            f"Không có khách hàng hoặc người tham chiếu: {missing}",
+            "type có giá trị không nằm trong danh sách: PIGEON",
+        ]
+    )
     await rows.first.locator("summary").click()
     await expect(rows.first.locator("pre")).to_contain_text(missing)
+    await assert_accessible(page)
 
 
 async def test_an_agent_gets_the_403_page_and_no_admin_entry(system, page):
@@ -116,10 +131,18 @@ async def test_an_admin_creates_an_agent_and_sees_it_in_the_list(system, page):
     await page.fill("#email", f"admin.{suffix.lower()}@bank.example")
     await page.select_option("#type", "SUPERVISOR")
     await page.select_option("#team", "SPECIAL_ASSETS")
+    # a number field: the browser offers numbers only and refuses a negative capacity itself
+    capacity = page.locator("#maxCustomers")
+    assert await capacity.get_attribute("type") == "number" and await capacity.get_attribute("min") == "0"
     await page.fill("#maxCustomers", "-5")
+    assert await capacity.evaluate("input => input.validity.rangeUnderflow") is True
+    # past the browser (a form sent without its checks), the API's refusal is shown next to its
+    # field in the page's language, and what was typed is kept
+    await page.eval_on_selector("form.form-grid", "form => { form.noValidate = true; }")
     await page.click("form button[type=submit].primary")
-    # the API's refusal is shown next to its field, what was typed is kept
     await expect(page.locator("#err-maxCustomers")).to_be_visible()
+    await expect(page.locator(".alert[role=alert]")).to_contain_text("kiểm tra các giá trị đã nhập")
+    assert "Invalid value" not in await page.inner_text("main")
     assert await page.input_value("#name") == f"Tran Thi Admin {suffix}"
 
     await page.fill("#maxCustomers", "150")

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Page, expect
 
-from crm.web.i18n import money
+from crm.web.i18n import gettext_for, money
+from crm.web.labels import SEGMENT_LABELS
 from tests.web.conftest import RunningSystem, assert_accessible, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -101,7 +102,8 @@ async def test_a_supervisor_finds_a_customer_by_name_and_phone_and_opens_the_360
     await page.fill("[data-search]", plain(customer["name"]))
     row = page.locator("#results tbody tr", has_text=cif)
     await expect(row).to_be_visible()
-    await expect(row).to_contain_text(customer["segment"])
+    # the segment in words (issue 17: no raw code such as "RETAIL" on screen)
+    await expect(row).to_contain_text(gettext_for("vi")(SEGMENT_LABELS[customer["segment"]]))
     assert "/customers?q=" in page.url  # the search is in the address bar, to share or come back to
     await screenshot(page, "customer-search")
     await assert_accessible(page)

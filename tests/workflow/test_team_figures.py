@@ -232,7 +232,7 @@ async def test_bad_parameters_are_422_naming_the_field_and_agents_are_refused(
 async def test_a_larger_team_costs_the_same_number_of_statements(workflow, token_for, unique, tz, now):
     """The figures are set-based: the statements sent do not grow with the team's agents."""
     small, large = "EARLY_STAGE_FIELD", "MID_STAGE_FIELD"
-    for team, size in ((small, 2), (large, 7)):
+    for team, size in ((small, 2), (large, 12)):
         for _ in range(size):
             agent_id = await new_agent(workflow, token_for, unique, team=team)
             cif = unique("CIF")
@@ -262,6 +262,7 @@ async def test_a_larger_team_costs_the_same_number_of_statements(workflow, token
         )
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    assert small_agents >= 2 and large_agents >= small_agents + 5
+    # Other tests may have agents in these teams too: the large one is still the larger by far.
+    assert small_agents >= 2 and large_agents >= 12 and large_agents > small_agents
     assert small_statements == large_statements, statements
     assert large_statements == 8, statements  # the agents, 3 for the workloads, 4 for the performances

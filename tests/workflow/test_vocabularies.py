@@ -5,6 +5,8 @@ Tests share one database: they edit only entries they create (unique codes), nev
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -61,6 +63,62 @@ async def test_everyone_reads_the_default_vocabularies(workflow, token_for):
     _problem(await workflow.get("/api/vocabularies"), 401)
 
 
+async def test_every_default_entry_has_an_english_and_a_vietnamese_label(workflow, token_for):
+    vocabularies = await _vocabularies(workflow, token_for(Role.AGENT), "?includeInactive=true")
+    entries = [
+        *vocabularies["actionTypes"],
+        *vocabularies["actionSubtypes"],
+        *vocabularies["actionResults"],
+        *(e for values in vocabularies["caseStatuses"].values() for e in values),
+    ]
+    defaults = [e for e in entries if not re.search(r"_[0-9A-F]{12}$", e["code"])]  # not the tests' codes
+    assert len(defaults) > 70
+    missing = [e["code"] for e in defaults if not e["labels"]["vi"]]
+    assert missing == []
+    [no_answer] = [r for r in vocabularies["actionResults"] if r["code"] == "NO_ANSWER"]
+    assert no_answer["labels"] == {"en": "No answer", "vi": "Không trả lời"}
+    assert no_answer["label"] == "No answer"
+    assert _type(vocabularies, "CALL")["labels"] == {"en": "Call", "vi": "Cuộc gọi"}
+
+
+async def test_admin_gives_an_entry_a_label_per_language_and_changes_each(workflow, token_for, unique):
+    admin = token_for(Role.ADMIN, subject="admin-vy")
+    code = unique("RES_")
+    body = {
+        "kind": "ACTION_RESULT",
+        "code": code,
+        "labels": {"en": "Asked for time", "vi": "Xin thêm thời gian"},
+    }
+    created = await workflow.post("/api/vocabularies", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    assert created.json()["label"] == "Asked for time"
+    assert created.json()["labels"] == {"en": "Asked for time", "vi": "Xin thêm thời gian"}
+
+    path = f"/api/vocabularies/ACTION_RESULT/{code}"
+    edited = await workflow.put(path, json={"labels": {"vi": "Xin gia hạn"}}, headers=admin)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["labels"] == {"en": "Asked for time", "vi": "Xin gia hạn"}
+    edited = await workflow.put(path, json={"labels": {"en": "Asked for more time"}}, headers=admin)
+    assert edited.json()["label"] == "Asked for more time"
+    assert edited.json()["labels"] == {"en": "Asked for more time", "vi": "Xin gia hạn"}
+    [read] = [r for r in (await _vocabularies(workflow, admin))["actionResults"] if r["code"] == code]
+    assert read["labels"] == {"en": "Asked for more time", "vi": "Xin gia hạn"}
+
+    both = await workflow.put(
+        path, json={"label": "Other words", "labels": {"en": "Asked for time"}}, headers=admin
+    )
+    assert both.json()["label"] == "Asked for time" == both.json()["labels"]["en"]  # labels.en is the label
+
+    blank = await workflow.put(path, json={"labels": {"vi": ""}}, headers=admin)
+    assert _problem(blank, 422)["errors"][0]["field"] == "labels.vi"
+    no_label = await workflow.post(
+        "/api/vocabularies",
+        json={"kind": "ACTION_RESULT", "code": unique("RES_"), "labels": {"vi": "Chỉ tiếng Việt"}},
+        headers=admin,
+    )
+    assert _problem(no_label, 422)["errors"][0]["field"] == "label"
+
+
 async def test_admin_adds_a_result_to_a_type_then_edits_and_retires_it(workflow, token_for, unique):
     admin, agent = token_for(Role.ADMIN, subject="admin-vy"), token_for(Role.AGENT)
     code = unique("RES_")
@@ -82,6 +140,7 @@ async def test_admin_adds_a_result_to_a_type_then_edits_and_retires_it(workflow,
         "kind": "ACTION_RESULT",
         "code": code,
         "label": "Asked for a payment plan",
+        "labels": {"en": "Asked for a payment plan", "vi": None},
         "isPromise": False,
         "isContact": True,
         "followUpDays": 5,

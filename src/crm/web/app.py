@@ -13,12 +13,13 @@ from crm.web.backend import Backend, BackendError
 from crm.web.i18n import N_
 from crm.web.models import Base
 from crm.web.notifications import follow_events, stop_following
+from crm.web.problems import explain_fields
 from crm.web.routes import actions, admin, assignments, customers, my_day, team
 from crm.web.routes.auth import login_redirect
 from crm.web.routes.auth import router as auth_router
 from crm.web.session import CsrfRefused, LoginRequired, PageForbidden
 from crm.web.settings import WebSettings
-from crm.web.templating import is_htmx, render
+from crm.web.templating import is_htmx, language_of, render
 
 HERE = Path(__file__).parent
 ASSETS = HERE / "assets" / "node_modules"
@@ -86,8 +87,10 @@ def _install_page_errors(app: FastAPI) -> None:
     async def backend_error(request: Request, exc: BackendError) -> Response:
         status = exc.status if 400 <= exc.status < 600 else 502
         template = "partials/error.html" if is_htmx(request) else "error.html"
+        language = language_of(request)  # the problem by its code, never the API's English wording
+        detail = " ".join(explain_fields(exc.field_codes(), language))
         return render(
-            request, template, status_code=status, code=status, message=exc.title, detail=exc.detail
+            request, template, status_code=status, code=status, message=exc.message(language), detail=detail
         )
 
 

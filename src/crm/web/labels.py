@@ -7,8 +7,14 @@ Messages are marked with ``N_`` and translated where they are shown.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
 from crm.platform.buckets import DpdBucket
-from crm.web.i18n import N_
+from crm.web.i18n import N_, gettext_for
 
 BUCKET_LABELS = {  # for choosing a bucket (search, rules)
     DpdBucket.B1.value: N_("1-30 days"),
@@ -80,3 +86,54 @@ PRODUCT_LABELS = {
 }
 PRODUCTS = tuple(PRODUCT_LABELS)
 """Bank-sync's loan product types, in the order the filters list them."""
+
+
+def vocabulary_label(entry: Mapping[str, Any], language: str) -> str:
+    """A vocabulary entry (as ``/api/vocabularies`` answers it) in ``language``: its label in that
+    language; for an entry added without one, its English label through the catalogues."""
+    labels = entry.get("labels") or {}
+    english = str(labels.get("en") or entry.get("label") or entry.get("code") or "")
+    own = labels.get(language)
+    if own:
+        return str(own)
+    return gettext_for(language)(english) if english else ""
+
+
+@pass_context
+def vocabulary_label_here(context: Context, entry: Mapping[str, Any]) -> str:
+    """``vocab_label(entry)`` in a template: the entry in the page's language."""
+    return vocabulary_label(entry, str(context.get("language") or "en"))
+
+
+SEGMENT_LABELS = {
+    "RETAIL": N_("Retail"),
+    "PRIORITY": N_("Priority"),
+    "SME": N_("Small and medium business"),
+    "CORPORATE": N_("Corporate"),
+    "MASS": N_("Mass market"),
+    "AFFLUENT": N_("Affluent"),
+    "PRIVATE": N_("Private banking"),
+}
+"""The core banks' customer segments in words; a segment not listed here is shown as delivered."""
+
+OVERRIDE_NOTE = "[capacity override]"
+"""What workflow adds to an assignment's reason when a supervisor let an agent go over capacity."""
+
+
+@pass_context
+def segment_label(context: Context, code: str | None) -> str:
+    """``segment_label(customer.segment)`` in a template: the segment in the page's language."""
+    if not code:
+        return ""
+    return gettext_for(str(context.get("language") or "en"))(SEGMENT_LABELS.get(code, code))
+
+
+@pass_context
+def assignment_reason(context: Context, reason: str | None) -> str:
+    """An assignment's reason with workflow's override marker said in the page's language."""
+    if not reason:
+        return ""
+    if OVERRIDE_NOTE not in reason:
+        return reason
+    said = gettext_for(str(context.get("language") or "en"))("(over capacity: overridden)")
+    return " ".join(part for part in (reason.replace(OVERRIDE_NOTE, "").strip(), said) if part)

@@ -172,7 +172,78 @@ def explain(code: str, params: Mapping[str, Any] | None, language: str) -> str:
     """The problem ``code`` said for a person, in ``language``, with its ``params`` filled in."""
     text = TEXTS.get(code) or TEXTS[FIELD_FALLBACK if code.startswith("field.") else "request.invalid"]
     values = {name: _shown(value, language) for name, value in (params or {}).items()}
+    for name in ("field", "fields"):  # the API's field names said as the form says them
+        if isinstance(values.get(name), str):
+            values[name] = _field_words(values[name], language)
     needed = set(re.findall(r"%\((\w+)\)s", text))
     if not needed <= values.keys():  # a code raised without the params its text needs: say it plainly
         text, values = TEXTS["request.invalid"], {}
     return gettext_for(language)(text, **{k: v for k, v in values.items() if k in needed})
+
+
+FIELD_LABELS: dict[str, str] = {
+    "maxCustomers": N_("Capacity (customers)"),
+    "name": N_("Name"),
+    "email": N_("Email"),
+    "phone": N_("Phone"),
+    "type": N_("Type"),
+    "team": N_("Team"),
+    "employeeId": N_("Employee id"),
+    "userId": N_("Login user"),
+    "username": N_("Username"),
+    "password": N_("Password"),
+    "roles": N_("Roles"),
+    "language": N_("Language"),
+    "isActive": N_("Active"),
+    "code": N_("Code"),
+    "label": N_("Label in English"),
+    "en": N_("Label in English"),
+    "vi": N_("Label in Vietnamese"),
+    "kind": N_("Vocabulary"),
+    "parentType": N_("Action type"),
+    "followUpDays": N_("Follow up after (days)"),
+    "sortOrder": N_("Sort order"),
+    "businessDate": N_("Business date"),
+    "date": N_("Date"),
+    "amount": N_("Amount"),
+    "currency": N_("Currency"),
+    "notes": N_("Notes"),
+    "reason": N_("Reason"),
+    "actionResult": N_("Result"),
+    "subtype": N_("Subtype"),
+    "promiseAmount": N_("Promised amount"),
+    "promiseDate": N_("Promise date"),
+    "visitAddress": N_("Visit address"),
+    "visitLatitude": N_("Latitude"),
+    "visitLongitude": N_("Longitude"),
+    "sourceSystem": N_("Source"),
+    "referenceNumber": N_("Reference"),
+    "cif": N_("CIF"),
+}
+"""The words of a field the API names in a refusal (its camelCase name), for a page that shows the
+refusal without the form (an error page): "Capacity (customers): Enter a whole number."."""
+
+
+def explain_fields(fields: Mapping[str, tuple[str, Mapping[str, Any] | None]], language: str) -> list[str]:
+    """Each refused field (``{field: (code, params)}``) said for a person: its words, what is wrong."""
+    _ = gettext_for(language)
+    said = []
+    for field, (code, params) in fields.items():
+        text = explain(code, params, language)
+        label = FIELD_LABELS.get(field)
+        said.append(f"{_(label)}: {text}" if label else text)
+    return said
+
+
+def _field_words(names: str, language: str) -> str:
+    """``"employeeId, userId"`` as the form's words inside a sentence ("mã nhân viên"); a name
+    without words stays as it is."""
+    _ = gettext_for(language)
+
+    def inside(words: str) -> str:
+        return words[0].lower() + words[1:] if len(words) > 1 and words[1].islower() else words
+
+    return ", ".join(
+        inside(_(FIELD_LABELS[n.strip()])) if n.strip() in FIELD_LABELS else n.strip()
+        for n in names.split(",")
+    )

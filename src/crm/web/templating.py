@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from crm.platform.auth import Role
-from crm.web import i18n
+from crm.web import i18n, labels
 from crm.web.i18n import N_
 from crm.web.session import ADMINS, AGENTS, STAFF, SUPERVISORS, Viewer
 from crm.web.settings import WebSettings
@@ -24,6 +24,9 @@ from crm.web.settings import WebSettings
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters["money"] = i18n.money
 TEMPLATES.env.filters["number"] = i18n.number
+TEMPLATES.env.globals["vocab_label"] = labels.vocabulary_label_here
+TEMPLATES.env.globals["segment_label"] = labels.segment_label
+TEMPLATES.env.globals["assignment_reason"] = labels.assignment_reason
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,14 @@ the admin's own token.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from fastapi.responses import Response
 
 from crm.web.backend import BackendError, WebBackend
 from crm.web.i18n import N_
+from crm.web.problems import explain_fields
 from crm.web.routes import (
     admin_agents,
     admin_consumers,
@@ -20,7 +23,8 @@ from crm.web.routes import (
     admin_sync,
     admin_vocabularies,
 )
-from crm.web.routes.admin_common import pager
+from crm.web.routes.admin_common import ROLES, pager
+from crm.web.routes.admin_texts import RECORD_TYPES, admin_texts
 from crm.web.session import ADMINS, PageRouter, SignedIn
 from crm.web.templating import language_of, render
 
@@ -49,7 +53,8 @@ async def audit(
     """One service's audit trail (each service keeps its own), newest first, with filters."""
     source = service if service in AUDIT_SOURCES else "workflow"
     filters = {k: request.query_params.get(k, "").strip() for k in AUDIT_FILTERS}
-    error, answer = None, {"items": [], "total": 0, "page": 1, "pageSize": 50}
+    error: list[str] | None = None
+    answer: dict[str, Any] = {"items": [], "total": 0, "page": 1, "pageSize": 50}
     try:
         answer = await backend.get(
             viewer, AUDIT_SOURCES[source][0], page=max(page, 1), pageSize=50, **filters
@@ -58,10 +63,13 @@ async def audit(
         if exc.status not in (400, 422):
             raise
         language = language_of(request)
-        error = exc.field_messages(language) or {"": exc.message(language)}
+        error = explain_fields(exc.field_codes(), language) or [exc.message(language)]
     return render(
         request,
         "admin/audit.html",
+        record_types=RECORD_TYPES,
+        roles=ROLES,
+        texts=admin_texts(viewer.language),
         sources=AUDIT_SOURCES,
         source=source,
         filters=filters,

@@ -10,6 +10,7 @@ from fastapi import Request
 
 from crm.web.i18n import N_
 from crm.web.labels import PAYMENT_CHANNEL_LABELS, PAYMENT_STATUS_LABELS, TEAM_LABELS
+from crm.web.routes.admin_texts import RESOLUTIONS
 from crm.web.session import PageRouter
 
 
@@ -77,6 +78,8 @@ RUN_STATES = {
     "SUCCEEDED": N_("Succeeded"),
     "FAILED": N_("Failed"),
 }
+ENTITY_STATES = {**RUN_STATES, "SKIPPED": N_("Skipped")}
+"""An entity's state in a run: a run's, or skipped (its file was not delivered)."""
 ACTIVE_RUN_STATES = ("QUEUED", "RUNNING")
 SOURCES = ("T24", "W4", "OTHER")
 ENTITIES = (
@@ -107,10 +110,12 @@ DISCREPANCIES = {
     "STATUS_MISMATCH": N_("Status mismatch"),
 }
 LABELS = {
+    "resolutions": RESOLUTIONS,
     "agent_types": AGENT_TYPES,
     "teams": TEAM_LABELS,
     "roles": ROLES,
     "run_states": RUN_STATES,
+    "entity_states": ENTITY_STATES,
     "kinds": VOCABULARY_KINDS,
     "payment_statuses": PAYMENT_STATUS_LABELS,
     "channels": PAYMENT_CHANNEL_LABELS,

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from crm.platform.state import BusinessZone
 from crm.web.backend import BackendError, WebBackend
 from crm.web.routes.admin_common import LABELS, admin_router, form_fields
+from crm.web.routes.admin_texts import admin_texts
 from crm.web.session import ADMINS, SignedIn
 from crm.web.templating import language_of, render
 
@@ -64,6 +65,7 @@ async def reconciliation(
         missing=missing,
         ran=ran,
         labels=LABELS,
+        texts=admin_texts(viewer.language),
     )
 
 
@@ -90,6 +92,7 @@ async def run_reconciliation(request: Request, viewer: SignedIn, backend: WebBac
             missing=False,
             problem=exc.message(language_of(request)),
             labels=LABELS,
+            texts=admin_texts(viewer.language),
         )
     return RedirectResponse(f"/admin/reconciliation?date={chosen.isoformat()}&ran=1", status_code=303)
 

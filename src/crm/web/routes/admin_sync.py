@@ -21,6 +21,7 @@ from crm.web.routes.admin_common import (
     form_fields,
     pager,
 )
+from crm.web.routes.admin_texts import admin_texts
 from crm.web.session import ADMINS, SignedIn, Viewer
 from crm.web.templating import render
 
@@ -37,17 +38,30 @@ async def _sync_page(
     status_code: int = 200,
 ) -> Response:
     status = await backend.get(viewer, "/api/sync/status")
+    sources = [
+        {**source, "lastRun": _with_rejected(source["lastRun"]) if source.get("lastRun") else None}
+        for source in status["sources"]
+    ]
     return render(
         request,
         "admin/sync.html",
         status_code=status_code,
-        sources=status["sources"],
+        sources=sources,
         source_codes=SOURCES,
         problem=problem,
         queued=queued,
         active=ACTIVE_RUN_STATES,
         labels=LABELS,
+        texts=admin_texts(viewer.language),
     )
+
+
+def _with_rejected(run: dict[str, Any]) -> dict[str, Any]:
+    """The run with ``rejectedRows``: its entities' rejected rows together (a success with rejected
+    rows is shown as a warning, not as a plain success)."""
+    counts = run.get("counts") or {}
+    rejected = sum(int(c.get("rejected") or 0) for c in counts.values() if isinstance(c, dict))
+    return {**run, "rejectedRows": rejected}
 
 
 @router.get("/admin/sync", roles=ADMINS)
@@ -114,16 +128,22 @@ def _counts(run: dict[str, Any]) -> list[dict[str, Any]]:
 @router.get("/admin/sync/runs/{run_id}", roles=ADMINS)
 async def run_page(request: Request, viewer: SignedIn, backend: WebBackend, run_id: uuid.UUID) -> Response:
     """One run; while it is queued or running its state refreshes itself every 2 seconds."""
-    run = await backend.get(viewer, f"/api/sync/runs/{run_id}")
+    run = _with_rejected(await backend.get(viewer, f"/api/sync/runs/{run_id}"))
     return render(
-        request, "admin/sync_run.html", run=run, counts=_counts(run), active=ACTIVE_RUN_STATES, labels=LABELS
+        request,
+        "admin/sync_run.html",
+        run=run,
+        counts=_counts(run),
+        active=ACTIVE_RUN_STATES,
+        labels=LABELS,
+        texts=admin_texts(viewer.language),
     )
 
 
 @router.get("/admin/sync/runs/{run_id}/state", roles=ADMINS)
 async def run_state(request: Request, viewer: SignedIn, backend: WebBackend, run_id: uuid.UUID) -> Response:
     """The run's state block (polled by the run page with htmx)."""
-    run = await backend.get(viewer, f"/api/sync/runs/{run_id}")
+    run = _with_rejected(await backend.get(viewer, f"/api/sync/runs/{run_id}"))
     return render(
         request,
         "admin/_run_state.html",
@@ -131,6 +151,7 @@ async def run_state(request: Request, viewer: SignedIn, backend: WebBackend, run
         counts=_counts(run),
         active=ACTIVE_RUN_STATES,
         labels=LABELS,
+        texts=admin_texts(viewer.language),
     )
 
 
@@ -167,4 +188,5 @@ async def rejects(
         entities=ENTITIES,
         paging=pager(answer, f"/admin/sync/runs/{run_id}/rejects", entityType=entity),
         labels=LABELS,
+        texts=admin_texts(viewer.language),
     )

@@ -61,9 +61,19 @@ async def _page(
     )
 
 
+FORM_FIELDS = {"en": "label", "vi": "labelVi"}
+"""The form's name of a field the API names ``labels.en`` / ``labels.vi``."""
+
+
+def _form_errors(exc: BackendError, language: str) -> dict[str, str]:
+    return {FORM_FIELDS.get(name, name): text for name, text in exc.field_messages(language).items()}
+
+
 def _flags(fields: dict[str, str]) -> dict[str, Any]:
+    """The form's fields as the API's body; both labels are required by the form (``labels``)."""
     return {
         "label": fields.get("label", ""),
+        "labels": {"en": fields.get("label", ""), "vi": fields.get("labelVi", "")},
         "isPromise": fields.get("isPromise") == "true",
         "isContact": fields.get("isContact") == "true",
         "followUpDays": whole_number(fields.get("followUpDays")),
@@ -92,9 +102,7 @@ async def create_entry(request: Request, viewer: SignedIn, backend: WebBackend) 
         if exc.status not in (400, 409, 422):
             raise
         language = language_of(request)
-        errors = exc.field_messages(language) or (
-            {"code": exc.message(language)} if exc.status == 409 else {}
-        )
+        errors = _form_errors(exc, language) or ({"code": exc.message(language)} if exc.status == 409 else {})
         return await _page(
             request,
             backend,
@@ -156,7 +164,7 @@ async def update_entry(
     fields = await form_fields(request)
     body = {**_flags(fields), "isActive": fields.get("isActive") == "true"}
     if kind != "ACTION_RESULT":  # the flags mean something only for results: left as they are
-        body = {key: body[key] for key in ("label", "sortOrder", "isActive")}
+        body = {key: body[key] for key in ("label", "labels", "sortOrder", "isActive")}
     try:
         await backend.put(viewer, _entry_path(kind, code), json=body)
     except BackendError as exc:
@@ -166,7 +174,7 @@ async def update_entry(
             request,
             entry,
             {**entry, **body},
-            exc.field_messages(language_of(request)),
+            _form_errors(exc, language_of(request)),
             exc.message(language_of(request)),
             exc.status,
         )

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from crm.web.backend import Backend, BackendError, WebBackend
 from crm.web.i18n import N_
-from crm.web.labels import PAYMENT_CHANNEL_LABELS, PRODUCT_LABELS, dpd_badge
+from crm.web.labels import PAYMENT_CHANNEL_LABELS, PRODUCT_LABELS, dpd_badge, vocabulary_label
 from crm.web.session import STAFF, PageRouter, SignedIn, Viewer
 from crm.web.templating import is_htmx, language_of, render
 
@@ -145,7 +145,8 @@ async def agent_names(backend: Backend, viewer: Viewer, ids: set[str]) -> dict[s
 
 
 async def _labels(backend: Backend, viewer: Viewer) -> dict[str, Any]:
-    """Labels of the vocabularies (action types, results, case statuses), by kind and code."""
+    """Labels of the vocabularies (action types, results, case statuses), by kind and code, in the
+    viewer's language."""
     vocab = await _quietly(backend.reference(viewer, "/api/vocabularies", includeInactive="true"), {}) or {}
     actions: dict[str, str] = {}
     for entry in [
@@ -153,9 +154,12 @@ async def _labels(backend: Backend, viewer: Viewer) -> dict[str, Any]:
         *vocab.get("actionSubtypes", []),
         *vocab.get("actionResults", []),
     ]:
-        actions.setdefault(entry["code"], entry["label"])
+        actions.setdefault(entry["code"], vocabulary_label(entry, viewer.language))
     cases: dict[str, dict[str, str]] = {
-        field: {e["code"]: e["label"] for e in (vocab.get("caseStatuses") or {}).get(field, [])}
+        field: {
+            e["code"]: vocabulary_label(e, viewer.language)
+            for e in (vocab.get("caseStatuses") or {}).get(field, [])
+        }
         for field, _, _ in CASE_FIELDS
     }
     return {"actions": actions, "cases": cases}

@@ -3,7 +3,9 @@
 One table of entries (``kind`` + ``code``) and one of links between them: an action type's allowed
 subtypes (``TYPE_SUBTYPE``) and allowed results (``TYPE_RESULT``). A result says whether it is a
 promise (needs an amount and a date), whether the customer was reached, and how many days later a
-follow-up is due. An entry is retired with ``is_active = false``, never deleted while used.
+follow-up is due. Each entry has a label per language: ``label`` (English) and ``label_vi``
+(Vietnamese; empty only for an entry added without one). An entry is retired with
+``is_active = false``, never deleted while used.
 """
 
 from __future__ import annotations
@@ -38,16 +40,23 @@ class VocabularyEntry(Base):
     __audit_key__ = "code"
     __table_args__ = (
         CheckConstraint("follow_up_days IS NULL OR follow_up_days >= 0", name="follow_up_days_non_negative"),
+        CheckConstraint("label_vi IS NULL OR btrim(label_vi) <> ''", name="label_vi_not_blank"),
     )
 
     kind: Mapped[str] = mapped_column(Text, primary_key=True)
     code: Mapped[str] = mapped_column(Text, primary_key=True)
     label: Mapped[str] = mapped_column(Text)
+    label_vi: Mapped[str | None] = mapped_column(Text)
     is_promise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     is_contact: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     follow_up_days: Mapped[int | None] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     sort_order: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+    @property
+    def labels(self) -> dict[str, str | None]:
+        """The label in each language, as the API shows it."""
+        return {"en": self.label, "vi": self.label_vi}
 
 
 class VocabularyLink(Base):

@@ -167,7 +167,11 @@ async def create_entry(session: AsyncSession, data: VocabularyEntryCreate) -> Vo
                 errors=[UNKNOWN_PARENT.field("parentType", code=parent_type)],
                 code=parent_type,
             )
-    entry = VocabularyEntry(**data.model_dump(exclude={"parent_type", "kind"}), kind=data.kind.value)
+    entry = VocabularyEntry(
+        **data.model_dump(exclude={"parent_type", "kind", "labels"}),
+        kind=data.kind.value,
+        label_vi=data.labels.vi if data.labels is not None else None,
+    )
     session.add(entry)
     await session.flush()
     if parent is not None:
@@ -188,6 +192,9 @@ async def update_entry(
     """
     entry = await get_entry(session, kind, code)
     changes = data.model_dump(exclude_unset=True)
+    labels = changes.pop("labels", None) or {}
+    if "vi" in labels:
+        changes["label_vi"] = labels["vi"]
     _only_for_results(kind, changes)
     if (
         "is_promise" in changes
