@@ -304,7 +304,7 @@ async def test_an_admin_sees_a_dead_letter_masked_and_replays_it(system, page):
     await assert_accessible(page)
     await row.locator("button[type=submit]").click()
     await page.wait_for_url("**/admin/dead-letters?replayed=1")
-    await expect(page.locator("[role=status]")).to_be_visible()
+    await expect(page.locator(".notice[role=status]")).to_be_visible()
     await expect(page.locator("tbody tr", has_text=str(event.event_id))).to_have_count(0)
     with system.api("admin") as admin:
         trail = admin.get(
