@@ -9,10 +9,10 @@ from fastapi import Path, Query
 from crm.bank_sync.access import READ
 from crm.bank_sync.customers import service
 from crm.bank_sync.customers.schemas import (
+    CustomerFoundRead,
     CustomerFullRead,
     CustomerLookup,
     CustomerLookupResult,
-    CustomerRead,
     CustomerStatus,
 )
 from crm.platform.auth import SecureRouter
@@ -23,7 +23,7 @@ router = SecureRouter(prefix="/api/customers", tags=["customers"])
 Cif = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-@router.get("", access=READ, response_model=Page[CustomerRead])
+@router.get("", access=READ, response_model=Page[CustomerFoundRead])
 async def search_customers(
     session: Session,
     paging: Paging,
@@ -37,12 +37,12 @@ async def search_customers(
     ] = None,
     segment: Annotated[str | None, Query(max_length=64, description="Exact segment, e.g. RETAIL")] = None,
     status: Annotated[CustomerStatus | None, Query()] = None,
-) -> Page[CustomerRead]:
-    """Customers found by the search box and filters, best matches first."""
+) -> Page[CustomerFoundRead]:
+    """Customers found by the search box and filters, best matches first, each with its primary phone."""
     items, total = await service.search_customers(
         session, q, segment=segment, status=status, offset=paging.offset, limit=paging.page_size
     )
-    return Page[CustomerRead](items=items, page=paging.page, page_size=paging.page_size, total=total)
+    return Page[CustomerFoundRead](items=items, page=paging.page, page_size=paging.page_size, total=total)
 
 
 # Declared before /api/customers/{cif} (a POST would not clash with its GET anyway).

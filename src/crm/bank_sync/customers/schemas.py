@@ -73,6 +73,13 @@ class CustomerRead(SynchronizedRead):
     status: CustomerStatus
 
 
+class CustomerFoundRead(CustomerRead):
+    """A customer as the search box lists it: with the number to call, to tell namesakes apart."""
+
+    primary_phone: str | None = None
+    """The primary phone's number (the first filed when none is marked primary); null without phones."""
+
+
 class PhoneRead(SynchronizedRead):
     cif: str
     type: PhoneType

@@ -15,6 +15,7 @@ from crm.bank_sync.customers.models import Customer
 from crm.bank_sync.customers.repository import CustomerCriteria
 from crm.bank_sync.customers.schemas import (
     AddressRead,
+    CustomerFoundRead,
     CustomerFullRead,
     CustomerRead,
     CustomerStatus,
@@ -95,12 +96,22 @@ async def search_customers(
     status: CustomerStatus | None,
     offset: int,
     limit: int,
-) -> tuple[list[CustomerRead], int]:
-    """A page of the customers the search box finds, best matches first, and how many there are."""
+) -> tuple[list[CustomerFoundRead], int]:
+    """A page of the customers the search box finds, best matches first, and how many there are;
+    each with its primary phone (one query for the page's phones)."""
     criteria = search_criteria(q, segment=segment, status=status)
     rows, total = await repository.search(session, criteria, offset=offset, limit=limit)
     freshness = await Freshness.load(session)
-    return [freshness.read(CustomerRead, row, EntityType.CUSTOMERS) for row in rows], total
+    numbers: dict[str, str] = {}
+    for phone in await repository.phones_of(session, [row.cif for row in rows]):
+        numbers.setdefault(phone.cif, phone.number)  # primary first
+    found = [
+        freshness.read(CustomerFoundRead, row, EntityType.CUSTOMERS).model_copy(
+            update={"primary_phone": numbers.get(row.cif)}
+        )
+        for row in rows
+    ]
+    return found, total
 
 
 async def lookup_customers(session: AsyncSession, cifs: list[str]) -> list[CustomerRead]:
