@@ -52,7 +52,7 @@ async def lookup_customers(session: Session, body: CustomerLookup) -> CustomerLo
 
     ``POST /api/customers/lookup`` with ``{"cifs": [...]}`` (1 to 1,000 CIFs, else 422 naming
     ``cifs``) answers ``{"items": [...]}``: each customer as ``GET /api/customers`` lists it
-    (CustomerRead), by CIF; a CIF bank-sync does not know is simply absent. Workflow refreshes its
+    (with its primary phone), by CIF; a CIF bank-sync does not know is simply absent. Workflow refreshes its
     read model with it when a SyncEvent names changed customers.
     """
     return CustomerLookupResult(items=await service.lookup_customers(session, body.cifs))

@@ -144,6 +144,7 @@ class CustomerLookup(ApiModel):
 
 
 class CustomerLookupResult(ApiModel):
-    """The customers found among the CIFs asked for (unknown CIFs are absent), by CIF."""
+    """The customers found among the CIFs asked for (unknown CIFs are absent), by CIF, each with its
+    primary phone."""
 
-    items: list[CustomerRead]
+    items: list[CustomerFoundRead]
