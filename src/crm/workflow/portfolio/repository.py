@@ -145,10 +145,8 @@ _ROW_ORDER: dict[CustomerSort, tuple[str, bool]] = {
 }
 
 
-async def page(
-    session: AsyncSession, criteria: ListCriteria, sort: CustomerSort, *, offset: int, limit: int
-) -> tuple[list[Row[Any]], int, bool]:
-    """A page of the list, how many match (up to ``COUNT_LIMIT``) and whether that count is exact."""
+def page_statement(criteria: ListCriteria, sort: CustomerSort, *, offset: int, limit: int) -> Select[Any]:
+    """One page of the list: the facts cut to the page in the sort's index order, then joined."""
     where = _conditions(criteria)
     order = _ORDER[sort]
     if criteria.agent_id is not None:
@@ -163,15 +161,33 @@ async def page(
     query = _rows(cut)
     column, descending = _ROW_ORDER[sort]
     sub = query.selected_columns
-    query = query.order_by(
+    return query.order_by(
         sub[column].desc() if descending else sub[column].asc(),
         sub["cif"].desc() if descending else sub["cif"].asc(),
     )
+
+
+def count_statement(criteria: ListCriteria) -> Select[Any]:
+    """How many customers match, counted up to ``COUNT_LIMIT + 1``."""
+    counted = (
+        select(literal(1))
+        .select_from(QueueFact)
+        .where(*_conditions(criteria))
+        .limit(COUNT_LIMIT + 1)
+        .subquery()
+    )
+    return select(func.count()).select_from(counted)
+
+
+async def page(
+    session: AsyncSession, criteria: ListCriteria, sort: CustomerSort, *, offset: int, limit: int
+) -> tuple[list[Row[Any]], int, bool]:
+    """A page of the list, how many match (up to ``COUNT_LIMIT``) and whether that count is exact."""
+    query = page_statement(criteria, sort, offset=offset, limit=limit)
     rows = list((await session.execute(query)).all())
     if offset == 0 and len(rows) < limit:
         return rows, len(rows), True
-    counted = select(literal(1)).select_from(QueueFact).where(*where).limit(COUNT_LIMIT + 1).subquery()
-    n = int(await session.scalar(select(func.count()).select_from(counted)) or 0)
+    n = int(await session.scalar(count_statement(criteria)) or 0)
     return rows, min(n, COUNT_LIMIT), n <= COUNT_LIMIT
 
 
