@@ -181,6 +181,13 @@ async def test_the_customer_list_filters_an_agents_book_and_a_supervisor_any_age
     dpds = [int(await rows.nth(i).locator("[data-dpd]").inner_text()) for i in range(20)]
     assert dpds == sorted(dpds, reverse=True)
     await expect(page.locator(".pager")).to_be_visible()
+    # a filter the API refuses is said in the page's language, beside the filters, not a server error
+    response = await page.goto(f"{system.base}/customers/list?bucket=B9")
+    assert response is not None and response.status == 422
+    await expect(page.locator("#list-results [role=alert]")).to_be_visible()
+    await expect(page.locator("#f-bucket")).to_have_attribute("aria-invalid", "true")
+    assert "Invalid value" not in await page.inner_text("#list-results")
+    await assert_accessible(page)
 
 
 async def test_the_360_header_shows_promise_last_contact_and_follow_up(system, page: Page):

@@ -167,7 +167,7 @@ async def test_bad_filters_are_refused_naming_the_field(workflow, token_for, now
         problem = _problem(r, 422)
         assert [e["field"] for e in problem["errors"]] == [field], params
     r = await workflow.get("/api/workflow/customers", params={"q": "nguyen"}, headers=h)
-    problem = _problem(r, 400)
+    problem = _problem(r, 422)
     assert problem["code"] == "customers.text_needs_agent"
     assert [e["field"] for e in problem["errors"]] == ["q"]
 

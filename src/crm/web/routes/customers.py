@@ -332,9 +332,10 @@ async def customer_list(
             ((str(a["id"]), a["name"]) for a in (agents or {}).get("items", [])), key=lambda a: a[1]
         ),
     }
+    status = 422 if errors else 200
     if is_htmx(request) and request.headers.get("HX-Target") == "list-results":
-        return render(request, "customers/_list_rows.html", **context)
-    return render(request, "customers/list.html", **context)
+        return render(request, "customers/_list_rows.html", status_code=status, **context)
+    return render(request, "customers/list.html", status_code=status, **context)
 
 
 _LIST_PARAMS = {

@@ -32,7 +32,7 @@ router = SecureRouter(prefix="/api/workflow/customers", tags=["customers"])
     access=READ,
     response_model=CustomerList,
     responses={
-        400: {"description": "q without agentId (code customers.text_needs_agent)"},
+        422: {"description": "a bad filter, or q without agentId (code customers.text_needs_agent)"},
         403: {"description": "an AGENT asking for another agent's customers (scope.other_agent)"},
     },
 )

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.platform.auth import Principal
 from crm.platform.buckets import DpdBucket
 from crm.platform.business_time import business_date
-from crm.platform.errors import BadRequest
+from crm.platform.errors import BusinessRuleViolation
 from crm.platform.problems import declare
 from crm.workflow.callers import acting_agent_id, ensure_own_agent, is_only_agent
 from crm.workflow.portfolio import repository
@@ -83,7 +83,7 @@ async def customer_list(
             ensure_own_agent(caller, uuid.UUID(int=0))
         agent_id = own
     if text and agent_id is None:
-        raise BadRequest.of(TEXT_NEEDS_AGENT, errors=[TEXT_NEEDS_AGENT.field("q")])
+        raise BusinessRuleViolation.of(TEXT_NEEDS_AGENT, errors=[TEXT_NEEDS_AGENT.field("q")])
     criteria = repository.ListCriteria(
         agent_id=agent_id,
         team=team,
