@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Page, expect
 
-from crm.web.i18n import money
+from crm.web.i18n import gettext_for, money
 from tests.web.conftest import AgentLogin, RunningSystem, assert_accessible, screenshot, sign_in
 from tests.web.test_customers import a_customer, in_vietnamese, plain, spaces
 
@@ -45,10 +45,11 @@ def _act(system: RunningSystem, login: AgentLogin, cif: str, **fields: Any) -> N
 
 
 def _result_labels(system: RunningSystem) -> dict[str, str]:
-    """The action results' labels, as the vocabulary holds them."""
+    """The action results' labels as a Vietnamese page shows them."""
     with system.api("supervisor") as supervisor:
         entries = supervisor.get("/api/vocabularies").json()["actionResults"]
-    return {e["code"]: e["label"] for e in entries}
+    vietnamese = gettext_for("vi")
+    return {e["code"]: vietnamese(e["label"]) for e in entries}
 
 
 def _facts(system: RunningSystem, cif: str) -> dict[str, Any]:
