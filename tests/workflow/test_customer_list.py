@@ -7,10 +7,12 @@ The data is written straight through the models, as in test_workload; the databa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from crm.platform.auth import Role
 from crm.workflow.readmodel.models import CustomerView
@@ -203,3 +205,28 @@ async def test_without_loans_a_customer_with_actions_is_listed_as_current(
     (row,) = r.json()["items"]
     assert (row["cif"], row["bucket"], row["totalDue"], row["productTypes"]) == (cif, "CURRENT", "0.00", [])
     assert row["lastResult"] == "CONTACTED"
+
+
+async def test_racing_actions_on_one_customer_leave_the_newest_result(workflow, token_for, unique, tz, now):
+    """Ten transactions record an action on the same customer at once, each begun before any writes;
+    the customer's last result is the newest action's, whichever transaction committed last."""
+    a = await new_agent(workflow, token_for, unique)
+    cif = unique("CIF")
+    await store(workflow, assigned(cif, call=a, start=at(tz, TODAY - timedelta(days=5), 8)))
+    await store(workflow, action(cif, a, at(tz, TODAY - timedelta(days=4), 9), result="OTHER"))
+    all_begun = asyncio.Barrier(10)
+    results = ["NO_ANSWER"] * 9 + ["REFUSED"]
+
+    async def record(k: int) -> None:
+        async with workflow.app.state.db.transaction() as session:
+            await session.execute(select(1))
+            await all_begun.wait()
+            # the newest (k = 9, 09:09) is REFUSED; the others older and not answered
+            session.add(action(cif, a, at(tz, TODAY, 9, k), result=results[k]))
+
+    await asyncio.gather(*(record(k) for k in range(10)))
+    r = await workflow.post(
+        "/api/workflow/customers/lookup", json={"cifs": [cif]}, headers=token_for(Role.SUPERVISOR)
+    )
+    (row,) = r.json()["items"]
+    assert (row["lastResult"], row["lastContactResult"]) == ("REFUSED", "REFUSED")
