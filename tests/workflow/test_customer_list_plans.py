@@ -31,6 +31,15 @@ LOAD = [
               CASE WHEN i % 5 = 0 THEN date '2026-03-01' + (i % 40) END,
               CASE WHEN i % 11 = 0 THEN date '2026-03-20' END, CASE WHEN i % 11 = 0 THEN 500000 END
        FROM generate_series(1, 100000) AS i""",
+    # the loans alone: the facts above are the test's own, not the triggers' recomputation
+    "ALTER TABLE workflow.loan_view DISABLE TRIGGER USER",
+    """INSERT INTO workflow.loan_view (account_number, cif, product_type, currency, outstanding, due_amount,
+              dpd, status)
+       SELECT 'L' || lpad(i::text, 9, '0'), 'C' || lpad((1 + i % 100000)::text, 8, '0'),
+              (ARRAY['PERSONAL','CREDIT_CARD','MORTGAGE','AUTO','EDUCATION'])[1 + (i / 7) % 5], 'VND',
+              1000000, 100000, (i * 37) % 400, 'ACTIVE'
+       FROM generate_series(1, 150000) AS i""",
+    "ALTER TABLE workflow.loan_view ENABLE TRIGGER USER",
     """INSERT INTO workflow.customer_view (cif, name, segment, status)
        SELECT 'C' || lpad(i::text, 8, '0'), 'Khách ' || i, 'RETAIL', 'ACTIVE'
        FROM generate_series(1, 100000) AS i""",
@@ -92,3 +101,9 @@ async def test_an_agents_page_reads_its_book_not_the_sort_index(loaded):
     assert "ix_customer_queue_fact_max_dpd" not in used, plan
     count = await explain(loaded, count_statement(ListCriteria(agent_id=AGENT)))
     assert "customer_queue_fact" not in _scans(count)[0], count
+
+
+async def test_counting_the_holders_of_a_product_reads_the_product_index_not_every_loan(loaded):
+    count = await explain(loaded, count_statement(ListCriteria(product_type="EDUCATION")))
+    seq, used = _scans(count)
+    assert "loan_view" not in seq and "ix_loan_view_product_type_cif" in used, count

@@ -13,6 +13,7 @@ from sqlalchemy import Index, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.workflow.models import Base
+from crm.workflow.readmodel.models import LoanView
 from crm.workflow.workload.models import QueueFact
 
 
@@ -33,3 +34,5 @@ _facts = QueueFact.__table__.c
 # The list's two sort orders over every customer: a backward range of one index each.
 Index("ix_customer_queue_fact_max_dpd", _facts.max_dpd, _facts.cif)
 Index("ix_customer_queue_fact_total_due", _facts.total_due, _facts.cif)
+# The product filter: which customers hold a product, read from an index, not from every loan.
+Index("ix_loan_view_product_type_cif", LoanView.__table__.c.product_type, LoanView.__table__.c.cif)
