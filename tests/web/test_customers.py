@@ -101,7 +101,11 @@ async def test_a_supervisor_finds_a_customer_by_name_and_phone_and_opens_the_360
     await page.fill("[data-search]", plain(customer["name"]))
     row = page.locator("#results tbody tr", has_text=cif)
     await expect(row).to_be_visible()
-    segment_words = {"RETAIL": "Bán lẻ", "PRIORITY": "Ưu tiên", "SME": "Doanh nghiệp nhỏ và vừa"}
+    segment_words = {
+        "RETAIL": "Khách hàng cá nhân",
+        "PRIORITY": "Khách hàng ưu tiên",
+        "SME": "Doanh nghiệp vừa và nhỏ",
+    }
     await expect(row).to_contain_text(segment_words.get(customer["segment"], "Doanh nghiệp lớn"))
     assert "/customers?q=" in page.url  # the search is in the address bar, to share or come back to
     await assert_accessible(page)

@@ -10,10 +10,10 @@ from crm.web.backend import Backend, BackendError
 from crm.web.i18n import N_
 from crm.web.session import Viewer
 
-SEGMENT_LABELS = {
+SEGMENT_LABELS = {  # the same words as crm.web.labels gives them on main (issue 17, item 2)
     "RETAIL": N_("Retail"),
     "PRIORITY": N_("Priority"),
-    "SME": N_("Small business"),
+    "SME": N_("Small and medium business"),
     "CORPORATE": N_("Corporate"),
 }
 PROMISE_LABELS = {
