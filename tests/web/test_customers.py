@@ -14,7 +14,7 @@ from playwright.async_api import Page, expect
 
 from crm.web.i18n import gettext_for, money
 from crm.web.labels import SEGMENT_LABELS
-from tests.web.conftest import RunningSystem, assert_accessible, screenshot, sign_in
+from tests.web.conftest import RunningSystem, assert_accessible, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -105,7 +105,6 @@ async def test_a_supervisor_finds_a_customer_by_name_and_phone_and_opens_the_360
     # the segment in words (issue 17: no raw code such as "RETAIL" on screen)
     await expect(row).to_contain_text(gettext_for("vi")(SEGMENT_LABELS[customer["segment"]]))
     assert "/customers?q=" in page.url  # the search is in the address bar, to share or come back to
-    await screenshot(page, "customer-search")
     await assert_accessible(page)
 
     # Without JavaScript's help: the search button posts the form as a plain GET (by phone here).
@@ -139,7 +138,6 @@ async def test_a_supervisor_finds_a_customer_by_name_and_phone_and_opens_the_360
         await expect(first).to_contain_text(primary["number"])
         await expect(first).to_contain_text("Chính")
     await page.wait_for_load_state("networkidle")  # the record-action form beside the tabs, too
-    await screenshot(page, "customer-360")
     await assert_accessible(page)
 
     # Tabs: loans (with the account number), then back to contacts; the URL follows.

@@ -12,6 +12,7 @@ from crm.workflow.bank_data import close_bank_data, open_bank_data
 from crm.workflow.cases.router import router as cases_router
 from crm.workflow.demo import ensure_demo_agent, give_demo_agent_customers
 from crm.workflow.models import Base
+from crm.workflow.portfolio.router import router as customer_list_router
 from crm.workflow.promises.jobs import BACKGROUND as promise_jobs
 from crm.workflow.readmodel.consumers import CONSUMERS as readmodel_consumers
 from crm.workflow.settings import WorkflowSettings
@@ -32,6 +33,7 @@ def spec() -> ServiceSpec:
             agents_router,
             workload_router,
             portfolio_router,
+            customer_list_router,
             actions_router,
             assignments_router,
             cases_router,

@@ -9,10 +9,10 @@ from fastapi import Path, Query
 from crm.bank_sync.access import READ
 from crm.bank_sync.customers import service
 from crm.bank_sync.customers.schemas import (
+    CustomerFoundRead,
     CustomerFullRead,
     CustomerLookup,
     CustomerLookupResult,
-    CustomerRead,
     CustomerStatus,
 )
 from crm.platform.auth import SecureRouter
@@ -23,7 +23,7 @@ router = SecureRouter(prefix="/api/customers", tags=["customers"])
 Cif = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-@router.get("", access=READ, response_model=CountedPage[CustomerRead])
+@router.get("", access=READ, response_model=CountedPage[CustomerFoundRead])
 async def search_customers(
     session: Session,
     paging: Paging,
@@ -37,14 +37,14 @@ async def search_customers(
     ] = None,
     segment: Annotated[str | None, Query(max_length=64, description="Exact segment, e.g. RETAIL")] = None,
     status: Annotated[CustomerStatus | None, Query()] = None,
-) -> CountedPage[CustomerRead]:
-    """Customers found by the search box and filters, best matches first. A name search ranks and
-    counts up to 1,000 name matches: ``totalExact`` is false when there are more (``total`` is then
-    1,000)."""
+) -> CountedPage[CustomerFoundRead]:
+    """Customers found by the search box and filters, best matches first, each with its primary phone.
+    A name search ranks and counts up to 1,000 name matches: ``totalExact`` is false when there are
+    more (``total`` is then 1,000)."""
     items, total, exact = await service.search_customers(
         session, q, segment=segment, status=status, offset=paging.offset, limit=paging.page_size
     )
-    return CountedPage[CustomerRead](
+    return CountedPage[CustomerFoundRead](
         items=items, page=paging.page, page_size=paging.page_size, total=total, total_exact=exact
     )
 
@@ -56,7 +56,7 @@ async def lookup_customers(session: Session, body: CustomerLookup) -> CustomerLo
 
     ``POST /api/customers/lookup`` with ``{"cifs": [...]}`` (1 to 1,000 CIFs, else 422 naming
     ``cifs``) answers ``{"items": [...]}``: each customer as ``GET /api/customers`` lists it
-    (CustomerRead), by CIF; a CIF bank-sync does not know is simply absent. Workflow refreshes its
+    (with its primary phone), by CIF; a CIF bank-sync does not know is simply absent. Workflow refreshes its
     read model with it when a SyncEvent names changed customers.
     """
     return CustomerLookupResult(items=await service.lookup_customers(session, body.cifs))

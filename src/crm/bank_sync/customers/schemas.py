@@ -73,6 +73,13 @@ class CustomerRead(SynchronizedRead):
     status: CustomerStatus
 
 
+class CustomerFoundRead(CustomerRead):
+    """A customer as the search box lists it: with the number to call, to tell namesakes apart."""
+
+    primary_phone: str | None = None
+    """The primary phone's number (the first filed when none is marked primary); null without phones."""
+
+
 class PhoneRead(SynchronizedRead):
     cif: str
     type: PhoneType
@@ -137,6 +144,7 @@ class CustomerLookup(ApiModel):
 
 
 class CustomerLookupResult(ApiModel):
-    """The customers found among the CIFs asked for (unknown CIFs are absent), by CIF."""
+    """The customers found among the CIFs asked for (unknown CIFs are absent), by CIF, each with its
+    primary phone."""
 
-    items: list[CustomerRead]
+    items: list[CustomerFoundRead]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
 
 from sqlalchemy import Text, any_, bindparam, select
@@ -15,8 +16,8 @@ from crm.bank_sync.customers.models import Customer
 from crm.bank_sync.customers.repository import CustomerCriteria
 from crm.bank_sync.customers.schemas import (
     AddressRead,
+    CustomerFoundRead,
     CustomerFullRead,
-    CustomerRead,
     CustomerStatus,
     EmailRead,
     PhoneRead,
@@ -95,23 +96,40 @@ async def search_customers(
     status: CustomerStatus | None,
     offset: int,
     limit: int,
-) -> tuple[list[CustomerRead], int, bool]:
+) -> tuple[list[CustomerFoundRead], int, bool]:
     """A page of the customers the search box finds, best matches first, how many there are (a name
-    search counts up to ``repository.COUNT_LIMIT``) and whether that count is exact."""
+    search counts up to ``repository.COUNT_LIMIT``) and whether that count is exact; each with its
+    primary phone (one query for the page's phones)."""
     criteria = search_criteria(q, segment=segment, status=status)
     rows, total, exact = await repository.search(session, criteria, offset=offset, limit=limit)
     freshness = await Freshness.load(session)
-    return [freshness.read(CustomerRead, row, EntityType.CUSTOMERS) for row in rows], total, exact
+    found = await _with_phones(session, freshness, rows)
+    return found, total, exact
 
 
-async def lookup_customers(session: AsyncSession, cifs: list[str]) -> list[CustomerRead]:
-    """The customers with these CIFs, by CIF, in one query (``cif = ANY(:cifs)``); unknown CIFs are absent."""
+async def _with_phones(
+    session: AsyncSession, freshness: Freshness, rows: Sequence[Customer]
+) -> list[CustomerFoundRead]:
+    """The customers as lists show them, each with its primary phone (one query for all)."""
+    numbers: dict[str, str] = {}
+    for phone in await repository.phones_of(session, [row.cif for row in rows]):
+        numbers.setdefault(phone.cif, phone.number)  # primary first
+    return [
+        freshness.read(CustomerFoundRead, row, EntityType.CUSTOMERS).model_copy(
+            update={"primary_phone": numbers.get(row.cif)}
+        )
+        for row in rows
+    ]
+
+
+async def lookup_customers(session: AsyncSession, cifs: list[str]) -> list[CustomerFoundRead]:
+    """The customers with these CIFs, by CIF, in one query (``cif = ANY(:cifs)``), each with its
+    primary phone; unknown CIFs are absent."""
     keys = bindparam("cifs", list(dict.fromkeys(cifs)), type_=ARRAY(Text))
     rows = (
         await session.scalars(select(Customer).where(Customer.cif == any_(keys)).order_by(Customer.cif))
     ).all()
-    freshness = await Freshness.load(session)
-    return [freshness.read(CustomerRead, row, EntityType.CUSTOMERS) for row in rows]
+    return await _with_phones(session, await Freshness.load(session), rows)
 
 
 async def get_customer(session: AsyncSession, cif: str) -> Customer:

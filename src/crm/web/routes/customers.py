@@ -1,8 +1,8 @@
-"""Pages: searching customers and the customer 360 page (header, tabs, receipts).
+"""Pages: searching customers, the customer list, and the customer 360 page (header, tabs, receipts).
 
 Everything comes from the services' APIs with the user's own token: bank-sync (customer, contacts,
 loans, collaterals), payments (payments, receipts) and workflow (actions, case status, assignments,
-agents). The 360 header's calls run concurrently.
+agents, the customer list and its facts). The 360 header's calls run concurrently.
 """
 
 from __future__ import annotations
@@ -16,9 +16,26 @@ from urllib.parse import quote, urlencode
 from fastapi import Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from crm.platform.auth import Role
 from crm.web.backend import Backend, BackendError, WebBackend
-from crm.web.i18n import N_
-from crm.web.labels import PAYMENT_CHANNEL_LABELS, PRODUCT_LABELS, dpd_badge, vocabulary_label
+from crm.web.i18n import N_, gettext_for
+from crm.web.labels import (
+    BUCKET_LABELS,
+    PAYMENT_CHANNEL_LABELS,
+    PRODUCT_LABELS,
+    SEGMENT_LABELS,
+    TEAM_LABELS,
+    dpd_badge,
+    vocabulary_label,
+)
+from crm.web.problems import explain
+from crm.web.routes.customer_rows import (
+    PROMISE_LABELS,
+    SORT_LABELS,
+    facts_of,
+    records_of,
+    row,
+)
 from crm.web.session import STAFF, PageRouter, SignedIn, Viewer
 from crm.web.templating import is_htmx, language_of, render
 
@@ -28,12 +45,14 @@ Cif = Annotated[str, Path(min_length=1, max_length=64)]
 PAGE_SIZE = 20
 TAB_PAGE_SIZE = 50
 TABS: tuple[tuple[str, str], ...] = (
-    ("contacts", "Contacts"),
-    ("loans", "Loans"),
-    ("payments", "Payments"),
-    ("actions", "Actions"),
-    ("case", "Case status"),
-    ("assignments", "Assignment history"),
+    ("contacts", N_("Contacts")),
+    ("references", N_("References")),
+    ("loans", N_("Loans")),
+    ("collaterals", N_("Collaterals")),
+    ("payments", N_("Payments")),
+    ("actions", N_("Actions")),
+    ("case", N_("Case status")),
+    ("assignments", N_("Assignment history")),
 )
 TAB_NAMES = tuple(name for name, _ in TABS)
 
@@ -83,6 +102,7 @@ LABELS: dict[str, str] = {
     "DEPOSIT": N_("Deposit"),
     "EQUIPMENT": N_("Equipment"),
     **PAYMENT_CHANNEL_LABELS,
+    **SEGMENT_LABELS,
 }
 
 CASE_FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -149,6 +169,7 @@ async def _labels(backend: Backend, viewer: Viewer) -> dict[str, Any]:
     viewer's language."""
     vocab = await _quietly(backend.reference(viewer, "/api/vocabularies", includeInactive="true"), {}) or {}
     actions: dict[str, str] = {}
+    results = [(e["code"], e["label"]) for e in vocab.get("actionResults", [])]
     for entry in [
         *vocab.get("actionTypes", []),
         *vocab.get("actionSubtypes", []),
@@ -162,7 +183,7 @@ async def _labels(backend: Backend, viewer: Viewer) -> dict[str, Any]:
         }
         for field, _, _ in CASE_FIELDS
     }
-    return {"actions": actions, "cases": cases}
+    return {"actions": actions, "cases": cases, "results": results}
 
 
 def _path(cif: str) -> str:
@@ -179,29 +200,169 @@ async def search(
     backend: WebBackend,
     q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    mine: Annotated[bool, Query()] = False,
 ) -> Response:
-    """The search box (CIF, name, national id, phone, e-mail) and a page of the customers found."""
+    """The search box (CIF, name, national id, phone, e-mail), optionally among the agent's own
+    customers, and a page of the customers found with their dpd, due, agent and phone."""
     query = " ".join(q.split())
+    mine = mine and viewer.is_agent
     result: dict[str, Any] | None = None
+    rows: list[dict[str, Any]] = []
     error: str | None = None
-    if query:
-        try:
+    try:
+        if mine:
+            result = await backend.get(
+                viewer,
+                "/api/workflow/customers",
+                agentId=viewer.agent_id,
+                q=query or None,
+                page=page,
+                pageSize=PAGE_SIZE,
+            )
+            cifs = [item["cif"] for item in result["items"]]
+            records = await records_of(backend, viewer, cifs)
+            rows = [row(records.get(item["cif"]), item) for item in result["items"]]
+        elif query:
             result = await backend.get(viewer, "/api/customers", q=query, page=page, pageSize=PAGE_SIZE)
-        except BackendError as exc:
-            if exc.status not in (400, 422):
-                raise
-            error = exc.message(language_of(request))
+            cifs = [item["cif"] for item in result["items"]]
+            facts = await facts_of(backend, viewer, cifs)
+            rows = [row(item, facts.get(item["cif"])) for item in result["items"]]
+    except BackendError as exc:
+        if exc.status not in (400, 422):
+            raise
+        error = exc.message(language_of(request))
     context: dict[str, Any] = {
         "q": query,
+        "mine": mine,
         "result": result,
+        "rows": rows,
         "error": error,
         "pages": _pages(page, result["total"], PAGE_SIZE) if result else None,
-        "link": lambda n: "/customers?" + urlencode({"q": query, "page": n}),
+        "link": lambda n: (
+            "/customers?" + urlencode({"q": query, "page": n, **({"mine": "true"} if mine else {})})
+        ),
         "labels": LABELS,
+        "bucket_of": dpd_badge,
+        "vocab_results": (await _labels(backend, viewer))["actions"] if rows else {},
     }
     if is_htmx(request) and request.headers.get("HX-Target") == "results":
         return render(request, "customers/_results.html", **context)
     return render(request, "customers/search.html", **context)
+
+
+# --- the customer list ----------------------------------------------------------------------------
+
+
+@router.get("/customers/list", roles=STAFF)
+async def customer_list(
+    request: Request,
+    viewer: SignedIn,
+    backend: WebBackend,
+    bucket: Annotated[str, Query(max_length=20)] = "",
+    product: Annotated[str, Query(max_length=64)] = "",
+    agent: Annotated[str, Query(max_length=64)] = "",
+    team: Annotated[str, Query(max_length=64)] = "",
+    promise: Annotated[str, Query(max_length=20)] = "",
+    result: Annotated[str, Query(max_length=64)] = "",
+    followup: Annotated[bool, Query()] = False,
+    sort: Annotated[str, Query(max_length=8)] = "-dpd",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """The customers with their dpd, due, agent, promise, follow-up and last result, filtered and
+    sorted: an agent's own, or (supervisors, admins) any agent's or team's."""
+    own = viewer.is_agent and not viewer.can((Role.SUPERVISOR, Role.ADMIN))
+    chosen = {
+        "bucket": bucket,
+        "product": product,
+        "agent": "" if own else agent,
+        "team": "" if own else team,
+        "promise": promise,
+        "result": result,
+        "followup": followup,
+        "sort": sort if sort in SORT_LABELS else "-dpd",
+    }
+    params = {
+        "bucket": bucket or None,
+        "productType": product or None,
+        "agentId": viewer.agent_id if own else (agent or None),
+        "team": chosen["team"] or None,
+        "promiseStatus": promise or None,
+        "lastResult": result or None,
+        "followUpDue": "true" if followup else None,
+        "sort": chosen["sort"],
+    }
+    listed: dict[str, Any] | None = None
+    rows: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    vocab, agents = await asyncio.gather(
+        _labels(backend, viewer),
+        _quietly(backend.reference(viewer, "/api/agents", pageSize=500), {"items": []})
+        if not own
+        else _nothing(),
+    )
+    try:
+        listed = await backend.get(viewer, "/api/workflow/customers", page=page, pageSize=PAGE_SIZE, **params)
+    except BackendError as exc:
+        if exc.status not in (400, 422):
+            raise
+        language = language_of(request)
+        names = {v: k for k, v in _LIST_PARAMS.items()}
+        for field, (code, values) in exc.field_codes().items():
+            errors[names.get(field, "form")] = explain(code, values, language)
+        if not errors:
+            errors["form"] = exc.message(language)
+    if listed:
+        records = await records_of(backend, viewer, [item["cif"] for item in listed["items"]])
+        rows = [row(records.get(item["cif"]), item) for item in listed["items"]]
+    query = {k: v for k, v in chosen.items() if v not in ("", False, None)}
+
+    def link(n: int) -> str:
+        return "/customers/list?" + urlencode(
+            {**query, **({"followup": "true"} if followup else {}), "page": n}
+        )
+
+    context: dict[str, Any] = {
+        "own": own,
+        "chosen": chosen,
+        "listed": listed,
+        "rows": rows,
+        "errors": errors,
+        "pages": _pages(page, listed["total"], PAGE_SIZE) if listed else None,
+        "link": link,
+        "labels": LABELS,
+        "vocab": vocab,
+        "vocab_results": vocab["actions"],
+        "result_codes": vocab["results"],
+        "bucket_of": dpd_badge,
+        "buckets": {"CURRENT": N_("Not past due"), **BUCKET_LABELS},
+        "products": PRODUCT_LABELS,
+        "teams": TEAM_LABELS,
+        "promises": PROMISE_LABELS,
+        "sorts": SORT_LABELS,
+        "agents": sorted(
+            ((str(a["id"]), a["name"]) for a in (agents or {}).get("items", [])), key=lambda a: a[1]
+        ),
+    }
+    status = 422 if errors else 200
+    if is_htmx(request) and request.headers.get("HX-Target") == "list-results":
+        return render(request, "customers/_list_rows.html", status_code=status, **context)
+    return render(request, "customers/list.html", status_code=status, **context)
+
+
+_LIST_PARAMS = {
+    "bucket": "bucket",
+    "product": "productType",
+    "agent": "agentId",
+    "team": "team",
+    "promise": "promiseStatus",
+    "result": "lastResult",
+    "followup": "followUpDue",
+    "sort": "sort",
+}
+
+
+async def _nothing() -> None:
+    return None
 
 
 # --- customer 360 ---------------------------------------------------------------------------------
@@ -209,13 +370,14 @@ async def search(
 
 async def _header(backend: Backend, viewer: Viewer, cif: str) -> dict[str, Any]:
     """The 360 header's data, its API calls run concurrently; a 404 of the customer propagates."""
-    cif = quote(cif, safe="")
-    customer, loans, history, case, vocab = await asyncio.gather(
+    customer_cif, cif = cif, quote(cif, safe="")
+    customer, loans, history, case, vocab, facts = await asyncio.gather(
         backend.get(viewer, f"/api/customers/{cif}"),
         backend.get(viewer, f"/api/customers/{cif}/loans", pageSize=500),
         _quietly(backend.get(viewer, f"/api/assignments/customer/{cif}/history", pageSize=1)),
         _quietly(backend.get(viewer, f"/api/cases/customer/{cif}", pageSize=1)),
         _labels(backend, viewer),
+        facts_of(backend, viewer, [customer_cif]),
     )
     items: list[dict[str, Any]] = loans["items"]
     worst = max((int(loan.get("dpd") or 0) for loan in items if loan.get("status") != "CLOSED"), default=0)
@@ -234,6 +396,7 @@ async def _header(backend: Backend, viewer: Viewer, cif: str) -> dict[str, Any]:
         "agent_names": names,
         "case": (case or {}).get("current") or {},
         "vocab": vocab,
+        "facts": facts.get(customer_cif) or {},
     }
 
 
@@ -242,20 +405,19 @@ async def _tab(
 ) -> dict[str, Any]:
     """What the tab shows."""
     cif = quote(cif, safe="")
-    if tab == "contacts":
+    if tab in ("contacts", "references"):
         return {}  # the customer of the header has them
     if tab == "loans":
-        loans = header["loans"]
-        full, collaterals = await asyncio.gather(
-            asyncio.gather(
-                *(
-                    backend.get(viewer, f"/api/loans/{quote(loan['accountNumber'], safe='')}")
-                    for loan in loans
-                )
-            ),
-            backend.get(viewer, f"/api/customers/{cif}/collaterals", pageSize=500),
+        full = await asyncio.gather(
+            *(
+                backend.get(viewer, f"/api/loans/{quote(loan['accountNumber'], safe='')}")
+                for loan in header["loans"]
+            )
         )
-        return {"full_loans": full, "collaterals": collaterals["items"]}
+        return {"full_loans": full}
+    if tab == "collaterals":
+        collaterals = await backend.get(viewer, f"/api/customers/{cif}/collaterals", pageSize=500)
+        return {"collaterals": collaterals["items"]}
     if tab == "payments":
         payments = await backend.get(
             viewer, f"/api/payments/customer/{cif}", page=page, pageSize=TAB_PAGE_SIZE
@@ -270,8 +432,15 @@ async def _tab(
             "names": names,
         }
     if tab == "case":
-        case = await backend.get(viewer, f"/api/cases/customer/{cif}", page=page, pageSize=TAB_PAGE_SIZE)
-        return {"case_full": case, "pages": _pages(page, case["total"], TAB_PAGE_SIZE)}
+        case, vocab = await asyncio.gather(
+            backend.get(viewer, f"/api/cases/customer/{cif}", page=page, pageSize=TAB_PAGE_SIZE),
+            _quietly(backend.reference(viewer, "/api/vocabularies"), {}),
+        )
+        return {
+            "case_full": case,
+            "case_choices": (vocab or {}).get("caseStatuses") or {},
+            "pages": _pages(page, case["total"], TAB_PAGE_SIZE),
+        }
     if tab == "assignments":
         history = await backend.get(
             viewer, f"/api/assignments/customer/{cif}/history", page=page, pageSize=TAB_PAGE_SIZE
@@ -297,7 +466,16 @@ def _not_found(request: Request, cif: str) -> Response:
 
 
 async def _page(
-    request: Request, backend: Backend, viewer: Viewer, cif: str, tab: str, page: int, template: str
+    request: Request,
+    backend: Backend,
+    viewer: Viewer,
+    cif: str,
+    tab: str,
+    page: int,
+    template: str,
+    *,
+    status_code: int = 200,
+    **extra: Any,
 ) -> Response:
     if tab not in TAB_NAMES:
         tab = "contacts"
@@ -319,6 +497,7 @@ async def _page(
     return render(
         request,
         template,
+        status_code=status_code,
         cif=cif,
         base=base,
         tab=tab,
@@ -332,6 +511,7 @@ async def _page(
         page_part=lambda n: part_link(tab, n),
         **header,
         **content,
+        **extra,
     )
 
 
@@ -343,9 +523,11 @@ async def customer_360(
     cif: Cif,
     tab: Annotated[str, Query(max_length=20)] = "contacts",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    saved: Annotated[bool, Query()] = False,
 ) -> Response:
-    """The customer 360: header (debt, bucket, agent, case) and tabs, each tab also a page of its own."""
-    return await _page(request, backend, viewer, cif, tab, page, "customers/customer.html")
+    """The customer 360: header (debt, bucket, agent, promise, last contact, follow-up, case) and tabs,
+    each tab also a page of its own."""
+    return await _page(request, backend, viewer, cif, tab, page, "customers/customer.html", case_saved=saved)
 
 
 @router.get("/customers/{cif}/tabs/{tab}", roles=STAFF)
@@ -364,6 +546,50 @@ async def customer_tab(
         query = urlencode({"tab": tab, **({"page": page} if page > 1 else {})})
         return RedirectResponse(f"{_path(cif)}?{query}", status_code=303)
     return await _page(request, backend, viewer, cif, tab, page, "customers/_tabs.html")
+
+
+@router.post("/customers/{cif}/case", roles=STAFF)
+async def update_case(request: Request, viewer: SignedIn, backend: WebBackend, cif: Cif) -> Response:
+    """The case tab's one form: the statuses changed from their current values, and the notes, go to
+    ``POST /api/cases``; then the customer's case tab again (errors in the page's language)."""
+    language = language_of(request)
+    _ = gettext_for(language)
+    form = await request.form()
+    current = (await backend.get(viewer, f"/api/cases/customer/{quote(cif, safe='')}", pageSize=1))["current"]
+    chosen = {key: str(form.get(key) or "").strip() for key, _field, _label in CASE_FIELDS}
+    notes = str(form.get("notes") or "").strip()
+    changed = {key: value for key, value in chosen.items() if value and value != (current.get(key) or "")}
+    errors: dict[str, str] = {}
+    if not changed and not notes:
+        errors["form"] = _("Change a status or write a note before saving.")
+    else:
+        try:
+            await backend.post(
+                viewer, "/api/cases", json={"cif": cif, **changed, **({"notes": notes} if notes else {})}
+            )
+        except BackendError as exc:
+            if exc.status not in (400, 403, 409, 422):
+                raise
+            for field, (code, params) in exc.field_codes().items():
+                errors[field if field in chosen or field == "notes" else "form"] = explain(
+                    code, params, language
+                )
+            if not errors:
+                errors["form"] = exc.message(language)
+        else:
+            return RedirectResponse(f"{_path(cif)}?tab=case&saved=1", status_code=303)
+    return await _page(
+        request,
+        backend,
+        viewer,
+        cif,
+        "case",
+        1,
+        "customers/customer.html",
+        status_code=422,
+        case_errors=errors,
+        case_values={**chosen, "notes": notes},
+    )
 
 
 @router.get("/customers/{cif}/payments/{ref}/receipt", roles=STAFF)
