@@ -83,6 +83,7 @@ WRITES: dict[tuple[str, str, str], tuple[str, str]] = {
     ("bank-sync", "POST", "/api/customers/lookup"): (NOT_A_RECORD, "a read: the body names the keys"),
     ("bank-sync", "POST", "/api/loans/lookup"): (NOT_A_RECORD, "a read: the body names the keys"),
     ("workflow", "POST", "/api/workflow/customers/lookup"): (NOT_A_RECORD, "a read: the body names the keys"),
+    ("workflow", "POST", "/api/assignments/current"): (NOT_A_RECORD, "a read: the body names the keys"),
     ("bank-sync", "POST", "/api/sync/run"): (
         "SyncRun",
         "bank_sync/test_sync_runs.py::test_run_creation_is_audited",

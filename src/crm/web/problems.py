@@ -112,6 +112,9 @@ TEXTS: dict[str, str] = {
         "This customer is not assigned to you. Record on your own customers, or ask a supervisor."
     ),
     "scope.other_agent": N_("You can see only your own work."),
+    "customers.text_needs_agent": N_(
+        "Searching the list by name or CIF needs an agent: choose one, or use the customer search."
+    ),
     "scope.own_actions": N_("You can record actions only as yourself."),
     "scope.own_results": N_("You can change only the results of your own actions."),
     "search.dpd_range": N_("The lowest days past due cannot be above the highest."),
