@@ -1,0 +1,30 @@
+// My day: the day's counts are fetched again when the bell hears of something (static/bell.js sends
+// "crm:notification"): a payment, a broken promise, a new customer. The bell hears an event as soon
+// as it is published; workflow counts it once its consumer has applied it, a moment later: so the
+// counts are asked for again a little after, and once more, until they are settled.
+(() => {
+  const AGAIN_MS = [0, 1500, 5000];
+  let timers = [];
+
+  async function refresh() {
+    const counts = document.getElementById("my-day-counts");
+    if (!counts) return;
+    try {
+      const response = await fetch(counts.dataset.refresh, {
+        headers: { "HX-Request": "true" }, credentials: "same-origin", cache: "no-store",
+      });
+      if (!response.ok || response.status === 204) return;
+      const html = await response.text();
+      const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("my-day-counts");
+      if (fresh) {
+        counts.replaceWith(fresh);
+        fresh.dataset.refreshed = String(Number(counts.dataset.refreshed || 0) + 1);
+      }
+    } catch (e) { /* offline for a moment: the next event or page asks again */ }
+  }
+
+  document.body.addEventListener("crm:notification", () => {
+    timers.forEach(clearTimeout);
+    timers = AGAIN_MS.map((ms) => setTimeout(refresh, ms));
+  });
+})();
