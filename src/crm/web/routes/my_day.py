@@ -168,22 +168,38 @@ async def my_day_counts(
 
 NEXT_LOOKAHEAD = 100
 """How far into the queue the customer just worked on is looked for."""
+QUEUE_AT_COOKIE = "crm_queue_at"
+"""The queue position of the customer the agent opened last (static/my_day.js, or this route)."""
+
+
+def _position(value: str | None) -> int:
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0
 
 
 @router.get("/my-day/next", roles=AGENTS)
-async def next_customer(viewer: SignedIn, backend: WebBackend, after: str = "") -> Response:
+async def next_customer(request: Request, viewer: SignedIn, backend: WebBackend, after: str = "") -> Response:
     """The next customer of the queue after ``after`` (the one an action was just recorded on): the
-    one following it, or the queue's first when it has left the queue (contacted today); My day when
-    nobody is left."""
+    one following it; when it has left the queue (contacted today), the one now at its place; My
+    day when nobody is left."""
     if viewer.agent_id is None:
         return RedirectResponse("/my-day", status_code=303)
     queue = await backend.get(viewer, f"/api/agents/{viewer.agent_id}/queue", page=1, pageSize=NEXT_LOOKAHEAD)
     cifs = [str(item["cif"]) for item in queue["items"]]
-    position = cifs.index(after) + 1 if after in cifs else 0
+    if after in cifs:
+        position = cifs.index(after) + 1
+    else:
+        position = min(_position(request.cookies.get(QUEUE_AT_COOKIE)), len(cifs))
     following = [cif for cif in cifs[position:] + cifs[:position] if cif != after]
     if not following:
         return RedirectResponse("/my-day", status_code=303)
-    return RedirectResponse(customer_href(following[0]), status_code=303)
+    response = RedirectResponse(customer_href(following[0]), status_code=303)
+    response.set_cookie(
+        QUEUE_AT_COOKIE, str(cifs.index(following[0])), samesite="strict", httponly=False, path="/my-day"
+    )
+    return response
 
 
 # ---------------------------------------------------------------- the bell's stream
