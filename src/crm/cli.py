@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Annotated
 
+import httpx
 import typer
 import uvicorn
 
@@ -108,7 +112,14 @@ def _login_help(settings: PlatformSettings) -> list[str]:
     return ["No users yet: set CRM_BOOTSTRAP_ADMIN_USERNAME and CRM_BOOTSTRAP_ADMIN_PASSWORD and restart."]
 
 
+BANNER_RULE = "═" * 78
+READY_POLL_SECONDS = 0.5
+READY_WITHIN_SECONDS = 3600.0
+
+
 def _banner(settings: PlatformSettings, base_url: str, what: str, *, web: bool, workers: int) -> None:
+    """What a person starting the system reads first, framed (and bold on a terminal) so that it
+    stands out from the JSON log lines around it."""
     from crm.payments.settings import DEMO_WEBHOOK_SECRET
 
     lines = [
@@ -125,7 +136,44 @@ def _banner(settings: PlatformSettings, base_url: str, what: str, *, web: bool, 
         f"  data:     {settings.data_dir}    (Ctrl-C stops everything)",
         f"  workers:  {workers} processes (CRM_WORKERS)",
     ]
-    typer.echo("\n".join(lines), err=True)
+    framed = ["", BANNER_RULE, *lines, BANNER_RULE, ""]
+    text = "\n".join(framed)
+    if sys.stderr.isatty():
+        text = typer.style(text, fg=typer.colors.BRIGHT_GREEN, bold=True)
+    typer.echo(text, err=True)
+
+
+def _reachable(host: str) -> str:
+    """Where this machine reaches a server listening on ``host`` (every interface: the loopback)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "127.0.0.1"
+    if address.is_unspecified:
+        return "127.0.0.1"
+    return f"[{address}]" if address.version == 6 else str(address)
+
+
+def _announce_when_ready(
+    settings: PlatformSettings, base_url: str, *, probe: str, workers: int
+) -> threading.Thread:
+    """In the background: once ``/health/ready`` answers 200 (in demo mode: the demo data loaded),
+    the banner again, saying the system is ready (the first one has scrolled away by then)."""
+
+    def wait() -> None:
+        deadline = time.monotonic() + READY_WITHIN_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(probe, timeout=5).status_code == 200:
+                    _banner(settings, base_url, "is ready", web=True, workers=workers)
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(READY_POLL_SECONDS)
+
+    thread = threading.Thread(target=wait, name="crm-ready-banner", daemon=True)
+    thread.start()
+    return thread
 
 
 @app.command()
@@ -152,6 +200,8 @@ def up(
         if resolved.migrate_on_start:
             migrate_all(resolved.database_url)
         _banner(resolved, resolved.public_base_url, "is starting", web=True, workers=processes)
+        probe = f"http://{_reachable(resolved.host)}:{resolved.port}/health/ready"
+        _announce_when_ready(resolved, resolved.public_base_url, probe=probe, workers=processes)
         _run_server("crm.gateway:create_gateway", resolved, resolved.host, resolved.port, processes)
 
 

@@ -24,7 +24,7 @@ from crm.platform.lag import readiness
 from crm.platform.logging import configure_logging
 from crm.platform.metrics import metrics_response
 from crm.platform.middleware import SecurityHeadersMiddleware
-from crm.platform.service import docs_router, mount_swagger_assets
+from crm.platform.service import docs_router, mount_swagger_assets, waiting_for
 from crm.platform.settings import PlatformSettings
 from crm.services import SERVICES
 
@@ -57,8 +57,8 @@ def _root_app(settings: PlatformSettings, apps: dict[str, FastAPI], apis: dict[s
 
     @router.get("/health/ready", access=Access.anyone())
     async def ready() -> Response:
-        """Every service reaches its database and the bus; degraded (still 200) while a consumer is
-        behind, naming it."""
+        """Every service reaches its database and the bus, and has what it waits for at start (the
+        demo data, in demo mode); degraded (still 200) while a consumer is behind, naming it."""
         pings = await asyncio.gather(*(app.state.db.ping() for app in apps.values()))
         checks = {
             name: {
@@ -67,6 +67,10 @@ def _root_app(settings: PlatformSettings, apps: dict[str, FastAPI], apis: dict[s
             }
             for (name, app), db_ok in zip(apps.items(), pings, strict=True)
         }
+        if all(v == "ok" for c in checks.values() for v in c.values()):
+            waiting = await asyncio.gather(*(waiting_for(app) for app in apps.values()))
+            for (name, _), still in zip(apps.items(), waiting, strict=True):
+                checks[name].update(still)  # e.g. "demo": "loading" (the demo data)
         if all(v == "ok" for c in checks.values() for v in c.values()):
             lags = await asyncio.gather(*(app.state.lag.current() for app in apps.values()))
             lag = readiness(chain.from_iterable(lags))

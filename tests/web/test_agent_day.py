@@ -11,7 +11,7 @@ from playwright.async_api import Page, expect
 
 from crm.platform.settings import PlatformSettings
 from crm.web.i18n import money
-from tests.web.conftest import sign_in
+from tests.web.conftest import assert_accessible, screenshot, sign_in
 from tests.web.test_my_day import _assign, _choose_language, _free_delinquent_cifs
 
 pytestmark = pytest.mark.e2e
@@ -70,3 +70,34 @@ async def test_an_agent_records_a_promise_from_the_queue_and_sees_it_in_the_time
     counts = page.locator(".counts")
     await expect(counts.locator("[data-count=promises] .value")).to_have_text("1")
     await expect(counts.locator("[data-count=promised] .value")).to_have_text(money("2500000"))
+
+
+async def test_after_recording_an_action_next_customer_opens_the_next_one_of_the_queue(system, page):
+    agent = system.new_agent()
+    _assign(system, agent, _free_delinquent_cifs(system, 3))
+    await sign_in(page, system, agent.username, agent.password)
+    await _choose_language(page, "en")
+    queue = await page.locator("table.queue tbody tr").evaluate_all("rows => rows.map(r => r.dataset.cif)")
+    assert len(queue) == 3
+    await page.locator("table.queue tbody tr a").first.click()
+    await page.wait_for_url(f"**/customers/{queue[0]}")
+
+    form = page.locator("#record-action-form")
+    await expect(form.locator("[data-next-customer]")).to_have_count(0)  # nothing recorded yet
+    await swapped_by_htmx(page, form.locator("#action-type").select_option("ZALO"))
+    await swapped_by_htmx(page, form.locator("#action-result").select_option("NOT_CONTACTED"))
+    await form.locator("button[type=submit].primary").click()
+    following = page.locator("#record-action-form [data-next-customer]")
+    await expect(following).to_have_text("Next customer →")
+    await assert_accessible(page)
+    await screenshot(page, "customer-next-in-queue")
+    await following.click()
+    await page.wait_for_url(f"**/customers/{queue[1]}")  # the one after it in the queue
+
+    # a contact takes the customer off today's queue: the next is the one that followed it, not
+    # the first one (tried already, not reached)
+    await swapped_by_htmx(page, form.locator("#action-type").select_option("ZALO"))
+    await swapped_by_htmx(page, form.locator("#action-result").select_option("CONTACTED"))
+    await form.locator("button[type=submit].primary").click()
+    await following.click()
+    await page.wait_for_url(f"**/customers/{queue[2]}")

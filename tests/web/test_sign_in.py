@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
+from playwright.async_api import expect
 
-from tests.web.conftest import sign_in
+from tests.web.conftest import assert_accessible, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -72,3 +75,29 @@ def test_repeated_failed_sign_ins_on_the_form_are_throttled_in_the_pages_languag
         refused = attempt("wrong")
         assert refused.status_code == 429
         assert "Đăng nhập sai quá nhiều lần" in refused.text
+
+
+@pytest.mark.parametrize(
+    ("username", "home"), [("agent", "/my-day"), ("supervisor", "/team"), ("admin", "/admin")]
+)
+async def test_each_role_lands_on_its_own_start_page(system, page, username, home):
+    """An agent on its day, a supervisor on the team dashboard, an admin on the admin overview."""
+    await sign_in(page, system, username)
+    assert page.url == f"{system.base}{home}"
+    await page.goto(f"{system.base}/")  # the brand link: the same start page
+    assert page.url == f"{system.base}{home}"
+
+
+async def test_the_demo_sign_in_page_says_where_the_password_is(system, page):
+    await page.goto(f"{system.base}/login?lang=en")
+    hint = page.locator(".demo-hint")
+    await expect(hint).to_contain_text("Demo mode")
+    await expect(hint).to_contain_text("agent, supervisor or admin")
+    shown = Path(await hint.locator("[data-demo-password-file]").inner_text())
+    assert shown.read_text().strip() == system.demo_password  # the file it names holds the password
+    await expect(hint).to_contain_text("crm up --demo")
+    await expect(page.locator("body")).not_to_contain_text(system.demo_password)  # not the password itself
+    await screenshot(page, "sign-in-demo")
+    await assert_accessible(page)
+    await page.goto(f"{system.base}/login?lang=vi")
+    await expect(hint).to_contain_text("Mật khẩu của các người dùng này nằm trong tệp")

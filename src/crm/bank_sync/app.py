@@ -13,7 +13,7 @@ from crm.bank_sync.loans.router import router as loans_router
 from crm.bank_sync.models import Base
 from crm.bank_sync.settings import BankSyncSettings
 from crm.bank_sync.sync.router import router as sync_router
-from crm.bank_sync.sync.worker import queue_demo_runs, run_schedule, run_worker
+from crm.bank_sync.sync.worker import demo_data_loading, queue_demo_runs, run_schedule, run_worker
 from crm.platform.service import ServiceSpec, create_service_app
 
 
@@ -27,6 +27,7 @@ def spec() -> ServiceSpec:
         routers=[customers_router, loans_router, collaterals_router, sync_router],
         consumers=[lambda app: LoanBalanceConsumer(app.state.settings.tz)],
         on_startup=[queue_demo_runs],
+        readiness={"demo": demo_data_loading},
         background=[run_worker, run_schedule],
     )
 

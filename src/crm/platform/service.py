@@ -7,7 +7,7 @@ A service describes itself with a :class:`ServiceSpec`; its ``app.py`` calls :fu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -69,6 +69,9 @@ class ServiceSpec:
     """One of the service's path prefixes: its audit trail answers at ``<audit_prefix>/audit``."""
     schemas: Sequence[type[BaseModel]] = ()
     """Models a route names by ``$ref`` in its document because it reads its own body."""
+    readiness: Mapping[str, Callable[[FastAPI], Awaitable[str | None]]] = field(default_factory=dict)
+    """More checks of ``/health/ready`` by name (e.g. ``demo``: the demo data loaded): each answers
+    None when ready, else what it is waiting for (then 503)."""
 
     @property
     def schema(self) -> str:
@@ -88,6 +91,14 @@ def apply_migrations(spec: ServiceSpec, settings: PlatformSettings) -> None:
     migrations.upgrade(settings.database_url, spec.package, spec.schema)
 
 
+async def waiting_for(app: FastAPI) -> dict[str, str]:
+    """What the service's own readiness checks (``ServiceSpec.readiness``) still wait for, by name."""
+    spec: ServiceSpec | None = getattr(app.state, "spec", None)
+    checks = dict(spec.readiness) if spec is not None else {}
+    answers = await asyncio.gather(*(check(app) for check in checks.values()))
+    return {name: answer for name, answer in zip(checks, answers, strict=True) if answer is not None}
+
+
 def health_router(service: str) -> SecureRouter:
     router = SecureRouter(tags=["operations"])
 
@@ -103,7 +114,9 @@ def health_router(service: str) -> SecureRouter:
         db_ok = await request.app.state.db.ping()
         bus_ok = request.app.state.bus.is_connected
         checks = {"database": "ok" if db_ok else "down", "nats": "ok" if bus_ok else "down"}
-        if db_ok and bus_ok:
+        waiting = await waiting_for(request.app) if db_ok and bus_ok else {}
+        checks.update(waiting)
+        if db_ok and bus_ok and not waiting:
             lag = readiness(await request.app.state.lag.current())
             return JSONResponse(
                 {"status": lag["status"], "service": service, "checks": checks, "consumers": lag["consumers"]}

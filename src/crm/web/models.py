@@ -37,6 +37,8 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     expires_at: Mapped[datetime]
     """The absolute end: sign-in + ``CRM_SESSION_ABSOLUTE_HOURS``, or the token's expiry if sooner."""
+    display_name: Mapped[str | None] = mapped_column(Text)
+    """What the header calls the user: an agent's name (read at sign-in); else the username."""
 
 
 class Preference(Base):

@@ -24,6 +24,14 @@ agent's own token, never a table of a service):
 - ``PROMISE_BROKEN`` of a promise the agent recorded, or on one of its customers.
 - ``PAYMENT_RECEIVED`` on one of its customers.
 - At connect, the promises due today: the ``PROMISE_DUE_TODAY`` items of the agent's queue.
+
+A stream opened without ``since`` (the first page after signing in, a new tab) first replays the
+last :data:`HISTORY_HOURS` of those events from JetStream (:func:`recent_events`, an ephemeral
+consumer per kind, the newest :data:`HISTORY_SCAN_LIMIT` at most), kept as above but only for the
+agent's current customers: what happened about them while the agent was away.
+
+A notification names the customer by name (bank-sync's ``POST /api/customers/lookup``, one call
+for the notifications sent together, remembered by the stream), the CIF only when it has none.
 """
 
 from __future__ import annotations
@@ -32,13 +40,17 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.errors import Error as NatsError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
 
 from crm.platform.bus import Bus
 from crm.platform.db import utcnow
@@ -62,6 +74,19 @@ MAX_DUE_TODAY_PAGES = 5
 RECENT_SECONDS = 300
 """How long received events are kept for a stream opened again (a page change takes a second)."""
 RECENT_LIMIT = 10_000
+HISTORY_HOURS = 8
+"""A fresh sign-in shows what happened about the agent's customers in the last hours (a shift)."""
+HISTORY_SCAN_LIMIT = 5_000
+"""At most this many of the newest events of each kind are read for it (a busy bank: the newest)."""
+HISTORY_SHOWN = 50
+"""Of what concerns the agent, the newest this many (the bell keeps 50)."""
+HISTORY_SUBJECTS = (
+    ("CRM_WORKFLOW", "crm.workflow.customer_assigned"),
+    ("CRM_WORKFLOW", "crm.workflow.promise_broken"),
+    ("CRM_PAYMENT", "crm.payment.payment_received"),
+)
+HISTORY_BATCH = 500
+LOOKUP_LIMIT = 1_000
 
 
 class EventFanOut:
@@ -314,3 +339,88 @@ async def promises_due_today(backend: Backend, viewer: Viewer) -> list[Notificat
         if len(items) < DUE_TODAY_PAGE:
             break
     return due
+
+
+# ---------------------------------------------------------------- history and names
+
+
+async def recent_events(bus: Bus, since: datetime) -> list[Event]:
+    """The events of the bell's kinds published since ``since`` that JetStream keeps, oldest first
+    (of each kind at most the newest :data:`HISTORY_SCAN_LIMIT`)."""
+    found: list[Event] = []
+    for stream, subject in HISTORY_SUBJECTS:
+        try:
+            found.extend(await _replay(bus.js, stream, subject, since))
+        except (NatsError, RuntimeError) as exc:  # the bell goes on live; the past is a bonus
+            log.warning("notifications_history_unavailable", subject=subject, error=type(exc).__name__)
+    found.sort(key=lambda event: event.timestamp)
+    return found
+
+
+async def _replay(js: JetStreamContext, stream: str, subject: str, since: datetime) -> list[Event]:
+    config = ConsumerConfig(
+        deliver_policy=DeliverPolicy.BY_START_TIME,
+        opt_start_time=since,
+        ack_policy=AckPolicy.NONE,
+        inactive_threshold=30.0,
+    )
+    sub = await js.pull_subscribe(subject, stream=stream, config=config)
+    try:
+        if ((await sub.consumer_info()).num_pending or 0) > HISTORY_SCAN_LIMIT:  # only the newest
+            await _close(js, stream, sub)
+            last = (await js.stream_info(stream)).state.last_seq
+            config = ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=max(1, last - HISTORY_SCAN_LIMIT + 1),
+                ack_policy=AckPolicy.NONE,
+                inactive_threshold=30.0,
+            )
+            sub = await js.pull_subscribe(subject, stream=stream, config=config)
+        events: list[Event] = []
+        read = 0
+        while read < HISTORY_SCAN_LIMIT:
+            pending = (await sub.consumer_info()).num_pending or 0
+            if pending == 0:
+                break
+            try:
+                batch = await sub.fetch(min(HISTORY_BATCH, pending, HISTORY_SCAN_LIMIT - read), timeout=2)
+            except NatsTimeout:
+                break
+            read += len(batch)
+            for msg in batch:
+                with contextlib.suppress(ValueError):
+                    events.append(parse_event(msg.subject, msg.data))
+        return events
+    finally:
+        await _close(js, stream, sub)
+
+
+async def _close(js: JetStreamContext, stream: str, sub: JetStreamContext.PullSubscription) -> None:
+    with contextlib.suppress(Exception):
+        name = (await sub.consumer_info()).name
+        await sub.unsubscribe()
+        await js.delete_consumer(stream, name)
+
+
+def history(events: list[Event], agent_id: str, customers: set[str]) -> list[Notification]:
+    """What the bell shows of past events: what concerns the agent, about its current customers
+    only (one moved away meanwhile is no longer its business), the newest :data:`HISTORY_SHOWN`."""
+    watch = AgentWatch(agent_id, set(customers))
+    notes = [note for event in events if (note := watch.notice(event)) is not None]
+    return [note for note in notes if note.cif in customers][-HISTORY_SHOWN:]
+
+
+async def name_customers(
+    backend: Backend, viewer: Viewer, notes: list[Notification], names: dict[str, str]
+) -> list[Notification]:
+    """The notifications with their customers' names: those not in ``names`` (which the stream
+    keeps) read in one lookup; a customer bank-sync does not know keeps its CIF."""
+    missing = list(dict.fromkeys(note.cif for note in notes if note.name is None and note.cif not in names))
+    for start in range(0, len(missing), LOOKUP_LIMIT):
+        answer = await backend.post(
+            viewer, "/api/customers/lookup", json={"cifs": missing[start : start + LOOKUP_LIMIT]}
+        )
+        names.update({str(item["cif"]): str(item["name"]) for item in answer["items"] if item.get("name")})
+    return [
+        note if note.name or note.cif not in names else replace(note, name=names[note.cif]) for note in notes
+    ]

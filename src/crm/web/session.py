@@ -54,6 +54,8 @@ class Viewer:
     token: str
     csrf_token: str
     language: str
+    display_name: str | None = None
+    """The agent's name for an agent; the header shows the username when absent."""
 
     def can(self, roles: Iterable[Role]) -> bool:
         return bool(self.roles.intersection(roles))
@@ -91,6 +93,7 @@ async def sign_in(
     agent_id: str | None,
     token: str,
     token_expires_in: int,
+    display_name: str | None = None,
 ) -> str:
     """Store a new session; the cookie value (the only copy of the session id)."""
     session_id = secrets.token_urlsafe(32)
@@ -111,6 +114,7 @@ async def sign_in(
                 created_at=now,
                 last_seen_at=now,
                 expires_at=expires,
+                display_name=display_name,
             )
         )
     return session_id
@@ -139,6 +143,7 @@ async def load(db: Database, settings: WebSettings, session_id: str | None) -> V
                     WebSession.agent_id,
                     WebSession.token,
                     WebSession.csrf_token,
+                    WebSession.display_name,
                 )
             )
         ).one_or_none()
@@ -155,6 +160,7 @@ async def load(db: Database, settings: WebSettings, session_id: str | None) -> V
         token=row.token,
         csrf_token=row.csrf_token,
         language=language or settings.default_language,
+        display_name=row.display_name,
     )
 
 

@@ -10,7 +10,7 @@ from crm.workflow.agents.router import router as agents_router
 from crm.workflow.assignments.router import router as assignments_router
 from crm.workflow.bank_data import close_bank_data, open_bank_data
 from crm.workflow.cases.router import router as cases_router
-from crm.workflow.demo import ensure_demo_agent, give_demo_agent_customers
+from crm.workflow.demo import demo_agent_waiting, ensure_demo_agent, give_demo_agent_customers
 from crm.workflow.models import Base
 from crm.workflow.portfolio.router import router as customer_list_router
 from crm.workflow.promises.jobs import BACKGROUND as promise_jobs
@@ -43,6 +43,7 @@ def spec() -> ServiceSpec:
         on_startup=[open_bank_data, ensure_demo_agent],
         on_shutdown=[close_bank_data],
         background=[*promise_jobs, give_demo_agent_customers],
+        readiness={"demo": demo_agent_waiting},
     )
 
 

@@ -53,6 +53,23 @@ async def ensure_demo_agent(app: FastAPI) -> None:
             log.info("demo_agent_created", agent_id=DEMO_AGENT_ID)
 
 
+async def demo_agent_waiting(app: FastAPI) -> str | None:
+    """Readiness in demo mode: "loading" until the demo agent has been given its customers (an
+    assignment naming it, current or not: moving them later does not make the system unready)."""
+    if not app.state.settings.demo or getattr(app.state, "demo_assigned", False):
+        return None
+    async with app.state.db.transaction() as session:
+        given = await session.scalar(
+            select(CustomerAgent.cif)
+            .where(CustomerAgent.assigned_call_agent_id == uuid.UUID(DEMO_AGENT_ID))
+            .limit(1)
+        )
+    if given is None:
+        return "loading"
+    app.state.demo_assigned = True
+    return None
+
+
 async def give_demo_agent_customers(
     app: FastAPI, *, poll_seconds: float = 5, within_seconds: float = 1800
 ) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import Text, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.bank_sync.contacts.service import primary_phones
 from crm.bank_sync.customers import repository
 from crm.bank_sync.customers.models import Customer
 from crm.bank_sync.customers.repository import CustomerCriteria
@@ -111,9 +112,7 @@ async def _with_phones(
     session: AsyncSession, freshness: Freshness, rows: Sequence[Customer]
 ) -> list[CustomerFoundRead]:
     """The customers as lists show them, each with its primary phone (one query for all)."""
-    numbers: dict[str, str] = {}
-    for phone in await repository.phones_of(session, [row.cif for row in rows]):
-        numbers.setdefault(phone.cif, phone.number)  # primary first
+    numbers = await primary_phones(session, [row.cif for row in rows])
     return [
         freshness.read(CustomerFoundRead, row, EntityType.CUSTOMERS).model_copy(
             update={"primary_phone": numbers.get(row.cif)}

@@ -105,6 +105,23 @@ async def run_schedule(app: FastAPI) -> None:
                 log.exception("scheduled_sync_failed", source=source)
 
 
+async def demo_data_loading(app: FastAPI) -> str | None:
+    """Readiness in demo mode: "loading" until the demo extracts' first runs have finished (also
+    while they are not yet queued); remembered once loaded. None outside demo mode."""
+    settings: BankSyncSettings = app.state.settings
+    if not settings.demo or getattr(app.state, "demo_loaded", False):
+        return None
+    delivered = any((settings.inbox / s.value).is_dir() for s in (SourceSystem.T24, SourceSystem.W4))
+    unfinished = SyncRun.requested_by == "DEMO", SyncRun.state.in_((RunState.QUEUED, RunState.RUNNING))
+    async with app.state.db.transaction() as session:
+        any_run = await session.scalar(select(SyncRun.id).limit(1))
+        loading = await session.scalar(select(SyncRun.id).where(*unfinished).limit(1))
+    if loading is not None or (delivered and any_run is None):
+        return "loading"
+    app.state.demo_loaded = True
+    return None
+
+
 async def queue_demo_runs(app: FastAPI) -> None:
     """Demo mode: load the generated demo extracts once, the first time the service starts."""
     settings: BankSyncSettings = app.state.settings

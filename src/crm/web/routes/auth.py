@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Annotated
 from urllib.parse import quote
@@ -9,12 +10,13 @@ from urllib.parse import quote
 from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from crm.platform.auth import Role
 from crm.platform.errors import Unauthorized
 from crm.platform.state import Db, Tokens
 from crm.web import session as sessions
-from crm.web.backend import BackendError, WebBackend
+from crm.web.backend import Backend, BackendError, WebBackend
 from crm.web.i18n import N_
-from crm.web.session import LANGUAGES, STAFF, PageRouter, SignedIn
+from crm.web.session import LANGUAGES, STAFF, LoginRequired, PageForbidden, PageRouter, SignedIn, Viewer
 from crm.web.settings import Settings, WebSettings
 from crm.web.templating import LANGUAGE_COOKIE, nav_for, render
 
@@ -29,6 +31,28 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def demo_password_file(settings: WebSettings) -> str | None:
+    """Demo mode: where the demo users' password is kept (``crm up --demo`` also prints it), unless
+    it was set by ``CRM_DEMO_PASSWORD``; None otherwise."""
+    if not settings.demo or os.environ.get("CRM_DEMO_PASSWORD"):
+        return None
+    return str((settings.data_dir / "secrets" / "demo-password").resolve())
+
+
+async def _display_name(backend: Backend, token: str, agent_id: str | None) -> str | None:
+    """The agent's name for the header (its own record, with its own token); None when unreadable."""
+    if agent_id is None:
+        return None
+    try:
+        agent = await backend.request(
+            None, "GET", f"/api/agents/{agent_id}", headers={"Authorization": f"Bearer {token}"}
+        )
+    except (BackendError, LoginRequired, PageForbidden):
+        return None
+    name = agent.get("name") if isinstance(agent, dict) else None
+    return str(name) if name else None
+
+
 def _login_page(
     request: Request,
     settings: WebSettings,
@@ -39,7 +63,13 @@ def _login_page(
 ) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(
-        request, "login.html", status_code=status_code, next_path=next_path, error=error, login_csrf=token
+        request,
+        "login.html",
+        status_code=status_code,
+        next_path=next_path,
+        error=error,
+        login_csrf=token,
+        demo_password_file=demo_password_file(settings),
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
@@ -141,6 +171,7 @@ async def login(
         agent_id=principal.agent_id,
         token=answer["access_token"],
         token_expires_in=int(answer.get("expires_in") or 3600),
+        display_name=await _display_name(backend, answer["access_token"], principal.agent_id),
     )
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:  # the language picked on the sign-in page carries into the session
@@ -184,13 +215,24 @@ def _language_cookie(response: Response, language: str) -> None:
     response.set_cookie(LANGUAGE_COOKIE, language, samesite="strict", httponly=True, max_age=365 * 86400)
 
 
+def landing_page(viewer: Viewer | None) -> str:
+    """Where a user starts (also after signing in): an agent on My day, an admin on the admin
+    overview, a supervisor on the team dashboard, anyone else on the first page they may open."""
+    entries = [entry.path for entry in nav_for(viewer)]
+    if viewer is None or not entries:
+        return "/login"
+    if viewer.is_agent:
+        return "/my-day"
+    for role, path in ((Role.ADMIN, "/admin"), (Role.SUPERVISOR, "/team")):
+        if role in viewer.roles and path in entries:
+            return path
+    return entries[0]
+
+
 @router.get("/", roles=None)
 async def home(request: Request) -> Response:
-    """The first page the user may open (their day for an agent), or the sign-in page."""
-    entries = nav_for(request.state.viewer)
-    if not entries:
-        return RedirectResponse("/login", status_code=303)
-    return RedirectResponse(entries[0].path, status_code=303)
+    """The user's own start page (:func:`landing_page`), or the sign-in page."""
+    return RedirectResponse(landing_page(request.state.viewer), status_code=303)
 
 
 def login_redirect(next_path: str, reason: str | None = None) -> str:

@@ -60,6 +60,8 @@
     save();
     draw();
     announce.textContent = item.label + ": " + item.text;
+    // What the page shows may have changed (My day's counts): it listens for this.
+    document.body.dispatchEvent(new CustomEvent("crm:notification", { detail: item }));
   }
 
   function show(open) {

@@ -135,6 +135,7 @@ ranked AS (
            CASE WHEN f.open_promise_date = :today THEN f.open_promise_amount END AS due_amount,
            CASE WHEN f.open_promise_date = :today THEN f.open_promise_date END AS due_date,
            f.broken_promise_amount AS broken_amount, f.broken_promise_date AS broken_date,
+           f.open_promise_amount, f.open_promise_date, f.follow_up_date,
            CASE WHEN f.open_promise_date = :today THEN 1
                 WHEN f.broken_settled_at >= :broken_since THEN 2
                 WHEN f.follow_up_date <= :today THEN 3

@@ -81,3 +81,8 @@ class QueueItem(ApiModel):
     """The promise due today or the one broken, for those two reasons."""
     promise_date: Day | None = None
     last_action_date: Moment | None
+    open_promise_amount: Money | None = None
+    """The customer's OPEN promise (whatever its date), what an agent mentions on the call."""
+    open_promise_date: Day | None = None
+    next_follow_up_date: Day | None = None
+    """The follow-up date the last action set (due, past or still to come)."""

@@ -159,6 +159,9 @@ async def queue(
                 promise_amount=promise_amount,
                 promise_date=promise_date,
                 last_action_date=r.last_action_date,
+                open_promise_amount=r.open_promise_amount,
+                open_promise_date=r.open_promise_date,
+                next_follow_up_date=r.follow_up_date,
             )
         )
     return items, total
