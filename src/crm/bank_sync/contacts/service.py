@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Text, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.bank_sync.contacts.models import Phone
@@ -17,7 +17,7 @@ async def primary_phones(session: AsyncSession, cifs: list[str]) -> dict[str, st
         await session.scalars(
             select(Phone)
             .where(Phone.cif == any_(keys))
-            .distinct(Phone.cif)
+            .ext(distinct_on(Phone.cif))
             .order_by(
                 Phone.cif,
                 Phone.missing_since.is_not(None),
