@@ -17,25 +17,39 @@ from tests.web.test_my_day import _assign, _choose_language, _free_delinquent_ci
 pytestmark = pytest.mark.e2e
 
 
-async def swapped_by_htmx(page: Page, action: Awaitable[object]) -> None:
-    """Do ``action`` and wait until htmx has put the answer in the page and wired it up (a person is
-    slower than that; a test choosing the next field at once would use the old one)."""
-    before = await page.evaluate(
-        """() => {
-            if (window.settled === undefined) {
-                window.settled = 0;
-                document.body.addEventListener("htmx:afterSettle", () => { window.settled += 1; });
-            }
-            return window.settled;
-        }"""
-    )
+SETTLE_COUNTER = """
+window.settledInto = {};
+document.addEventListener("htmx:afterSettle", (e) => {
+    const id = e.detail.target && e.detail.target.id;
+    window.settledInto[id] = (window.settledInto[id] || 0) + 1;
+});
+"""
+"""Counts, per target id, the htmx answers put into the page and wired up, from the page's start
+(``page.add_init_script``): htmx wires a swapped part's own hx- attributes only when it settles."""
+
+
+async def record_form_ready(page: Page) -> None:
+    """Wait until the 360's record-action form (loaded by htmx after the page) is in and wired up:
+    a choice made before that went to a form about to be replaced, or to one htmx did not wire yet."""
+    await page.wait_for_function("() => (window.settledInto['record-action'] || 0) > 0")
+
+
+async def swapped_by_htmx(page: Page, action: Awaitable[object], target: str) -> None:
+    """Do ``action`` and wait until htmx has put the answer into the element with id ``target`` and
+    wired it up (a person is slower than that; a test choosing the next field at once would use the
+    old one). Only that target counts: the page's other htmx parts (its tab, the bell) settle
+    whenever their own answers come."""
+    before = await page.evaluate("target => window.settledInto[target] || 0", target)
     await action
-    await page.wait_for_function("n => window.settled > n", arg=before)
+    await page.wait_for_function(
+        "([target, n]) => (window.settledInto[target] || 0) > n", arg=[target, before]
+    )
 
 
 async def test_an_agent_records_a_promise_from_the_queue_and_sees_it_in_the_timeline_and_the_counts(
     system, page
 ):
+    await page.add_init_script(SETTLE_COUNTER)
     agent = system.new_agent()
     _assign(system, agent, _free_delinquent_cifs(system, 2))
     await sign_in(page, system, agent.username, agent.password)
@@ -45,6 +59,7 @@ async def test_an_agent_records_a_promise_from_the_queue_and_sees_it_in_the_time
     cif = (await first.get_attribute("href") or "").rsplit("/", 1)[-1]
     await first.click()
     await page.wait_for_url(f"**/customers/{cif}")
+    await record_form_ready(page)
 
     # A message (ZALO) is not a call or a visit: the contact hours do not apply, at any time of day.
     await page.locator("#tab-actions").click()  # the timeline is open while the action is recorded
@@ -53,8 +68,12 @@ async def test_an_agent_records_a_promise_from_the_queue_and_sees_it_in_the_time
     await page.wait_for_load_state("networkidle")
     await page.evaluate("window.stillTheSamePage = true")
     form = page.locator("#record-action-form")
-    await swapped_by_htmx(page, form.locator("#action-type").select_option("ZALO"))  # ZALO's results
-    await swapped_by_htmx(page, form.locator("#action-result").select_option("PROMISE_TO_PAY"))
+    await swapped_by_htmx(
+        page, form.locator("#action-type").select_option("ZALO"), "action-choices"
+    )  # ZALO's results
+    await swapped_by_htmx(
+        page, form.locator("#action-result").select_option("PROMISE_TO_PAY"), "action-promise"
+    )
     await expect(form.locator("#promise-amount")).to_be_visible()
     promised_on = (datetime.now(PlatformSettings().tz) + timedelta(days=3)).date()
     await form.locator("#promise-amount").fill("2.500.000")
@@ -73,6 +92,7 @@ async def test_an_agent_records_a_promise_from_the_queue_and_sees_it_in_the_time
 
 
 async def test_after_recording_an_action_next_customer_opens_the_next_one_of_the_queue(system, page):
+    await page.add_init_script(SETTLE_COUNTER)
     agent = system.new_agent()
     _assign(system, agent, _free_delinquent_cifs(system, 3))
     await sign_in(page, system, agent.username, agent.password)
@@ -81,11 +101,14 @@ async def test_after_recording_an_action_next_customer_opens_the_next_one_of_the
     assert len(queue) == 3
     await page.locator("table.queue tbody tr a").first.click()
     await page.wait_for_url(f"**/customers/{queue[0]}")
+    await record_form_ready(page)
 
     form = page.locator("#record-action-form")
     await expect(form.locator("[data-next-customer]")).to_have_count(0)  # nothing recorded yet
-    await swapped_by_htmx(page, form.locator("#action-type").select_option("ZALO"))
-    await swapped_by_htmx(page, form.locator("#action-result").select_option("NOT_CONTACTED"))
+    await swapped_by_htmx(page, form.locator("#action-type").select_option("ZALO"), "action-choices")
+    await swapped_by_htmx(
+        page, form.locator("#action-result").select_option("NOT_CONTACTED"), "action-promise"
+    )
     await form.locator("button[type=submit].primary").click()
     following = page.locator("#record-action-form [data-next-customer]")
     await expect(following).to_have_text("Next customer →")
@@ -93,11 +116,12 @@ async def test_after_recording_an_action_next_customer_opens_the_next_one_of_the
     await screenshot(page, "customer-next-in-queue")
     await following.click()
     await page.wait_for_url(f"**/customers/{queue[1]}")  # the one after it in the queue
+    await record_form_ready(page)
 
     # a contact takes the customer off today's queue: the next is the one that followed it, not
     # the first one (tried already, not reached)
-    await swapped_by_htmx(page, form.locator("#action-type").select_option("ZALO"))
-    await swapped_by_htmx(page, form.locator("#action-result").select_option("CONTACTED"))
+    await swapped_by_htmx(page, form.locator("#action-type").select_option("ZALO"), "action-choices")
+    await swapped_by_htmx(page, form.locator("#action-result").select_option("CONTACTED"), "action-promise")
     await form.locator("button[type=submit].primary").click()
     await following.click()
     await page.wait_for_url(f"**/customers/{queue[2]}")
